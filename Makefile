@@ -1,0 +1,34 @@
+# smile — `make run` serves the app with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test venv venv-test browser bench lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/.installed
+venv-test: $(BIN)/.installed-test
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+run: venv
+	$(BIN)/smile serve --seed-demo
+
+test: venv-test browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: venv-test
+	$(BIN)/python bench/users_me.py
+
+clean:
+	rm -rf $(VENV) var/test

@@ -1,0 +1,113 @@
+"""create_app(): settings, middleware, and the routers of the enabled modules."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from smile import __version__
+from smile.config import Settings, get_settings
+from smile.kit import errors, jobs, migrate, runtime
+from smile.kit.observability import RequestMiddleware, configure_logging
+from smile.web.render import HERE as WEB_DIR
+
+log = structlog.get_logger("smile")
+
+# Each enabled module contributes these routers (JSON API and HTML pages) and task modules.
+MODULE_ROUTERS: dict[str, list[str]] = {
+    "identity": [
+        "smile.identity.accounts.endpoints",
+        "smile.identity.accounts.pages",
+        "smile.identity.mfa.endpoints",
+        "smile.identity.mfa.pages",
+        "smile.identity.oauth.endpoints",
+        "smile.identity.profile.endpoints",
+        "smile.identity.profile.pages",
+    ],
+    "admin": ["smile.admin.endpoints", "smile.admin.pages"],
+}
+MODULE_TASKS: dict[str, list[str]] = {
+    "identity": ["smile.kit.mail", "smile.identity.profile.tasks"],
+}
+CORE_ROUTERS = ["smile.system", "smile.web.pages"]
+
+
+def load_tasks(settings: Settings) -> None:
+    for module in settings.module_list:
+        for name in MODULE_TASKS.get(module, []):
+            importlib.import_module(name)
+
+
+class PendingMigrations(RuntimeError):
+    pass
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None,
+               run_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.json_logs, settings.log_level)
+    load_tasks(settings)
+    worker_enabled = settings.run_worker if run_worker is None else run_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime.start(settings, database_url)
+        todo = await asyncio.to_thread(migrate.pending, rt.database_url)
+        if todo:
+            raise PendingMigrations(
+                f"the database has pending migrations: {', '.join(todo)}. Run `smile migrate` first."
+            )
+        app.state.runtime = rt
+        worker = None
+        async with jobs.job_app.open_async():
+            if worker_enabled:
+                worker = asyncio.create_task(
+                    jobs.job_app.run_worker_async(install_signal_handlers=False, name="in-process",
+                                                  update_heartbeat_interval=10)
+                )
+            log.info("started", version=__version__, modules=settings.module_list, worker=worker_enabled)
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await worker
+                await rt.db.dispose()
+
+    app = FastAPI(
+        title="smile",
+        version=__version__,
+        summary="Self-hostable, AI-native community platform",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_exception_handler(errors.AppError, errors.app_error_handler)
+    app.add_exception_handler(RequestValidationError, errors.validation_handler)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
+    app.add_exception_handler(Exception, errors.unhandled_handler)
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="smile_flash",
+                       https_only=settings.base_url.startswith("https"), same_site="lax")
+    app.add_middleware(RequestMiddleware)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
+
+    names = list(CORE_ROUTERS)
+    for module in settings.module_list:
+        names.extend(MODULE_ROUTERS.get(module, []))
+    for name in names:
+        app.include_router(importlib.import_module(name).router)
+    return app

@@ -1,0 +1,159 @@
+"""The `smile` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from smile import __version__
+
+app = typer.Typer(help="smile: self-hostable, AI-native community platform.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrative tasks.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+console = Console(stderr=True)
+
+
+def load_settings():
+    from smile.config import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        console.print("[bold red]Invalid configuration:[/]")
+        for err in exc.errors():
+            loc = err.get("loc") or ()
+            name = f"SMILE_{str(loc[0]).upper()}" if loc else "configuration"
+            message = str(err.get("msg", "")).removeprefix("Value error, ")
+            console.print(f"  {name}: {message}")
+        raise typer.Exit(2)
+
+
+def database_url(settings) -> str:
+    from smile.kit import embedded, runtime
+
+    try:
+        return runtime.resolve_database_url(settings)
+    except embedded.EmbeddedError as exc:
+        console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from smile.kit import migrate as migrations
+
+    settings = load_settings()
+    url = database_url(settings)
+    todo = migrations.pending(url)
+    migrations.upgrade(url)
+    console.print(f"[green]Database is at {', '.join(migrations.applied(url))}[/] "
+                  f"({len(todo)} migration(s) applied).")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Web server processes.", min=1)] = 1,
+    seed_demo: Annotated[bool, typer.Option("--seed-demo", help="Seed demo data on an empty database.")] = False,
+) -> None:
+    """Serve the web app and API (with an in-process job worker unless SMILE_RUN_WORKER=0)."""
+    import uvicorn
+
+    from smile.kit import migrate as migrations
+
+    settings = load_settings()
+    url = database_url(settings)
+    embedded_mode = not settings.database_url
+    if embedded_mode or settings.is_dev:
+        migrations.upgrade(url)
+    elif todo := migrations.pending(url):
+        console.print(f"[bold red]Pending migrations: {', '.join(todo)}.[/] Run `smile migrate` first.")
+        raise typer.Exit(1)
+    if seed_demo:
+        from smile.seed import seed_if_empty
+
+        seed_if_empty(url)
+    if workers > 1:
+        os.environ["SMILE_DATABASE_URL"] = url  # worker processes reuse the server resolved here
+    console.print(f"smile {__version__} on http://{host}:{port} ({'embedded' if embedded_mode else 'external'} PostgreSQL)")
+    uvicorn.run("smile.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, proxy_headers=True)
+
+
+@app.command()
+def worker(concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4) -> None:
+    """Run a background job worker (for deployments with SMILE_RUN_WORKER=0 on web processes)."""
+    from smile.app import load_tasks
+    from smile.kit import jobs, runtime
+    from smile.kit.observability import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.json_logs, settings.log_level)
+    load_tasks(settings)
+    runtime.start(settings, database_url(settings))
+
+    async def run() -> None:
+        async with jobs.job_app.open_async():
+            await jobs.job_app.run_worker_async(concurrency=concurrency, name="worker")
+
+    asyncio.run(run())
+
+
+@app.command()
+def seed(users: Annotated[int, typer.Option(min=1, max=100000, help="Demo people to create.")] = 40) -> None:
+    """Seed a demo community (idempotent: skips existing demo users)."""
+    from smile.seed import seed_demo
+
+    settings = load_settings()
+    url = database_url(settings)
+    from smile.kit import migrate as migrations
+
+    migrations.upgrade(url)
+    seed_demo(url, users)
+
+
+@app.command()
+def doctor() -> None:
+    """Check database, extensions, migrations, configuration and outbound services."""
+    from smile.doctor import run_checks
+
+    raise typer.Exit(run_checks(console))
+
+
+@admin_app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(prompt=True)],
+    username: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    role: Annotated[list[str], typer.Option(help="Role(s): user, creator, mentor, admin.")] = ["user"],
+    display_name: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create a verified account with the given roles."""
+    from smile.seed import create_user_sync
+
+    settings = load_settings()
+    url = database_url(settings)
+    try:
+        user_id = create_user_sync(url, email=email, username=username, password=password,
+                                   roles=role, display_name=display_name)
+    except ValueError as exc:
+        console.print(f"[bold red]{exc}[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]Created {username} ({', '.join(role)}), id {user_id}.[/]")
+
+
+if __name__ == "__main__":
+    app()

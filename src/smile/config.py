@@ -1,0 +1,191 @@
+"""Settings, read from SMILE_* environment variables and .env."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, urlparse
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ALL_MODULES = (
+    "identity",
+    "billing",
+    "ai",
+    "hub",
+    "social",
+    "agents",
+    "marketplace",
+    "learning",
+    "creators",
+    "comms",
+    "crm",
+    "admin",
+)
+
+IMPLEMENTED_MODULES = ("identity", "admin")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMILE_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    secret_key: str = ""
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "smile <no-reply@smile.local>"
+    modules: str = ",".join(IMPLEMENTED_MODULES)
+    base_url: str = "http://127.0.0.1:8000"
+    log_json: bool | None = None
+    log_level: str = "INFO"
+    # Auth
+    access_token_minutes: int = Field(default=15, ge=1, le=1440)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    session_days: int = Field(default=30, ge=1, le=365)
+    recent_mfa_minutes: int = Field(default=10, ge=1, le=1440)
+    account_deletion_grace_days: int = Field(default=30, ge=0, le=365)
+    export_link_hours: int = Field(default=24, ge=1, le=720)
+    # Rate limits ("N per M minute" strings, see the `limits` library)
+    rate_limit_enabled: bool = True
+    rate_login: str = "20/minute"
+    rate_register: str = "10/minute"
+    rate_verify: str = "20/minute"
+    rate_password_reset: str = "5/minute"
+    lockout_failures: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    # OAuth / OIDC
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    oidc_providers: str = ""  # "name|issuer_url|client_id|client_secret;..."
+    # Jobs
+    run_worker: bool = True  # run a procrastinate worker inside `smile serve`
+
+    @field_validator("modules")
+    @classmethod
+    def _known_modules(cls, value: str) -> str:
+        names = [m.strip() for m in value.split(",") if m.strip()]
+        unknown = sorted(set(names) - set(ALL_MODULES))
+        if unknown:
+            raise ValueError(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(ALL_MODULES)}")
+        if "identity" not in names:
+            raise ValueError("the identity module cannot be disabled")
+        return ",".join(names)
+
+    @field_validator("database_url", "redis_url", "smtp_url")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value and urlparse(value).scheme.split("+")[0] not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL (smile runs on PostgreSQL only)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and urlparse(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str | None) -> str | None:
+        if value:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+                raise ValueError("must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if urlparse(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _secret(self) -> "Settings":
+        if not self.secret_key:
+            if self.env == "prod":
+                raise ValueError("SMILE_SECRET_KEY is required when SMILE_ENV=prod")
+            self.secret_key = _dev_secret(self.data_dir)
+        elif len(self.secret_key) < 32:
+            raise ValueError("SMILE_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def module_list(self) -> list[str]:
+        return self.modules.split(",")
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env == "prod"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def smtp(self) -> dict:
+        """aiosmtplib keyword arguments parsed from SMILE_SMTP_URL."""
+        assert self.smtp_url
+        url = urlparse(self.smtp_url)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        tls = url.scheme == "smtps"
+        return {
+            "hostname": url.hostname,
+            "port": url.port or (465 if tls else 25),
+            "username": url.username,
+            "password": url.password,
+            "use_tls": tls,
+            "start_tls": query.get("starttls", "0") in ("1", "true", "yes"),
+        }
+
+    def oidc_provider_list(self) -> list[dict[str, str]]:
+        providers = []
+        if self.google_client_id and self.google_client_secret:
+            providers.append(
+                {
+                    "name": "google",
+                    "issuer": "https://accounts.google.com",
+                    "client_id": self.google_client_id,
+                    "client_secret": self.google_client_secret,
+                }
+            )
+        for item in filter(None, (p.strip() for p in self.oidc_providers.split(";"))):
+            parts = item.split("|")
+            if len(parts) != 4:
+                raise ValueError("SMILE_OIDC_PROVIDERS entries are name|issuer|client_id|client_secret")
+            name, issuer, client_id, client_secret = parts
+            providers.append(
+                {"name": name, "issuer": issuer.rstrip("/"), "client_id": client_id, "client_secret": client_secret}
+            )
+        return providers
+
+
+def _dev_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

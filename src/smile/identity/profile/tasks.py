@@ -1,0 +1,1 @@
+"""Background jobs for profiles and GDPR (filled in by the profile work)."""

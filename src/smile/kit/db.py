@@ -1,0 +1,80 @@
+"""Engine, sessions and the declarative base."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from smile.kit.ids import new_id
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow
+    )
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept postgresql:// and postgres:// URLs; use the psycopg 3 driver."""
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        scheme = "postgresql+psycopg"
+    return f"{scheme}://{rest}"
+
+
+def libpq_url(url: str) -> str:
+    """The same URL without the SQLAlchemy driver suffix (for psycopg and procrastinate)."""
+    scheme, rest = url.split("://", 1)
+    return f"postgresql://{rest}"
+
+
+class Database:
+    """One engine and session factory per process."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = sqlalchemy_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits on success, rolls back on error."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,156 @@
+"""One error type for the whole app, and the handlers that render it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class AppError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        code: str | None = None,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        persist: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.persist = persist  # commit the request's transaction even though it failed
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, message: str = "Not found.", **kw: Any) -> None:
+        super().__init__(message, **kw)
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str = "Authentication required.", **kw: Any) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"}, **kw)
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class Invalid(AppError):
+    status = 422
+    code = "invalid"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, **kw: Any) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))}, **kw)
+        self.retry_after = max(1, retry_after)
+
+
+def error_body(code: str, detail: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": code, "detail": detail, "fields": fields or {}}
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/v1/")) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or str(loc[-1] if loc else "request")
+
+
+def validation_fields(exc: RequestValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        message = str(err.get("msg", "invalid value"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        fields.setdefault(_field_name(tuple(err.get("loc", ()))), message)
+    return fields
+
+
+async def app_error_handler(request: Request, exc: AppError) -> JSONResponse:
+    if wants_html(request):
+        from smile.web.render import error_page
+
+        return error_page(request, exc.status, exc.message, headers=exc.headers)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.fields), status_code=exc.status, headers=exc.headers
+    )
+
+
+async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    fields = validation_fields(exc)
+    summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return JSONResponse(error_body("invalid", f"Invalid input. {summary}", fields), status_code=422)
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "Not found."
+    if wants_html(request):
+        from smile.web.render import error_page
+
+        return error_page(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return JSONResponse(
+        error_body(code, detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+async def unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    import structlog
+
+    structlog.get_logger("smile").exception("unhandled_error", path=request.url.path)
+    if wants_html(request):
+        from smile.web.render import error_page
+
+        return error_page(request, 500, "Something went wrong on our side. It has been logged.")
+    return JSONResponse(
+        error_body("internal", "Something went wrong on our side. It has been logged."), status_code=500
+    )

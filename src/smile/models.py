@@ -1,0 +1,7 @@
+"""Imports every table so Alembic and the tests see the whole schema."""
+
+from smile.identity import models as identity_models  # noqa: F401
+from smile.kit import mail  # noqa: F401
+from smile.kit.db import Base
+
+metadata = Base.metadata

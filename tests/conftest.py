@@ -1,0 +1,156 @@
+"""Fixtures: a migrated real PostgreSQL, a live server over real HTTP, clean tables per test.
+
+The database is the embedded PostgreSQL (under var/test-postgres) unless
+SMILE_TEST_DATABASE_URL points at another server; either way a fresh database named
+smile_test_<pid> is created and migrated by Alembic for the run, and dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from smile.config import Settings
+from smile.kit import embedded, migrate
+from smile.kit.db import libpq_url
+from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox
+
+ROOT = Path(__file__).resolve().parent.parent
+KEEP_TABLES = {"alembic_version"}
+
+
+def _admin_url() -> str:
+    if url := os.environ.get("SMILE_TEST_DATABASE_URL"):
+        return url
+    return embedded.start(ROOT / "var" / "test", database="postgres")
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return base + ("?" + query if query else "")
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    admin = libpq_url(_admin_url())
+    name = f"smile_test_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(admin, name)
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def dsn(database_url) -> str:
+    return libpq_url(database_url)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("smile-data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir) -> Settings:
+    return Settings(_env_file=None, env="dev", data_dir=data_dir, secret_key="t" * 48,
+                    base_url="http://testserver.local", redis_url=os.environ.get("SMILE_TEST_REDIS_URL"),
+                    lockout_failures=5, rate_login="30/minute")
+
+
+@pytest.fixture(scope="session")
+def server(settings, database_url):
+    from smile.app import create_app
+
+    app = create_app(settings, database_url=database_url)
+    live = LiveServer(app).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def _tables(dsn) -> list[str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return [r[0] for r in rows if r[0] not in KEEP_TABLES]
+
+
+@pytest.fixture(autouse=True)
+def _clean(request, dsn, _tables):
+    """Each test starts from empty tables and fresh rate-limit counters."""
+    yield
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in _tables) + " RESTART IDENTITY CASCADE")
+    if "server" in request.fixturenames:
+        from smile.kit import runtime
+
+        server = request.getfixturevalue("server")
+        server.call(runtime.current().limiter.reset())
+
+
+@pytest.fixture
+def db(dsn):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def mailbox(dsn) -> Mailbox:
+    return Mailbox(dsn)
+
+
+@pytest.fixture
+def client(server):
+    api = Api(server.url)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def make_client(server):
+    clients = []
+
+    def make() -> Api:
+        api = Api(server.url)
+        clients.append(api)
+        return api
+
+    yield make
+    for api in clients:
+        api.close()
+
+
+@pytest.fixture
+def signup(make_client, mailbox):
+    """Register (and by default verify and log in) a fresh user; returns a logged-in Api."""
+
+    def create(username: str | None = None, *, verify: bool = True, password: str = STRONG_PASSWORD,
+               email: str | None = None) -> Api:
+        username = username or f"u{uuid.uuid4().hex[:10]}"
+        email = email or f"{username}@example.com"
+        api = make_client()
+        r = api.post("/api/v1/auth/register", json={
+            "email": email, "username": username, "password": password,
+            "display_name": username.title(), "accept_terms": True})
+        assert r.status_code == 201, r.text
+        r = api.post("/api/v1/auth/login", json={"login": username, "password": password})
+        assert r.status_code == 200, r.text
+        api.access, api.refresh = r.json()["access_token"], r.json()["refresh_token"]
+        if verify:
+            code = mailbox.code(email)
+            r = api.post("/api/v1/auth/verify-email", json={"code": code})
+            assert r.status_code == 200, r.text
+        api.user = api.get("/api/v1/users/me").json()
+        api.email, api.password = email, password
+        return api
+
+    return create

@@ -1,0 +1,126 @@
+"""Test helpers: a live server in a thread, database access, mail, user factories."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+import time
+from contextlib import closing
+
+import httpx
+import psycopg
+import uvicorn
+
+STRONG_PASSWORD = "Correct-Horse-42"
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving create_app() on a loopback port, in a background thread."""
+
+    def __init__(self, app, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
+                                                    lifespan="on"))
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"server-{self.port}")
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.serve())
+
+    def start(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def call(self, coro, timeout: float = 30):
+        """Run a coroutine on the server's event loop (for its runtime objects)."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+class Mailbox:
+    """Reads the emails the app captured to the database."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    def wait(self, to: str, subject_contains: str = "", timeout: float = 15, after: int = 0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            with psycopg.connect(self.dsn) as conn:
+                rows = conn.execute(
+                    "SELECT subject, body, status FROM emails WHERE lower(\"to\") = lower(%s) "
+                    "AND subject ILIKE %s ORDER BY id", (to, f"%{subject_contains}%")).fetchall()
+            done = [r for r in rows if r[2] in ("captured", "sent")]
+            if len(done) > after:
+                subject, body, status = done[-1]
+                return {"subject": subject, "body": body, "status": status}
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no email to {to} ({subject_contains!r}) within {timeout}s; saw {rows}")
+            time.sleep(0.05)
+
+    def count(self, to: str) -> int:
+        with psycopg.connect(self.dsn) as conn:
+            return conn.execute("SELECT count(*) FROM emails WHERE lower(\"to\") = lower(%s)", (to,)).fetchone()[0]
+
+    def code(self, to: str, after: int = 0) -> str:
+        body = self.wait(to, "code", after=after)["body"]
+        match = re.search(r"\b(\d{6})\b", body)
+        assert match, f"no 6-digit code in {body!r}"
+        return match.group(1)
+
+    def link(self, to: str, subject_contains: str, after: int = 0) -> str:
+        body = self.wait(to, subject_contains, after=after)["body"]
+        match = re.search(r"https?://\S+", body)
+        assert match, f"no link in {body!r}"
+        return match.group(0)
+
+
+class Api:
+    """An httpx client on the live server with a bearer token once logged in."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+        self.access: str | None = None
+        self.refresh: str | None = None
+        self.user: dict | None = None
+
+    def request(self, method: str, url: str, **kw) -> httpx.Response:
+        headers = kw.pop("headers", {})
+        if self.access and "authorization" not in {k.lower() for k in headers}:
+            headers["Authorization"] = f"Bearer {self.access}"
+        return self.http.request(method, url, headers=headers, **kw)
+
+    def get(self, url: str, **kw) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def patch(self, url: str, **kw) -> httpx.Response:
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw) -> httpx.Response:
+        return self.request("DELETE", url, **kw)
+
+    def close(self) -> None:
+        self.http.close()
