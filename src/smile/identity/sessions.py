@@ -124,3 +124,20 @@ async def list_active(db: AsyncSession, user_id: uuid.UUID) -> list[AuthSession]
 
 def clear_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+MFA_CHALLENGE_MINUTES = 5
+
+
+def mfa_challenge_token(user: User) -> str:
+    """A short-lived token proving the password step passed; exchanged with a code at /auth/login/mfa."""
+    return encode_jwt({"typ": "mfa", "sub": str(user.id)}, _secret(), MFA_CHALLENGE_MINUTES)
+
+
+def read_mfa_challenge(token: str) -> uuid.UUID:
+    from smile.kit.security import decode_jwt
+
+    claims = decode_jwt(token, _secret(), "mfa")
+    if not claims:
+        raise Unauthorized("The sign-in step expired. Enter your password again.", code="mfa_token_invalid")
+    return uuid.UUID(claims["sub"])
