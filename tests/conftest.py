@@ -17,7 +17,7 @@ import pytest
 from smile.config import Settings
 from smile.kit import embedded, migrate
 from smile.kit.db import libpq_url
-from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox
+from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 KEEP_TABLES = {"alembic_version"}
@@ -29,12 +29,6 @@ def _admin_url() -> str:
     return embedded.start(ROOT / "var" / "test", database="postgres")
 
 
-def _with_db(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] + "/" + name
-    return base + ("?" + query if query else "")
-
-
 @pytest.fixture(scope="session")
 def database_url():
     admin = libpq_url(_admin_url())
@@ -42,7 +36,7 @@ def database_url():
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = _with_db(admin, name)
+    url = with_database(admin, name)
     migrate.upgrade(url)
     yield url
     with psycopg.connect(admin, autocommit=True) as conn:

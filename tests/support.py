@@ -16,6 +16,13 @@ import uvicorn
 STRONG_PASSWORD = "Correct-Horse-42"
 
 
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at database `name` (query string, e.g. a socket host, kept)."""
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return base + ("?" + query if query else "")
+
+
 def free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
