@@ -11,6 +11,7 @@ from contextlib import closing
 
 import httpx
 import psycopg
+import pyotp
 import uvicorn
 
 STRONG_PASSWORD = "Correct-Horse-42"
@@ -112,7 +113,7 @@ class Api:
         self.user: dict | None = None
 
     def request(self, method: str, url: str, **kw) -> httpx.Response:
-        headers = kw.pop("headers", {})
+        headers = dict(kw.pop("headers", None) or {})  # a copy: never add the token to the caller's dict
         if self.access and "authorization" not in {k.lower() for k in headers}:
             headers["Authorization"] = f"Bearer {self.access}"
         return self.http.request(method, url, headers=headers, **kw)
@@ -131,3 +132,37 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+
+
+class Authenticator:
+    """A TOTP authenticator app for tests.
+
+    The server accepts the previous, current and next 30 s step but never a step it already
+    accepted (replay), so each code() is for a newer step than the last one: three codes are
+    available at once (steps now-1, now, now+1); a fourth waits for the clock.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.totp = pyotp.TOTP(secret)
+        self.last: int | None = None
+
+    def code(self) -> str:
+        if 30 - time.time() % 30 < 1.5:  # let the server see the same step as this test
+            time.sleep(1.6)
+        now = int(time.time() // 30)
+        step = now - 1 if self.last is None else max(self.last + 1, now - 1)
+        if step > now + 1:
+            time.sleep((step - 1) * 30 - time.time() + 0.2)
+        self.last = step
+        return self.totp.generate_otp(step)
+
+
+def enable_mfa(api: Api) -> tuple[Authenticator, list[str]]:
+    """Turn on two-factor for a logged-in Api (its session becomes MFA-verified)."""
+    r = api.post("/api/v1/auth/mfa/setup")
+    assert r.status_code == 200, r.text
+    device = Authenticator(r.json()["secret"])
+    r = api.post("/api/v1/auth/mfa/enable", json={"code": device.code()})
+    assert r.status_code == 200, r.text
+    return device, r.json()["recovery_codes"]

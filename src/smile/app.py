@@ -30,6 +30,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
         "smile.identity.mfa.endpoints",
         "smile.identity.mfa.pages",
         "smile.identity.oauth.endpoints",
+        "smile.identity.oauth.pages",
         "smile.identity.profile.endpoints",
         "smile.identity.profile.pages",
     ],
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    errors.document_error_shape(app)
     app.add_exception_handler(errors.AppError, errors.app_error_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from smile import __version__
 
@@ -20,16 +21,14 @@ console = Console(stderr=True)
 
 def load_settings():
     from smile.config import get_settings
+    from smile.doctor import config_errors
 
     try:
         return get_settings()
     except ValidationError as exc:
         console.print("[bold red]Invalid configuration:[/]")
-        for err in exc.errors():
-            loc = err.get("loc") or ()
-            name = f"SMILE_{str(loc[0]).upper()}" if loc else "configuration"
-            message = str(err.get("msg", "")).removeprefix("Value error, ")
-            console.print(f"  {name}: {message}")
+        for name, message in config_errors(exc):
+            console.print(f"  {name}: {message}", markup=False)
         raise typer.Exit(2)
 
 
@@ -39,8 +38,28 @@ def database_url(settings) -> str:
     try:
         return runtime.resolve_database_url(settings)
     except embedded.EmbeddedError as exc:
-        console.print(f"[bold red]{exc}[/]")
+        console.print(f"[bold red]{escape(str(exc))}[/]")
         raise typer.Exit(1)
+
+
+def ready_database(settings) -> str:
+    """The database URL, migrated in embedded/dev mode; in prod, refuse when migrations are pending."""
+    from sqlalchemy.exc import OperationalError
+
+    from smile.kit import migrate as migrations
+
+    url = database_url(settings)
+    try:
+        if not settings.database_url or settings.is_dev:
+            migrations.upgrade(url)
+        elif todo := migrations.pending(url):
+            console.print(f"[bold red]Pending migrations: {', '.join(todo)}.[/] Run `smile migrate` first.")
+            raise typer.Exit(1)
+    except OperationalError as exc:
+        console.print(f"[bold red]Cannot reach the database:[/] {escape(str(exc.orig or exc))}")
+        console.print("Run `smile doctor` to see what is wrong.")
+        raise typer.Exit(1)
+    return url
 
 
 @app.command()
@@ -52,14 +71,23 @@ def version() -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
+    from sqlalchemy.exc import OperationalError
+
     from smile.kit import migrate as migrations
 
     settings = load_settings()
     url = database_url(settings)
-    todo = migrations.pending(url)
-    migrations.upgrade(url)
-    console.print(f"[green]Database is at {', '.join(migrations.applied(url))}[/] "
-                  f"({len(todo)} migration(s) applied).")
+    try:
+        todo = migrations.pending(url)
+        migrations.upgrade(url)
+        current = ", ".join(migrations.applied(url))
+    except OperationalError as exc:
+        console.print(f"[bold red]Cannot reach the database:[/] {escape(str(exc.orig or exc))}")
+        raise typer.Exit(1)
+    if todo:
+        console.print(f"[green]Applied {len(todo)} migration(s): {', '.join(todo)}.[/] Database is at {current}.")
+    else:
+        console.print(f"[green]Nothing to do: the database is current ({current}).[/]")
 
 
 @app.command()
@@ -72,16 +100,9 @@ def serve(
     """Serve the web app and API (with an in-process job worker unless SMILE_RUN_WORKER=0)."""
     import uvicorn
 
-    from smile.kit import migrate as migrations
-
     settings = load_settings()
-    url = database_url(settings)
+    url = ready_database(settings)
     embedded_mode = not settings.database_url
-    if embedded_mode or settings.is_dev:
-        migrations.upgrade(url)
-    elif todo := migrations.pending(url):
-        console.print(f"[bold red]Pending migrations: {', '.join(todo)}.[/] Run `smile migrate` first.")
-        raise typer.Exit(1)
     if seed_demo:
         from smile.seed import seed_if_empty
 
@@ -115,14 +136,13 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4) -> None
 @app.command()
 def seed(users: Annotated[int, typer.Option(min=1, max=100000, help="Demo people to create.")] = 40) -> None:
     """Seed a demo community (idempotent: skips existing demo users)."""
-    from smile.seed import seed_demo
+    from smile.seed import DEMO_PASSWORD, seed_demo
 
     settings = load_settings()
-    url = database_url(settings)
-    from smile.kit import migrate as migrations
-
-    migrations.upgrade(url)
-    seed_demo(url, users)
+    url = ready_database(settings)
+    created = seed_demo(url, users)
+    console.print(f"[green]Created {created} demo account(s)[/] ({users + 1 - created} already there). "
+                  f"Sign in as demo000 … or demoadmin with the password {DEMO_PASSWORD}.")
 
 
 @app.command()
@@ -130,7 +150,7 @@ def doctor() -> None:
     """Check database, extensions, migrations, configuration and outbound services."""
     from smile.doctor import run_checks
 
-    raise typer.Exit(run_checks(console))
+    raise typer.Exit(run_checks(Console()))
 
 
 @admin_app.command("create-user")
@@ -138,21 +158,26 @@ def create_user(
     email: Annotated[str, typer.Option(prompt=True)],
     username: Annotated[str, typer.Option(prompt=True)],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    role: Annotated[list[str], typer.Option(help="Role(s): user, creator, mentor, admin.")] = ["user"],
+    role: Annotated[list[str], typer.Option(help="Role, repeat for several: user, creator, mentor, admin.")] = [
+        "user"],
     display_name: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a verified account with the given roles."""
-    from smile.seed import create_user_sync
+    from smile.seed import check_new_user, create_user_sync
 
     settings = load_settings()
-    url = database_url(settings)
     try:
-        user_id = create_user_sync(url, email=email, username=username, password=password,
-                                   roles=role, display_name=display_name)
+        _, name, roles = check_new_user(email, username, password, [r.strip().lower() for r in role])
+        user_id = create_user_sync(ready_database(settings), email=email, username=username, password=password,
+                                   roles=roles, display_name=display_name)
     except ValueError as exc:
-        console.print(f"[bold red]{exc}[/]")
+        console.print(f"[bold red]Cannot create the user:[/] {escape(str(exc))}")
         raise typer.Exit(1)
-    console.print(f"[green]Created {username} ({', '.join(role)}), id {user_id}.[/]")
+    console.print(f"[green]Created {name} ({', '.join(roles)}), id {user_id}.[/] "
+                  "The email address is marked verified.")
+    if "admin" in roles:
+        console.print("Admins must turn on two-factor authentication (Settings → Security) before "
+                      "the admin tools open.")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     rate_register: str = "10/minute"
     rate_verify: str = "20/minute"
     rate_password_reset: str = "5/minute"
+    rate_email_lookup: str = "30/minute"
     lockout_failures: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=1440)
     # OAuth / OIDC
@@ -110,6 +111,19 @@ class Settings(BaseSettings):
         if urlparse(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _rates(self) -> "Settings":
+        from limits import parse
+
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name.startswith("rate_") and isinstance(value, str):
+                try:
+                    parse(value)
+                except ValueError:
+                    raise ValueError(f"SMILE_{name.upper()} must look like 20/minute or 100/hour, not {value!r}")
+        return self
 
     @model_validator(mode="after")
     def _secret(self) -> "Settings":

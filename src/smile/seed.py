@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from email_validator import EmailNotValidError, validate_email
 from rich.progress import Progress
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, pool, select
 from sqlalchemy.orm import Session
 
 from smile.identity.models import ROLES, User
@@ -21,30 +24,49 @@ LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritc
         "Perlman", "Berners-Lee", "Lamarr", "McCarthy", "Allen", "van Rossum", "Wilson", "Matsumoto", "Borg",
         "Dijkstra", "Knuth"]
 BIOS = ["Builds things for the web.", "Mentor in data science.", "Learning Python one project at a time.",
-        "Writes about AI and communities.", "Designer who codes.", "Open-source maintainer.", ""]
+        "Writes about AI and communities.", "Designer who codes.", "Open-source maintainer.",
+        "Mentoring new developers on weekends.", "Product manager, curious about agents.", ""]
+LOCATIONS = ["Berlin", "Lagos", "São Paulo", "Bangkok", "Toronto", "Nairobi", "Lisbon", "Seoul", "", ""]
 
 
-def _engine(url: str):
-    return create_engine(sqlalchemy_url(url))
+@contextmanager
+def _session(url: str) -> Iterator[Session]:
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
-def create_user_sync(url: str, *, email: str, username: str, password: str, roles: list[str],
-                     display_name: str | None = None) -> uuid.UUID:
+def check_new_user(email: str, username: str, password: str, roles: list[str]) -> tuple[str, str, list[str]]:
+    """Normalized (email, username, roles), or ValueError with a message a person can act on."""
     username = username.strip().lower()
     if problem := username_problem(username):
-        raise ValueError(problem)
+        raise ValueError(f"Username: {problem}")
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"Email: {exc}") from None
     if problems := password_problems(password, username=username, email=email):
         raise ValueError(password_message(problems))
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"Unknown role(s) {', '.join(sorted(unknown))}; choose from {', '.join(ROLES)}.")
-    with Session(_engine(url)) as session, session.begin():
+    return email, username, [r for r in ROLES if r in set(roles) | {"user"}]
+
+
+def create_user_sync(url: str, *, email: str, username: str, password: str, roles: list[str],
+                     display_name: str | None = None) -> uuid.UUID:
+    """Create a verified account; ValueError with a message a person can act on when input is bad."""
+    email, username, roles = check_new_user(email, username, password, roles)
+    with _session(url) as session, session.begin():
         taken = session.scalar(select(User.id).where(
             (func.lower(User.email) == email.lower()) | (func.lower(User.username) == username)))
         if taken:
             raise ValueError("A user with this email or username already exists.")
         user = User(email=email, username=username, display_name=display_name or username,
-                    password_hash=hash_password(password), roles=sorted(set(roles) | {"user"}),
+                    password_hash=hash_password(password), roles=roles,
                     email_verified_at=utcnow(), terms_accepted_at=utcnow())
         session.add(user)
         session.flush()
@@ -52,33 +74,39 @@ def create_user_sync(url: str, *, email: str, username: str, password: str, role
 
 
 def seed_demo(url: str, users: int = 40) -> int:
-    """Create demo people (password: Demo-password-2026); existing ones are kept."""
+    """Create demo people (password: Demo-password-2026) and a demo admin; existing ones are kept.
+
+    Returns how many accounts were created.
+    """
     rng = random.Random(42)
     password_hash = hash_password(DEMO_PASSWORD)
     created = 0
-    with Session(_engine(url)) as session, Progress() as progress:
+    with _session(url) as session, Progress() as progress:
         task = progress.add_task("Seeding demo people", total=users)
         existing = set(session.scalars(select(User.username).where(User.username.like("demo%"))))
         for i in range(users):
             username = f"demo{i:03d}"
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            bio, location = rng.choice(BIOS), rng.choice(LOCATIONS)
             if username not in existing:
-                first, last = rng.choice(FIRST), rng.choice(LAST)
-                roles = ["user"] + (["mentor"] if i % 7 == 3 else []) + (["creator"] if i % 5 == 1 else [])
-                session.add(User(email=f"{username}@demo.smile.local", username=username,
+                roles = ["user"] + (["creator"] if i % 5 == 1 else []) + (["mentor"] if i % 7 == 3 else [])
+                session.add(User(email=f"{username}@example.com", username=username,
                                  display_name=f"{first} {last}", password_hash=password_hash, roles=roles,
-                                 bio=rng.choice(BIOS), email_verified_at=utcnow(), terms_accepted_at=utcnow()))
+                                 bio=bio, location=location, email_verified_at=utcnow(),
+                                 terms_accepted_at=utcnow()))
                 created += 1
             progress.advance(task)
         if "demoadmin" not in existing:
-            session.add(User(email="admin@demo.smile.local", username="demoadmin", display_name="Demo Admin",
-                             password_hash=password_hash, roles=["user", "admin"], email_verified_at=utcnow(),
-                             terms_accepted_at=utcnow()))
+            session.add(User(email="demoadmin@example.com", username="demoadmin", display_name="Demo Admin",
+                             password_hash=password_hash, roles=["user", "admin"], bio="Runs this demo community.",
+                             email_verified_at=utcnow(), terms_accepted_at=utcnow()))
+            created += 1
         session.commit()
     return created
 
 
 def seed_if_empty(url: str) -> None:
-    with Session(_engine(url)) as session:
+    with _session(url) as session:
         empty = session.scalar(select(func.count()).select_from(User)) == 0
     if empty:
         seed_demo(url)

@@ -49,7 +49,7 @@ async def _load(db: AsyncSession, *where) -> tuple[User, AuthSession] | None:
 
 async def resolve(request: Request, db: AsyncSession) -> Principal | None:
     """The caller, or None when no credentials were sent. Bad credentials raise 401."""
-    if "principal" in request.state.__dict__:
+    if hasattr(request.state, "principal"):
         return request.state.principal
     secret = runtime.current().settings.secret_key
     principal = None

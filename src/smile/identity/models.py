@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,8 +21,8 @@ MESSAGE_POLICIES = ("everyone", "followers", "nobody")
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
-        Index("uq_users_email_lower", func.lower("email"), unique=True),
-        Index("uq_users_username_lower", func.lower("username"), unique=True),
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        Index("uq_users_username_lower", func.lower(text("username")), unique=True),
         Index("ix_users_username_trgm", "username", postgresql_using="gin", postgresql_ops={"username": "gin_trgm_ops"}),
     )
 
@@ -58,6 +58,7 @@ class User(IdMixin, TimestampMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(300))  # encrypted with the secret key
     totp_pending_secret: Mapped[str | None] = mapped_column(String(300))
     mfa_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # last accepted TOTP time step (no replay)
     # Moderation and erasure
     suspended_reason: Mapped[str | None] = mapped_column(Text)
     deletion_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -161,6 +162,8 @@ class AuditEntry(IdMixin, TimestampMixin, Base):
 
 class DataExport(IdMixin, TimestampMixin, Base):
     __tablename__ = "data_exports"
+    __table_args__ = (Index("uq_data_exports_pending_user", "user_id", unique=True,
+                            postgresql_where=text("status = 'pending'")),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|ready|expired

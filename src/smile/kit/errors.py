@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -154,3 +156,35 @@ async def unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         error_body("internal", "Something went wrong on our side. It has been logged."), status_code=500
     )
+
+
+class ErrorBody(BaseModel):
+    """Every error response: a code, a message a person can act on, and the problem with each field."""
+
+    error: str
+    detail: str
+    fields: dict[str, str]
+
+
+def document_error_shape(app: FastAPI) -> None:
+    """Make OpenAPI describe validation errors as they are sent (ErrorBody), not as FastAPI's default."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorBody", ErrorBody.model_json_schema())
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                response = operation.get("responses", {}).get("422")
+                if response and "HTTPValidationError" in json.dumps(response):
+                    response["description"] = "Invalid input; `fields` names each problem"
+                    response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        if "#/components/schemas/HTTPValidationError" not in json.dumps(schema):
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -13,8 +13,12 @@ from smile.kit.errors import TooManyRequests
 
 class RateLimiter:
     def __init__(self, redis_url: str | None, enabled: bool = True) -> None:
-        uri = "async+" + redis_url if redis_url else "async+memory://"
-        self.storage = storage_from_string(uri)
+        if redis_url:
+            # redis-py (a declared dependency) rather than limits' default coredis client
+            scheme = "redis+" if redis_url.startswith("unix://") else ""
+            self.storage = storage_from_string(f"async+{scheme}{redis_url}", implementation="redispy")
+        else:
+            self.storage = storage_from_string("async+memory://")
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.enabled = enabled
 

@@ -42,21 +42,29 @@ class DBRoute(APIRoute):
         return run
 
 
+def request_state(request: Request) -> dict[str, Any]:
+    """The per-request dict behind `request.state` (shared by every Request object of one request)."""
+    return request.scope.setdefault("state", {})
+
+
 async def _finish(request: Request, commit: bool) -> None:
-    session: AsyncSession | None = request.state.__dict__.pop("db", None)
+    session: AsyncSession | None = request_state(request).pop("db", None)
     if session is None:
         return
     try:
         if commit:
             await session.commit()
         else:
+            # Detach first: a rollback would expire the loaded objects (e.g. the signed-in user)
+            # that the error page still renders.
+            session.expunge_all()
             await session.rollback()
     finally:
         await session.close()
 
 
 async def get_session(request: Request) -> AsyncSession:
-    session = request.state.__dict__.get("db")
+    session = request_state(request).get("db")
     if session is None:
         session = runtime.current().db.sessions()
         request.state.db = session
@@ -65,7 +73,7 @@ async def get_session(request: Request) -> AsyncSession:
 
 def csrf_token(request: Request) -> str:
     """The CSRF token for this browser (double-submit cookie), creating one if needed."""
-    token = request.cookies.get(CSRF_COOKIE) or request.state.__dict__.get("new_csrf")
+    token = request.cookies.get(CSRF_COOKIE) or request_state(request).get("new_csrf")
     if not token:
         token = new_token(24)
         request.state.new_csrf = token
@@ -73,7 +81,7 @@ def csrf_token(request: Request) -> str:
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:
-    token = request.state.__dict__.get("new_csrf")
+    token = request_state(request).get("new_csrf")
     if token:
         response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="lax",
                             secure=request.url.scheme == "https", max_age=60 * 60 * 24 * 365)

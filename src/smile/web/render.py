@@ -20,7 +20,8 @@ templates.env.globals["version"] = __version__
 
 def flash(request: Request, message: str, kind: str = "info") -> None:
     """Queue a message shown once on the next rendered page."""
-    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
+    # Assign (not append in place): the session only saves itself when an item is set.
+    request.session["flash"] = [*request.session.get("flash", []), {"kind": kind, "message": message}]
 
 
 def _pop_flashes(request: Request) -> list[dict[str, str]]:
@@ -31,7 +32,7 @@ def _pop_flashes(request: Request) -> list[dict[str, str]]:
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
            headers: dict[str, str] | None = None) -> HTMLResponse:
-    principal = request.state.__dict__.get("principal")
+    principal = getattr(request.state, "principal", None)
     ctx = {
         "request": request,
         "me": principal.user if principal else None,

@@ -62,6 +62,7 @@ def upgrade() -> None:
     sa.Column('totp_secret', sa.String(length=300), nullable=True),
     sa.Column('totp_pending_secret', sa.String(length=300), nullable=True),
     sa.Column('mfa_enabled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('totp_last_step', sa.BigInteger(), nullable=True),
     sa.Column('suspended_reason', sa.Text(), nullable=True),
     sa.Column('deletion_requested_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
@@ -71,8 +72,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
     )
     op.create_index('ix_users_username_trgm', 'users', ['username'], unique=False, postgresql_using='gin', postgresql_ops={'username': 'gin_trgm_ops'})
-    op.create_index('uq_users_email_lower', 'users', [sa.literal_column("lower('email')")], unique=True)
-    op.create_index('uq_users_username_lower', 'users', [sa.literal_column("lower('username')")], unique=True)
+    op.create_index('uq_users_email_lower', 'users', [sa.literal_column("lower(email)")], unique=True)
+    op.create_index('uq_users_username_lower', 'users', [sa.literal_column("lower(username)")], unique=True)
     op.create_table('audit_log',
     sa.Column('actor_id', sa.UUID(), nullable=True),
     sa.Column('action', sa.String(length=60), nullable=False),
@@ -121,6 +122,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash', name=op.f('uq_data_exports_token_hash'))
     )
     op.create_index(op.f('ix_data_exports_user_id'), 'data_exports', ['user_id'], unique=False)
+    op.create_index('uq_data_exports_pending_user', 'data_exports', ['user_id'], unique=True, postgresql_where=sa.text("status = 'pending'"))
     op.create_table('email_codes',
     sa.Column('user_id', sa.UUID(), nullable=False),
     sa.Column('purpose', sa.String(length=30), nullable=False),
@@ -195,6 +197,7 @@ def downgrade() -> None:
     op.drop_table('mfa_recovery_codes')
     op.drop_index(op.f('ix_email_codes_user_id'), table_name='email_codes')
     op.drop_table('email_codes')
+    op.drop_index('uq_data_exports_pending_user', table_name='data_exports')
     op.drop_index(op.f('ix_data_exports_user_id'), table_name='data_exports')
     op.drop_table('data_exports')
     op.drop_index(op.f('ix_auth_sessions_user_id'), table_name='auth_sessions')

@@ -1,0 +1,248 @@
+"""Benchmark: authenticated GET /api/v1/users/me against bare GET /healthz on one server.
+
+Runnable alone:  .venv/bin/python bench/users_me.py [--duration 10] [--concurrency 16]
+
+Starts `smile serve` (uvicorn, 1 worker) in a subprocess, on SMILE_DATABASE_URL when set or
+else on an embedded PostgreSQL under a temporary data dir; registers and logs in one user;
+then drives both endpoints with a small keep-alive HTTP/1.1 load generator (asyncio, in
+this process), alternating short rounds so drift and noise hit both alike. Prints
+requests/s, p50, p95 and server CPU per request for each, and their ratio, and writes the
+figures into docs/benchmarks.md. The load generator shares the machine's cores with the
+server (and PostgreSQL), so absolute numbers understate a dedicated server: compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:users_me:begin -->", "<!-- bench:users_me:end -->"
+PASSWORD = "Correct-Horse-42"
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    errors: int = 0
+    cpu: float = 0.0  # server process CPU seconds
+
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
+
+    def cpu_us(self) -> float:
+        return self.cpu / len(self.latencies) * 1e6 if self.latencies else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+async def _client(port: int, request: bytes, stats: Stats, stop_at: float) -> None:
+    """One keep-alive connection sending requests back to back until stop_at."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < stop_at:
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            await reader.readexactly(length)
+            stats.latencies.append(time.perf_counter() - start)
+            if not head.startswith(b"HTTP/1.1 200"):
+                stats.errors += 1
+    finally:
+        writer.close()
+
+
+async def run_round(port: int, request: bytes, seconds: float, concurrency: int, stats: Stats, pid: int) -> None:
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
+    stop_at = started + seconds
+    await asyncio.gather(*(_client(port, request, stats, stop_at) for _ in range(concurrency)))
+    stats.seconds += time.perf_counter() - started
+    stats.cpu += cpu_seconds(pid) - cpu_before
+
+
+def request_bytes(path: str, token: str | None = None) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Accept: application/json"]
+    if token:
+        lines.append(f"Authorization: Bearer {token}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def start_server(port: int, data_dir: Path, log_level: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
+    env.update(SMILE_DATA_DIR=str(data_dir), SMILE_SECRET_KEY="b" * 48, SMILE_LOG_LEVEL=log_level,
+               SMILE_BASE_URL=f"http://127.0.0.1:{port}")
+    if os.environ.get("SMILE_DATABASE_URL"):
+        env["SMILE_DATABASE_URL"] = os.environ["SMILE_DATABASE_URL"]
+    log = open(data_dir / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers", "1"],
+                            cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"smile serve exited:\n{(data_dir / 'serve.log').read_text()[-3000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    sys.exit("smile serve did not become healthy in 120 s")
+
+
+def create_user(base: str) -> str:
+    body = {"email": "bench@example.com", "username": "bench", "password": PASSWORD,
+            "display_name": "Bench", "accept_terms": True}
+    r = httpx.post(f"{base}/api/v1/auth/register", json=body, timeout=30)
+    if r.status_code not in (201, 409):
+        sys.exit(f"register failed: {r.status_code} {r.text}")
+    r = httpx.post(f"{base}/api/v1/auth/login", json={"login": "bench", "password": PASSWORD}, timeout=30)
+    if r.status_code != 200:
+        sys.exit(f"login failed: {r.status_code} {r.text}")
+    token = r.json()["access_token"]
+    me = httpx.get(f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    if me.status_code != 200 or me.json()["username"] != "bench":
+        sys.exit(f"GET /api/v1/users/me failed: {me.status_code} {me.text}")
+    return token
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    mem_kb = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    return (f"{os.cpu_count()} CPU(s), {model.group(1).strip() if model else platform.processor() or 'unknown'}, "
+            f"{mem_kb / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}, Python {platform.python_version()}")
+
+
+def report(results: dict[str, Stats], args: argparse.Namespace, database: str, load: float) -> str:
+    me, health = results["users_me"], results["healthz"]
+    rows = [
+        ("GET /api/v1/users/me (bearer JWT + session lookup)", me),
+        ("GET /healthz (no auth, no database)", health),
+    ]
+    table = ["| endpoint | requests | requests/s | p50 ms | p95 ms | server CPU µs/request | non-200 |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, s in rows:
+        table.append(f"| {name} | {len(s.latencies)} | {s.rps():.0f} | {s.pct(0.50):.2f} | {s.pct(0.95):.2f} "
+                     f"| {s.cpu_us():.0f} | {s.errors} |")
+    command = " ".join([".venv/bin/python", "bench/users_me.py", *sys.argv[1:]])
+    return "\n".join([
+        BEGIN,
+        "## Authenticated `GET /api/v1/users/me` vs bare `GET /healthz`",
+        "",
+        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
+        f"- Command: `{command}`",
+        f"- Setup: `smile serve --workers 1` (uvicorn, in-process job worker on), {database} PostgreSQL, "
+        f"log level {args.log_level}; load from this script: {args.concurrency} keep-alive connections, "
+        f"{args.rounds} alternating rounds of {args.duration / args.rounds:.1f} s per endpoint after "
+        f"{args.warmup:.0f} s warm-up each. The load generator, the server and PostgreSQL share the same cores, "
+        "so absolute figures understate a dedicated server; the ratio is the figure to compare.",
+        "",
+        *table,
+        "",
+        f"**Ratio users/me ÷ healthz: {me.rps() / health.rps():.2f}× the throughput, "
+        f"{me.cpu_us() / health.cpu_us():.1f}× the server CPU per request, "
+        f"p50 {me.pct(0.5) / health.pct(0.5):.1f}× the latency.**",
+        END,
+    ])
+
+
+def write_doc(section: str) -> None:
+    DOC.parent.mkdir(exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else (
+        "# Benchmarks\n\nResults of the scripts in `bench/`, each runnable alone. These machines are "
+        "noisy: compare ratios measured in one run, never a lone absolute time.\n")
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(text)
+
+
+async def measure(port: int, token: str, args: argparse.Namespace, pid: int) -> dict[str, Stats]:
+    requests = {"users_me": request_bytes("/api/v1/users/me", token), "healthz": request_bytes("/healthz")}
+    for name, request in requests.items():  # warm-up, not counted
+        await run_round(port, request, args.warmup, args.concurrency, Stats(), pid)
+    results = {name: Stats() for name in requests}
+    for i in range(args.rounds):
+        order = list(requests) if i % 2 == 0 else list(reversed(requests))
+        for name in order:
+            await run_round(port, requests[name], args.duration / args.rounds, args.concurrency, results[name], pid)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds the duration is split into")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per endpoint")
+    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections")
+    parser.add_argument("--log-level", default="WARNING", help="server SMILE_LOG_LEVEL")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    data_dir = Path(tempfile.mkdtemp(prefix="sb", dir="/tmp"))  # short: unix socket paths are limited
+    port = free_port()
+    database = "external" if os.environ.get("SMILE_DATABASE_URL") else "embedded"
+    print(f"starting smile serve on :{port} ({database} PostgreSQL, data dir {data_dir}) ...", flush=True)
+    load = os.getloadavg()[0]  # other work on the machine skews absolute figures: reported
+    proc = start_server(port, data_dir, args.log_level)
+    try:
+        token = create_user(f"http://127.0.0.1:{port}")
+        print(f"measuring {args.duration:.0f} s per endpoint at concurrency {args.concurrency} ...", flush=True)
+        results = asyncio.run(measure(port, token, args, proc.pid))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    section = report(results, args, database, load)
+    print("\n" + section.split("\n", 1)[1].rsplit("\n", 1)[0])
+    if any(s.errors for s in results.values()):
+        sys.exit("some responses were not 200: see the table")
+    if not args.no_write:
+        write_doc(section)
+        print(f"\nwrote {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
