@@ -166,6 +166,25 @@ class ErrorBody(BaseModel):
     fields: dict[str, str]
 
 
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not signed in, or the credentials are wrong",
+    403: "Not allowed (e.g. suspended account, two-factor check needed)",
+    404: "No such resource, or not yours to see",
+    409: "Conflicts with existing data or the resource's state",
+    410: "Gone (e.g. an expired link)",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Invalid input; `fields` names each problem",
+    429: "Rate limited or locked out; see Retry-After",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting these error statuses with the shared error shape."""
+    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
 def document_error_shape(app: FastAPI) -> None:
     """Make OpenAPI describe validation errors as they are sent (ErrorBody), not as FastAPI's default."""
     build = app.openapi

@@ -67,26 +67,3 @@ class SessionOut(BaseModel):
 
 class Revoked(BaseModel):
     revoked: int
-
-
-class ErrorOut(BaseModel):
-    """The error shape every 4xx/5xx answer uses."""
-
-    error: str
-    detail: str
-    fields: dict[str, str]
-
-
-_DESCRIPTIONS = {
-    401: "Not signed in, or the credentials are wrong",
-    403: "Not allowed (e.g. suspended account)",
-    404: "No such resource",
-    409: "Conflicts with existing data",
-    422: "Invalid input; `fields` names each problem",
-    429: "Rate limited or locked out; see Retry-After",
-}
-
-
-def errors(*statuses: int) -> dict[int | str, dict]:
-    """OpenAPI `responses` documenting these error statuses with the shared error shape."""
-    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]} for status in statuses}
