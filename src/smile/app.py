@@ -35,9 +35,25 @@ MODULE_ROUTERS: dict[str, list[str]] = {
         "smile.identity.profile.pages",
     ],
     "admin": ["smile.admin.endpoints", "smile.admin.pages"],
+    "social": [
+        f"smile.social.{area}.{kind}"
+        for area, kinds in {
+            "posts": ("endpoints", "pages"),
+            "graph": ("endpoints", "pages"),
+            "timelines": ("endpoints", "pages"),
+            "messages": ("endpoints", "pages"),
+            "notifications": ("endpoints", "pages"),
+            "realtime": ("endpoints",),
+            "search": ("endpoints", "pages"),
+            "media": ("endpoints",),
+        }.items()
+        for kind in kinds
+    ],
 }
 MODULE_TASKS: dict[str, list[str]] = {
     "identity": ["smile.kit.mail", "smile.identity.profile.tasks"],
+    "social": ["smile.social.posts.tasks", "smile.social.timelines.tasks", "smile.social.realtime.tasks",
+               "smile.social.media.tasks"],
 }
 CORE_ROUTERS = ["smile.system", "smile.web.pages"]
 

@@ -26,7 +26,7 @@ ALL_MODULES = (
     "admin",
 )
 
-IMPLEMENTED_MODULES = ("identity", "admin")
+IMPLEMENTED_MODULES = ("identity", "social", "admin")
 
 
 class Settings(BaseSettings):

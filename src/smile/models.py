@@ -2,6 +2,7 @@
 
 from smile.identity import models as identity_models  # noqa: F401
 from smile.kit import mail  # noqa: F401
+from smile.social import models as social_models  # noqa: F401
 from smile.kit.db import Base
 
 metadata = Base.metadata
