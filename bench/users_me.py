@@ -15,109 +15,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
-import platform
-import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402 - bench/ is not a package
+    DOC, PASSWORD, ROOT, Stats, free_port, machine, now_utc, request_bytes, run_round, start_server, stop,
+    use_uvloop, write_doc,
+)
+
 BEGIN, END = "<!-- bench:users_me:begin -->", "<!-- bench:users_me:end -->"
-PASSWORD = "Correct-Horse-42"
-
-
-@dataclass
-class Stats:
-    latencies: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    errors: int = 0
-    cpu: float = 0.0  # server process CPU seconds
-
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
-
-    def cpu_us(self) -> float:
-        return self.cpu / len(self.latencies) * 1e6 if self.latencies else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-async def _client(port: int, request: bytes, stats: Stats, stop_at: float) -> None:
-    """One keep-alive connection sending requests back to back until stop_at."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < stop_at:
-            start = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-            await reader.readexactly(length)
-            stats.latencies.append(time.perf_counter() - start)
-            if not head.startswith(b"HTTP/1.1 200"):
-                stats.errors += 1
-    finally:
-        writer.close()
-
-
-async def run_round(port: int, request: bytes, seconds: float, concurrency: int, stats: Stats, pid: int) -> None:
-    cpu_before, started = cpu_seconds(pid), time.perf_counter()
-    stop_at = started + seconds
-    await asyncio.gather(*(_client(port, request, stats, stop_at) for _ in range(concurrency)))
-    stats.seconds += time.perf_counter() - started
-    stats.cpu += cpu_seconds(pid) - cpu_before
-
-
-def request_bytes(path: str, token: str | None = None) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Accept: application/json"]
-    if token:
-        lines.append(f"Authorization: Bearer {token}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def start_server(port: int, data_dir: Path, log_level: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-    env.update(SMILE_DATA_DIR=str(data_dir), SMILE_SECRET_KEY="b" * 48, SMILE_LOG_LEVEL=log_level,
-               SMILE_BASE_URL=f"http://127.0.0.1:{port}")
-    if os.environ.get("SMILE_DATABASE_URL"):
-        env["SMILE_DATABASE_URL"] = os.environ["SMILE_DATABASE_URL"]
-    log = open(data_dir / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers", "1"],
-                            cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"smile serve exited:\n{(data_dir / 'serve.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("smile serve did not become healthy in 120 s")
 
 
 def create_user(base: str) -> str:
@@ -136,14 +48,6 @@ def create_user(base: str) -> str:
     return token
 
 
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
-    mem_kb = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    return (f"{os.cpu_count()} CPU(s), {model.group(1).strip() if model else platform.processor() or 'unknown'}, "
-            f"{mem_kb / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}, Python {platform.python_version()}")
-
-
 def report(results: dict[str, Stats], args: argparse.Namespace, database: str, load: float) -> str:
     me, health = results["users_me"], results["healthz"]
     rows = [
@@ -160,7 +64,7 @@ def report(results: dict[str, Stats], args: argparse.Namespace, database: str, l
         BEGIN,
         "## Authenticated `GET /api/v1/users/me` vs bare `GET /healthz`",
         "",
-        f"- Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Date: {now_utc()}",
         f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
         f"- Command: `{command}`",
         f"- Setup: `smile serve --workers 1` (uvicorn, in-process job worker on), {database} PostgreSQL, "
@@ -176,18 +80,6 @@ def report(results: dict[str, Stats], args: argparse.Namespace, database: str, l
         f"p50 {me.pct(0.5) / health.pct(0.5):.1f}× the latency.**",
         END,
     ])
-
-
-def write_doc(section: str) -> None:
-    DOC.parent.mkdir(exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else (
-        "# Benchmarks\n\nResults of the scripts in `bench/`, each runnable alone. These machines are "
-        "noisy: compare ratios measured in one run, never a lone absolute time.\n")
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text)
 
 
 async def measure(port: int, token: str, args: argparse.Namespace, pid: int) -> dict[str, Stats]:
@@ -211,12 +103,7 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING", help="server SMILE_LOG_LEVEL")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    use_uvloop()
 
     data_dir = Path(tempfile.mkdtemp(prefix="sb", dir="/tmp"))  # short: unix socket paths are limited
     port = free_port()
@@ -229,18 +116,14 @@ def main() -> None:
         print(f"measuring {args.duration:.0f} s per endpoint at concurrency {args.concurrency} ...", flush=True)
         results = asyncio.run(measure(port, token, args, proc.pid))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         shutil.rmtree(data_dir, ignore_errors=True)
     section = report(results, args, database, load)
     print("\n" + section.split("\n", 1)[1].rsplit("\n", 1)[0])
     if any(s.errors for s in results.values()):
         sys.exit("some responses were not 200: see the table")
     if not args.no_write:
-        write_doc(section)
+        write_doc(section, BEGIN, END)
         print(f"\nwrote {DOC.relative_to(ROOT)}")
 
 

@@ -82,8 +82,14 @@ def _tables(dsn) -> list[str]:
 def _clean(request, dsn, _tables):
     """Each test starts from empty tables and fresh rate-limit counters."""
     yield
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in _tables) + " RESTART IDENTITY CASCADE")
+    for attempt in range(5):  # the in-process job worker may hold locks (e.g. a fan-out job): retry a deadlock
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in _tables) + " RESTART IDENTITY CASCADE")
+            break
+        except psycopg.errors.DeadlockDetected:
+            if attempt == 4:
+                raise
     if "server" in request.fixturenames:
         from smile.kit import runtime
 

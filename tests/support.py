@@ -127,6 +127,9 @@ class Api:
     def patch(self, url: str, **kw) -> httpx.Response:
         return self.request("PATCH", url, **kw)
 
+    def put(self, url: str, **kw) -> httpx.Response:
+        return self.request("PUT", url, **kw)
+
     def delete(self, url: str, **kw) -> httpx.Response:
         return self.request("DELETE", url, **kw)
 

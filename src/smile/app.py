@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from smile import __version__
 from smile.config import Settings, get_settings
-from smile.kit import errors, jobs, migrate, runtime
+from smile.kit import errors, jobs, migrate, realtime, runtime
 from smile.kit.observability import RequestMiddleware, configure_logging
 from smile.web.render import HERE as WEB_DIR
 
@@ -34,7 +34,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
         "smile.identity.profile.endpoints",
         "smile.identity.profile.pages",
     ],
-    "admin": ["smile.admin.endpoints", "smile.admin.pages"],
+    "admin": ["smile.admin.endpoints", "smile.admin.pages", "smile.admin.moderation"],
     "social": [
         f"smile.social.{area}.{kind}"
         for area, kinds in {
@@ -55,7 +55,7 @@ MODULE_TASKS: dict[str, list[str]] = {
     "social": ["smile.social.posts.tasks", "smile.social.timelines.tasks", "smile.social.realtime.tasks",
                "smile.social.media.tasks"],
 }
-CORE_ROUTERS = ["smile.system", "smile.web.pages"]
+CORE_ROUTERS = ["smile.system", "smile.web.pages", "smile.kit.storage"]
 
 
 def load_tasks(settings: Settings) -> None:
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await worker
+                await realtime.close()
                 await rt.db.dispose()
 
     app = FastAPI(
@@ -121,7 +122,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_middleware(RequestMiddleware)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     settings.media_dir.mkdir(parents=True, exist_ok=True)
-    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
+    # /media/{key} serves only public keys (avatars) from the configured storage; post and
+    # message media are served by access-checked routes (smile.social.media.endpoints).
 
     names = list(CORE_ROUTERS)
     for module in settings.module_list:

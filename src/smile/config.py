@@ -57,14 +57,31 @@ class Settings(BaseSettings):
     rate_verify: str = "20/minute"
     rate_password_reset: str = "5/minute"
     rate_email_lookup: str = "30/minute"
+    rate_post: str = "30/minute"
+    rate_message: str = "60/minute"
+    # Social moderation (rule-based): comma-separated words or regexes that hold content for review
+    moderation_blocklist: str = ""
+    moderation_max_links: int = Field(default=8, ge=1, le=1000)
     lockout_failures: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=1440)
     # OAuth / OIDC
     google_client_id: str | None = None
     google_client_secret: str | None = None
     oidc_providers: str = ""  # "name|issuer_url|client_id|client_secret;..."
+    # Social timelines (fan-out on write for active followers; large accounts merged on read)
+    social_fanout_active_days: int = Field(default=14, ge=1, le=365)
+    social_fanout_max_followers: int = Field(default=10_000, ge=0)
+    rate_report: str = "20/hour"
     # Jobs
     run_worker: bool = True  # run a procrastinate worker inside `smile serve`
+    # Media (social): uploads and storage; S3-compatible storage when s3_bucket is set
+    media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    rate_media_upload: str = "60/hour"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
 
     @field_validator("modules")
     @classmethod

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -78,3 +80,38 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_after_commit_tasks: set[asyncio.Task] = set()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback()` (as a task) once `session`'s transaction commits; dropped on rollback.
+
+    For side effects outside the database that must not happen for data that never
+    commits (e.g. publishing to Redis).
+    """
+    sync = session.sync_session
+    sync.info.setdefault("after_commit", []).append(callback)
+    if not event.contains(sync, "after_commit", _run_after_commit):
+        event.listen(sync, "after_commit", _run_after_commit)
+        event.listen(sync, "after_soft_rollback", _drop_after_commit)
+
+
+def _run_after_commit(sync) -> None:
+    loop = asyncio.get_running_loop()
+    for callback in sync.info.pop("after_commit", []):
+        task = loop.create_task(callback())
+        _after_commit_tasks.add(task)
+        task.add_done_callback(_after_commit_done)
+
+
+def _after_commit_done(task: asyncio.Task) -> None:
+    _after_commit_tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger("smile").error("after-commit callback failed", exc_info=task.exception())
+
+
+def _drop_after_commit(sync, previous_transaction) -> None:
+    if not previous_transaction.nested:  # a savepoint rollback keeps the outer transaction's callbacks
+        sync.info.pop("after_commit", None)

@@ -11,7 +11,8 @@ from smile.config import Settings
 from smile.kit import embedded, jobs
 from smile.kit.db import Database
 from smile.kit.ratelimit import RateLimiter
-from smile.kit.storage import LocalStorage
+from smile.kit import storage as storage_mod
+from smile.kit.storage import LocalStorage, S3Storage
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Runtime:
     database_url: str
     db: Database
     limiter: RateLimiter
-    storage: LocalStorage
+    storage: LocalStorage | S3Storage
 
 
 _current: Runtime | None = None
@@ -40,7 +41,7 @@ def start(settings: Settings, database_url: str | None = None, pool_size: int = 
         database_url=url,
         db=Database(url, pool_size=pool_size),
         limiter=RateLimiter(settings.redis_url, enabled=settings.rate_limit_enabled),
-        storage=LocalStorage(settings.media_dir),
+        storage=storage_mod.from_settings(settings),
     )
     jobs.configure(url)
     return _current

@@ -17,7 +17,12 @@ router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-async def home(request: Request, me: OptionalUser) -> HTMLResponse:
+async def home(request: Request, me: OptionalUser, db: DB) -> HTMLResponse:
+    """The feed for signed-in people (when the social module is on); the welcome page otherwise."""
+    if me is not None and me.user.email_verified and "social" in runtime.current().settings.module_list:
+        from smile.social.timelines.pages import home_page
+
+        return await home_page(request, me, db)
     return render(request, "home.html")
 
 

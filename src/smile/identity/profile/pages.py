@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from smile.identity import sessions
-from smile.identity.auth import DB, CurrentUser, OptionalUser
+from smile.identity.auth import DB, CurrentUser
 from smile.identity.profile import gdpr, service
 from smile.identity.profile.schemas import AgeVerification, DeleteAccount, ProfileUpdate, timezones
 from smile.kit.db import utcnow
@@ -157,9 +157,3 @@ async def account_cancel_deletion(request: Request, principal: CurrentUser, db: 
     else:
         flash(request, "Your account will not be deleted.", "success")
     return redirect("/settings/account", request)
-
-
-@router.get("/u/{username}", response_class=HTMLResponse)
-async def public_profile(request: Request, username: str, principal: OptionalUser, db: DB) -> Response:
-    user = await service.public_profile(db, username[:64], principal)
-    return render(request, "identity/public_profile.html", {"user": user})

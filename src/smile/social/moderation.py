@@ -1,0 +1,83 @@
+"""The moderation step every post, comment and message body passes.
+
+Rule-based for now (a configurable blocklist, too many links, repeated-character spam);
+the AI issue plugs a classifier into `check`. Held content is visible only to its
+author (and admins) until an admin approves it from the moderation queue.
+
+Usage:
+    verdict = await moderation.check(db, author, body)      # "visible" or "held"
+    ... insert the content with status=verdict ...
+    if verdict == "held":
+        await moderation.hold(db, "post", post.id, author.id, verdict.rule)
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from functools import lru_cache
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from smile.identity.models import User
+from smile.kit import runtime
+from smile.social.models import Report
+
+LINK = re.compile(r"https?://", re.IGNORECASE)
+REPEATED = re.compile(r"(\S)\1{29,}")  # the same character 30+ times in a row
+
+
+class Verdict(str):
+    """"visible" or "held"; `rule` names the rule that held it (None when visible)."""
+
+    rule: str | None = None
+
+    @classmethod
+    def held(cls, rule: str) -> "Verdict":
+        verdict = cls("held")
+        verdict.rule = rule
+        return verdict
+
+
+VISIBLE = Verdict("visible")
+
+
+@lru_cache(maxsize=8)
+def _blocklist(raw: str) -> re.Pattern | None:
+    """Entries separated by commas: plain words match whole words (case-insensitive); `re:...` is a regex."""
+    parts = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        parts.append(entry[3:] if entry.startswith("re:") else rf"\b{re.escape(entry)}\b")
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
+
+
+def evaluate(text: str, blocklist: str = "", max_links: int = 8) -> str | None:
+    """The name of the first rule `text` breaks, or None."""
+    pattern = _blocklist(blocklist)
+    if pattern is not None and pattern.search(text):
+        return "blocklist"
+    if len(LINK.findall(text)) > max_links:
+        return "links"
+    if REPEATED.search(text):
+        return "repeated"
+    return None
+
+
+async def check(db: AsyncSession, author: User, text: str) -> Verdict:
+    """Decide whether `text` by `author` is shown now ("visible") or held for review ("held")."""
+    settings = runtime.current().settings
+    rule = evaluate(text or "", settings.moderation_blocklist, settings.moderation_max_links)
+    return Verdict.held(rule) if rule else VISIBLE
+
+
+async def hold(db: AsyncSession, target_type: str, target_id: uuid.UUID, target_user_id: uuid.UUID | None,
+               rule: str | None) -> Report:
+    """Open an automatic report (no reporter) so the content lands in the admin moderation queue."""
+    report = Report(reporter_id=None, target_type=target_type, target_id=target_id,
+                    target_user_id=target_user_id, reason=f"auto:{rule or 'rules'}"[:40],
+                    details="Held automatically by the moderation rules.")
+    db.add(report)
+    await db.flush()
+    return report

@@ -1,0 +1,75 @@
+"""A small synchronous WebSocket client for /api/v1/stream (tests only)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from websockets.sync.client import connect
+
+
+class Stream:
+    def __init__(self, base_url: str, token: str | None = None, cursor: int | None = None, **kw) -> None:
+        url = base_url.replace("http://", "ws://", 1) + "/api/v1/stream"
+        params = []
+        if token:
+            params.append(f"access_token={token}")
+        if cursor is not None:
+            params.append(f"cursor={cursor}")
+        if params:
+            url += "?" + "&".join(params)
+        self.ws = connect(url, open_timeout=10, **kw)
+        self.received: list[dict] = []
+
+    def next(self, kind: str | None = None, timeout: float = 5) -> dict:
+        """The next message (of `kind`), skipping keepalives; AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {kind or 'message'} within {timeout}s; got {self.received}")
+            try:
+                message = json.loads(self.ws.recv(timeout=left))
+            except TimeoutError:
+                continue
+            self.received.append(message)
+            if message["kind"] in ("ping", "pong") and kind != message["kind"]:
+                continue
+            if kind is None or message["kind"] == kind:
+                return message
+
+    def nothing(self, kind: str, wait: float = 1.0) -> None:
+        """Assert no `kind` message arrives within `wait` seconds."""
+        try:
+            got = self.next(kind, timeout=wait)
+        except AssertionError:
+            return
+        raise AssertionError(f"unexpected {kind}: {got}")
+
+    def ready(self) -> dict:
+        return self.next("ready")
+
+    def send(self, message: dict) -> None:
+        self.ws.send(json.dumps(message))
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def browser(base_url: str, username: str, password: str):
+    """An httpx client signed in through the login form (session cookie + CSRF cookie)."""
+    import httpx
+
+    http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
+    http.cookies.set("smile_csrf", "test-csrf-token")
+    r = http.post("/login", data={"login": username, "password": password, "csrf_token": "test-csrf-token"})
+    assert r.status_code in (302, 303), r.text
+    assert http.cookies.get("smile_session")
+    http.headers["X-CSRF-Token"] = "test-csrf-token"
+    return http
