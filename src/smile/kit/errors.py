@@ -67,6 +67,21 @@ class Invalid(AppError):
     code = "invalid"
 
 
+class Gone(AppError):
+    status = 410
+    code = "gone"
+
+
+class TooLarge(AppError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMedia(AppError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class TooManyRequests(AppError):
     status = 429
     code = "rate_limited"

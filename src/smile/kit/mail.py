@@ -13,7 +13,6 @@ from email.message import EmailMessage
 import aiosmtplib
 import structlog
 from sqlalchemy import DateTime, Integer, String, Text, select
-from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 

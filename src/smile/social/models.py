@@ -204,7 +204,7 @@ class TimelineEntry(Base):
     """Home timeline, fanned out on write for recently active followers."""
 
     __tablename__ = "timeline_entries"
-    __table_args__ = (Index("ix_timeline_user_post", "user_id", text("post_id DESC")),)
+    # The primary key (user_id, post_id), scanned backwards, serves the newest-first page.
 
     user_id: Mapped[uuid.UUID] = mapped_column(_uuid(), _user_fk(), primary_key=True)
     post_id: Mapped[uuid.UUID] = mapped_column(_uuid(), ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)

@@ -23,18 +23,13 @@ from smile.identity.profile import tasks
 from smile.identity.profile.schemas import DeleteAccount, DeletionScheduled, ExportOut
 from smile.kit import jobs, mail, runtime
 from smile.kit.db import utcnow
-from smile.kit.errors import AppError, Conflict, Invalid, NotFound
+from smile.kit.errors import Conflict, Gone, Invalid, NotFound
 from smile.kit.mail import Email
 from smile.kit.security import hash_token, new_token, verify_password
 
 STALE_PENDING = dt.timedelta(hours=1)
 USER_PRIVATE = {"password_hash", "totp_secret", "totp_pending_secret"}
 LINK_SECRET_RE = re.compile(r"(/exports/|[?&]token=)[\w-]+")  # links that still grant access stay out
-
-
-class Gone(AppError):
-    status = 410
-    code = "gone"
 
 
 def exports_dir() -> Path:

@@ -17,7 +17,7 @@ from smile.identity.profile import tasks
 from smile.identity.profile.schemas import AgeResult, ProfileUpdate
 from smile.kit import jobs, runtime
 from smile.kit.db import utcnow
-from smile.kit.errors import AppError, Conflict, Forbidden, Invalid, NotFound
+from smile.kit.errors import AppError, Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
 from smile.kit.security import new_token
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
@@ -39,16 +39,6 @@ async def update_profile(db: AsyncSession, user: User, data: ProfileUpdate) -> U
 
 
 # Avatars
-
-class TooLarge(AppError):
-    status = 413
-    code = "too_large"
-
-
-class UnsupportedMedia(AppError):
-    status = 415
-    code = "unsupported_media_type"
-
 
 def process_avatar(data: bytes) -> bytes:
     """Sniff the real type, then orient, center-crop and resize to a 256x256 WebP."""

@@ -239,7 +239,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_timeline_entries_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'post_id', name=op.f('pk_timeline_entries'))
     )
-    op.create_index('ix_timeline_user_post', 'timeline_entries', ['user_id', sa.literal_column('post_id DESC')], unique=False)
     op.create_table('media',
     sa.Column('owner_id', sa.UUID(), nullable=False),
     sa.Column('post_id', sa.UUID(), nullable=True),
@@ -318,7 +317,6 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_media_owner_id'), table_name='media')
     op.drop_index(op.f('ix_media_message_id'), table_name='media')
     op.drop_table('media')
-    op.drop_index('ix_timeline_user_post', table_name='timeline_entries')
     op.drop_table('timeline_entries')
     op.drop_index(op.f('ix_reactions_user_id'), table_name='reactions')
     op.drop_table('reactions')

@@ -16,7 +16,7 @@ from pathlib import Path
 import filetype
 from PIL import Image, ImageOps, ImageSequence
 
-from smile.kit.errors import AppError, Invalid
+from smile.kit.errors import AppError, Invalid, UnsupportedMedia
 
 IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 VIDEO_TYPES = {"video/mp4": "mp4", "video/webm": "webm"}
@@ -24,11 +24,6 @@ MAX_SIDE = 2048
 THUMB_SIDE = 400
 MAX_PIXELS = 50_000_000
 MAX_FRAMES = 300
-
-
-class UnsupportedMedia(AppError):
-    status = 415
-    code = "unsupported_media_type"
 
 
 REFUSED = "Upload a JPEG, PNG, WebP or GIF image, or an MP4 or WebM video."

@@ -15,15 +15,10 @@ from pathlib import Path
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from smile.kit.errors import AppError, Invalid
+from smile.kit.errors import AppError, Invalid, TooLarge
 
 FORM_OVERHEAD = 64 * 1024  # headers, boundaries and small text fields
 MAX_FIELD = 8 * 1024
-
-
-class TooLarge(AppError):
-    status = 413
-    code = "too_large"
 
 
 @dataclass
