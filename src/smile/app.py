@@ -34,6 +34,8 @@ MODULE_ROUTERS: dict[str, list[str]] = {
         "smile.identity.profile.endpoints",
         "smile.identity.profile.pages",
     ],
+    "billing": [f"smile.billing.{area}.{kind}" for area in ("payments", "credits", "subscriptions", "sales", "reports")
+                for kind in ("endpoints", "pages")],
     "admin": ["smile.admin.endpoints", "smile.admin.pages", "smile.admin.moderation"],
     "social": [
         f"smile.social.{area}.{kind}"
@@ -51,6 +53,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     ],
 }
 MODULE_TASKS: dict[str, list[str]] = {
+    "billing": [f"smile.billing.{area}.tasks" for area in ("ledger", "payments", "credits", "subscriptions", "sales")],
     "identity": ["smile.kit.mail", "smile.identity.profile.tasks"],
     "social": ["smile.social.posts.tasks", "smile.social.timelines.tasks", "smile.social.realtime.tasks",
                "smile.social.media.tasks"],

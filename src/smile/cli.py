@@ -16,6 +16,8 @@ from smile import __version__
 app = typer.Typer(help="smile: self-hostable, AI-native community platform.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrative tasks.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+ledger_app = typer.Typer(help="The money ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 console = Console(stderr=True)
 
 
@@ -178,6 +180,37 @@ def create_user(
     if "admin" in roles:
         console.print("Admins must turn on two-factor authentication (Settings → Security) before "
                       "the admin tools open.")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Check every ledger invariant; exit 1 naming each violation."""
+    from smile.billing.ledger.verify import CHECKS, verify
+    from smile.kit.db import Database
+
+    settings = load_settings()
+    url = ready_database(settings)
+
+    async def run():
+        db = Database(url, pool_size=1)
+        try:
+            async with db.session() as session:
+                return await verify(session)
+        finally:
+            await db.dispose()
+
+    violations = asyncio.run(run())
+    out = Console()
+    for name, (rule, _) in CHECKS.items():
+        bad = [v for v in violations if v.check == name]
+        mark = "[red]FAIL[/]" if bad else "[green]ok[/]"
+        out.print(f"{mark}  {name}: {rule}")
+        for v in bad:
+            out.print(f"      {v.subject}: {v.detail}", markup=False)
+    if violations:
+        out.print(f"[bold red]{len(violations)} violation(s).[/]")
+        raise typer.Exit(1)
+    out.print("[bold green]The ledger is consistent.[/]")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ ALL_MODULES = (
     "admin",
 )
 
-IMPLEMENTED_MODULES = ("identity", "social", "admin")
+IMPLEMENTED_MODULES = ("identity", "billing", "social", "admin")
 
 
 class Settings(BaseSettings):
@@ -82,6 +82,22 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
+    # Billing: money in integer minor units of `currency`; credits are their own currency (CRD)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    payment_provider: Literal["sandbox", "stripe"] = "sandbox"
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # e.g. a local Stripe-shaped server in tests
+    platform_fee_percent: int = Field(default=30, ge=0, le=100)
+    platform_fee_overrides: str = ""  # "product_type=percent,..." e.g. "agent=30,mentoring=20"
+    escrow_days: int = Field(default=7, ge=0, le=365)
+    payout_threshold: int = Field(default=1000, ge=1)  # minor units (10.00)
+    starting_credits: int = Field(default=0, ge=0)
+    low_balance_credits: int = Field(default=100, ge=0)
+    hold_minutes: int = Field(default=15, ge=1, le=10080)  # default lifetime of a credit hold
+    subscription_grace_days: int = Field(default=7, ge=0, le=90)
+    rate_purchase: str = "20/hour"
+    rate_payout: str = "5/day"
 
     @field_validator("modules")
     @classmethod

@@ -1,5 +1,7 @@
 """Imports every table so Alembic and the tests see the whole schema."""
 
+from smile.billing.ledger import models as ledger_models  # noqa: F401
+from smile.billing.payments import models as payment_models  # noqa: F401
 from smile.identity import models as identity_models  # noqa: F401
 from smile.kit import mail  # noqa: F401
 from smile.social import models as social_models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Billing: one double-entry ledger under credits, payments, subscriptions, sales and payouts."""

@@ -1,0 +1,1 @@
+"""credits: background jobs (and, by importing the service, its payment hooks)."""

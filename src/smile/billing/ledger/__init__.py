@@ -1,0 +1,1 @@
+"""The double-entry ledger: accounts, transactions of zero-sum entries, holds."""

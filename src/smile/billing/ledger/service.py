@@ -1,0 +1,332 @@
+"""Posting transactions, balances and holds: the only code that writes ledger rows.
+
+Every movement is one transaction of entries that sum to zero per currency. Cached balances
+change by conditional UPDATEs in the same database transaction, so a wallet cannot be
+overdrawn even under concurrency (the CHECK constraint on ledger_accounts backs this up).
+Each call runs in a savepoint: a refused posting leaves the caller's transaction usable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from smile.billing.ledger.models import CREDITS, LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction
+from smile.kit.db import utcnow
+from smile.kit.errors import AppError, Conflict, Invalid, NotFound
+from smile.kit.ids import new_id
+from smile.kit.pagination import keyset, page_of
+
+__all__ = ["CREDITS", "Leg", "Posted", "Balance", "InsufficientFunds", "AccountFrozen", "account", "post",
+           "reverse", "balance", "hold", "capture", "release", "expire_holds", "freeze", "unfreeze"]
+
+# Purposes of a user's accounts
+WALLET = "wallet"        # credits (CRD) a user spends
+EARNINGS = "earnings"    # a seller's money available for payout
+ESCROW = "escrow"        # a seller's money held until the sale's escrow period ends
+# Purposes of the platform's accounts (owner_id NULL)
+REVENUE = "revenue"          # platform income (sales of credits and plans, spent credits)
+FEES = "fees"                # the platform's share of sellers' sales
+CLEARING = "clearing"        # money the payment processor collected or paid out for us
+PROMOTIONS = "promotions"    # credits given away (promo codes, grants)
+ISSUANCE = "issuance"        # credits sold: the counterpart of credits in wallets
+ADJUSTMENTS = "adjustments"  # admin corrections
+REFUNDS = "refunds"          # money returned to buyers
+PAYOUTS = "payouts"          # money on its way to sellers (payouts requested, not yet settled)
+
+# Accounts that mirror the outside world may go negative; users' accounts never do.
+NEGATIVE_OK = frozenset({CLEARING, PROMOTIONS, ISSUANCE, ADJUSTMENTS, REFUNDS})
+
+
+class InsufficientFunds(AppError):
+    status = 402
+    code = "insufficient_funds"
+
+    def __init__(self, message: str = "The balance is too low for this.", **kw) -> None:
+        super().__init__(message, **kw)
+
+
+class AccountFrozen(AppError):
+    status = 403
+    code = "account_frozen"
+
+    def __init__(self, message: str = "Outgoing money on this account is frozen; contact support.", **kw) -> None:
+        super().__init__(message, **kw)
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: uuid.UUID
+    amount: int  # + credits the account, - debits it
+
+
+@dataclass(frozen=True)
+class Posted:
+    transaction_id: uuid.UUID
+    replayed: bool  # the idempotency key had been used: nothing moved this time
+
+
+@dataclass(frozen=True)
+class Balance:
+    balance: int
+    held: int
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+async def account(db: AsyncSession, owner_id: uuid.UUID | None, purpose: str, currency: str) -> uuid.UUID:
+    """The id of the owner's account for purpose and currency, created on first use.
+
+    A new account of an owner whose money is frozen starts frozen too.
+    """
+    where = and_(LedgerAccount.owner_id.is_(None) if owner_id is None else LedgerAccount.owner_id == owner_id,
+                 LedgerAccount.purpose == purpose, LedgerAccount.currency == currency)
+    found = await db.scalar(select(LedgerAccount.id).where(where))
+    if found:
+        return found
+    frozen = None if owner_id is None else (
+        select(func.max(LedgerAccount.frozen_at)).where(LedgerAccount.owner_id == owner_id).scalar_subquery())
+    await db.execute(insert(LedgerAccount).values(
+        id=new_id(), owner_id=owner_id, purpose=purpose, currency=currency,
+        allow_negative=owner_id is None and purpose in NEGATIVE_OK, frozen_at=frozen).on_conflict_do_nothing())
+    return await db.scalar(select(LedgerAccount.id).where(where))
+
+
+async def platform(db: AsyncSession, purpose: str, currency: str) -> uuid.UUID:
+    return await account(db, None, purpose, currency)
+
+
+async def wallet(db: AsyncSession, user_id: uuid.UUID) -> uuid.UUID:
+    return await account(db, user_id, WALLET, CREDITS)
+
+
+async def balance(db: AsyncSession, account_id: uuid.UUID) -> Balance:
+    row = (await db.execute(select(LedgerAccount.balance, LedgerAccount.held)
+                            .where(LedgerAccount.id == account_id))).one()
+    return Balance(balance=row.balance, held=row.held)
+
+
+def _merge(legs: Iterable[Leg]) -> list[Leg]:
+    totals: dict[uuid.UUID, int] = defaultdict(int)
+    for leg in legs:
+        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool):
+            raise TypeError("ledger amounts are integers in minor units")
+        totals[leg.account_id] += leg.amount
+    return [Leg(a, n) for a, n in sorted(totals.items()) if n]  # a fixed lock order avoids deadlocks
+
+
+async def post(db: AsyncSession, kind: str, legs: Iterable[Leg], *, key: str,
+               reference: tuple[str, object] | None = None, memo: str = "", data: dict | None = None,
+               created_by: uuid.UUID | None = None, reverses_id: uuid.UUID | None = None,
+               check_frozen: bool = True) -> Posted:
+    """Post one transaction. Replaying `key` returns the first transaction and moves nothing.
+
+    Debits are conditional: a non-negative account that cannot cover a debit raises
+    InsufficientFunds (402); a frozen account raises AccountFrozen unless check_frozen is False
+    (refund reversals and admin corrections move money regardless).
+    """
+    merged = _merge(legs)
+    if len(merged) < 2:
+        raise ValueError("a transaction needs at least two non-zero legs")
+    ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
+    async with db.begin_nested():
+        tx_id = new_id()
+        inserted = await db.scalar(insert(LedgerTransaction).values(
+            id=tx_id, kind=kind, idempotency_key=key, reference_type=ref_type, reference_id=ref_id,
+            memo=memo[:500], data=data or {}, created_by=created_by, reverses_id=reverses_id,
+        ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerTransaction.id))
+        if inserted is None:
+            existing = await db.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key))
+            return Posted(existing, replayed=True)
+        sums: dict[str, int] = defaultdict(int)
+        entries = []
+        for leg in merged:
+            guard = true()
+            if leg.amount < 0:
+                guard = or_(LedgerAccount.allow_negative, LedgerAccount.balance - LedgerAccount.held + leg.amount >= 0)
+                if check_frozen:
+                    guard = and_(guard, LedgerAccount.frozen_at.is_(None))
+            currency = await db.scalar(update(LedgerAccount).where(LedgerAccount.id == leg.account_id, guard)
+                                       .values(balance=LedgerAccount.balance + leg.amount)
+                                       .returning(LedgerAccount.currency))
+            if currency is None:
+                await _refusal(db, leg.account_id)
+            sums[currency] += leg.amount
+            entries.append({"id": new_id(), "transaction_id": tx_id, "account_id": leg.account_id,
+                            "amount": leg.amount, "currency": currency})
+        unbalanced = {c: s for c, s in sums.items() if s}
+        if unbalanced:
+            raise ValueError(f"entries do not sum to zero: {unbalanced}")
+        await db.execute(insert(LedgerEntry), entries)
+    return Posted(tx_id, replayed=False)
+
+
+async def _refusal(db: AsyncSession, account_id: uuid.UUID):
+    row = (await db.execute(select(LedgerAccount.frozen_at).where(LedgerAccount.id == account_id))).first()
+    if row is None:
+        raise NotFound("No such ledger account.")
+    if row.frozen_at is not None:
+        raise AccountFrozen()
+    raise InsufficientFunds()
+
+
+async def reverse(db: AsyncSession, transaction_id: uuid.UUID, *, memo: str = "",
+                  created_by: uuid.UUID | None = None, key: str | None = None) -> Posted:
+    """A transaction that undoes another one exactly (corrections never edit entries)."""
+    original = await db.get(LedgerTransaction, transaction_id)
+    if original is None:
+        raise NotFound("No such transaction.")
+    if original.reverses_id is not None:
+        raise Invalid("A reversal cannot itself be reversed; post a new transaction instead.")
+    rows = (await db.execute(select(LedgerEntry.account_id, LedgerEntry.amount)
+                             .where(LedgerEntry.transaction_id == transaction_id))).all()
+    return await post(db, "reversal", [Leg(r.account_id, -r.amount) for r in rows],
+                      key=key or f"reverse:{transaction_id}", reference=("ledger_transaction", transaction_id),
+                      memo=memo or f"Reversal of {original.kind}", created_by=created_by,
+                      reverses_id=transaction_id, check_frozen=False)
+
+
+async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str,
+               expires_at: dt.datetime | None = None, minutes: int = 15,
+               reference: tuple[str, object] | None = None) -> uuid.UUID:
+    """Reserve `amount` on an account; replaying `key` returns the same hold."""
+    if amount <= 0:
+        raise Invalid("A hold must be for a positive amount.", fields={"amount": "must be positive"})
+    ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
+    async with db.begin_nested():
+        hold_id = await db.scalar(insert(LedgerHold).values(
+            id=new_id(), account_id=account_id, amount=amount, idempotency_key=key, reference_type=ref_type,
+            reference_id=ref_id, expires_at=expires_at or utcnow() + dt.timedelta(minutes=minutes),
+        ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerHold.id))
+        if hold_id is None:
+            return await db.scalar(select(LedgerHold.id).where(LedgerHold.idempotency_key == key))
+        ok = await db.scalar(update(LedgerAccount).where(
+            LedgerAccount.id == account_id, LedgerAccount.frozen_at.is_(None),
+            or_(LedgerAccount.allow_negative, LedgerAccount.balance - LedgerAccount.held >= amount),
+        ).values(held=LedgerAccount.held + amount).returning(LedgerAccount.id))
+        if ok is None:
+            await _refusal(db, account_id)
+    return hold_id
+
+
+async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterable[Leg] | uuid.UUID, *,
+                  kind: str, reference: tuple[str, object] | None = None, memo: str = "",
+                  data: dict | None = None) -> Posted | None:
+    """Take `amount` (0..hold amount) of an open hold and release the rest, exactly once.
+
+    `to` is the account that receives everything, or legs (positive amounts summing to `amount`).
+    Returns None when amount is 0 (a pure release). Raises Conflict when the hold is no longer open.
+    """
+    if amount < 0:
+        raise Invalid("The captured amount cannot be negative.")
+    async with db.begin_nested():
+        row = (await db.execute(update(LedgerHold).where(
+            LedgerHold.id == hold_id, LedgerHold.status == "open", LedgerHold.amount >= amount,
+        ).values(status="captured", captured=amount, settled_at=utcnow())
+            .returning(LedgerHold.account_id, LedgerHold.amount))).first()
+        if row is None:
+            await _hold_refusal(db, hold_id, amount)
+        await db.execute(update(LedgerAccount).where(LedgerAccount.id == row.account_id)
+                         .values(held=LedgerAccount.held - row.amount))
+        if amount == 0:
+            return None
+        legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
+        posted = await post(db, kind, [Leg(row.account_id, -amount), *legs], key=f"hold:{hold_id}:capture",
+                            reference=reference or ("hold", hold_id), memo=memo, data=data, check_frozen=False)
+        await db.execute(update(LedgerHold).where(LedgerHold.id == hold_id)
+                         .values(transaction_id=posted.transaction_id))
+    return posted
+
+
+async def _hold_refusal(db: AsyncSession, hold_id: uuid.UUID, amount: int):
+    found = (await db.execute(select(LedgerHold.status, LedgerHold.amount).where(LedgerHold.id == hold_id))).first()
+    if found is None:
+        raise NotFound("No such hold.")
+    if found.status != "open":
+        raise Conflict(f"The hold is already {found.status}.", code="hold_settled")
+    raise Invalid(f"Cannot capture {amount}; the hold is for {found.amount}.", fields={"amount": "too large"})
+
+
+async def release(db: AsyncSession, hold_id: uuid.UUID, status: str = "released") -> bool:
+    """Release an open hold; False if it was already captured, released or expired."""
+    async with db.begin_nested():
+        row = (await db.execute(update(LedgerHold).where(LedgerHold.id == hold_id, LedgerHold.status == "open")
+                                .values(status=status, settled_at=utcnow())
+                                .returning(LedgerHold.account_id, LedgerHold.amount))).first()
+        if row is None:
+            return False
+        await db.execute(update(LedgerAccount).where(LedgerAccount.id == row.account_id)
+                         .values(held=LedgerAccount.held - row.amount))
+    return True
+
+
+async def expire_holds(db: AsyncSession, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Release open holds past their expiry (run by a periodic job)."""
+    ids = list(await db.scalars(
+        select(LedgerHold.id).where(LedgerHold.status == "open", LedgerHold.expires_at <= (now or utcnow()))
+        .order_by(LedgerHold.expires_at).limit(batch).with_for_update(skip_locked=True)))
+    released = 0
+    for hold_id in ids:
+        released += await release(db, hold_id, status="expired")
+    return released
+
+
+async def freeze(db: AsyncSession, owner_id: uuid.UUID) -> int:
+    """Freeze a user's outgoing money (all their accounts, a wallet made if none); returns accounts changed."""
+    await account(db, owner_id, WALLET, CREDITS)
+    result = await db.execute(update(LedgerAccount).where(
+        LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_(None)).values(frozen_at=utcnow()))
+    return result.rowcount
+
+
+async def unfreeze(db: AsyncSession, owner_id: uuid.UUID) -> int:
+    result = await db.execute(update(LedgerAccount).where(
+        LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_not(None)).values(frozen_at=None))
+    return result.rowcount
+
+
+async def is_frozen(db: AsyncSession, owner_id: uuid.UUID) -> bool:
+    return bool(await db.scalar(select(func.count()).where(
+        LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_not(None))))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One entry of an account's statement, with its transaction."""
+    id: uuid.UUID
+    amount: int
+    currency: str
+    kind: str
+    memo: str
+    reference_type: str | None
+    reference_id: str | None
+    transaction_id: uuid.UUID
+    created_at: dt.datetime
+
+
+async def statement(db: AsyncSession, account_id: uuid.UUID, cursor: str | None, limit: int, *,
+                    kind: str | None = None, since: dt.datetime | None = None,
+                    until: dt.datetime | None = None) -> tuple[list[Line], str | None]:
+    """An account's entries, newest first, with optional filters; cursor paginated."""
+    stmt = (select(LedgerEntry.id, LedgerEntry.amount, LedgerEntry.currency, LedgerTransaction.kind,
+                   LedgerTransaction.memo, LedgerTransaction.reference_type, LedgerTransaction.reference_id,
+                   LedgerEntry.transaction_id, LedgerTransaction.created_at)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .where(LedgerEntry.account_id == account_id))
+    if kind:
+        stmt = stmt.where(LedgerTransaction.kind == kind)
+    if since:
+        stmt = stmt.where(LedgerTransaction.created_at >= since)
+    if until:
+        stmt = stmt.where(LedgerTransaction.created_at < until)
+    rows = [Line(**r._mapping) for r in await db.execute(keyset(stmt, LedgerEntry.id, cursor, limit))]
+    return page_of(rows, limit)

@@ -1,0 +1,1 @@
+"""Payments: checkouts through a PaymentProvider (Stripe or the built-in sandbox), webhooks, refunds."""

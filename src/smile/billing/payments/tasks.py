@@ -1,0 +1,1 @@
+"""payments: background jobs (and, by importing the service, its payment hooks)."""

@@ -1,0 +1,9 @@
+"""reports: JSON API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from smile.kit.requests import DBRoute
+
+router = APIRouter(route_class=DBRoute)

@@ -1,0 +1,1 @@
+"""reports: background jobs (and, by importing the service, its payment hooks)."""

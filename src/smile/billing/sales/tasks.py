@@ -1,0 +1,1 @@
+"""sales: background jobs (and, by importing the service, its payment hooks)."""

@@ -1,0 +1,1 @@
+"""subscriptions: background jobs (and, by importing the service, its payment hooks)."""
