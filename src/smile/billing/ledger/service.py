@@ -41,8 +41,6 @@ ADJUSTMENTS = "adjustments"  # admin corrections
 REFUNDS = "refunds"          # money returned to buyers
 PAYOUTS = "payouts"          # money on its way to sellers (payouts requested, not yet settled)
 
-# Accounts that mirror the outside world may go negative; users' accounts never do.
-NEGATIVE_OK = frozenset({CLEARING, PROMOTIONS, ISSUANCE, ADJUSTMENTS, REFUNDS})
 
 
 class InsufficientFunds(AppError):
@@ -86,6 +84,7 @@ class Balance:
 async def account(db: AsyncSession, owner_id: uuid.UUID | None, purpose: str, currency: str) -> uuid.UUID:
     """The id of the owner's account for purpose and currency, created on first use.
 
+    The platform's accounts (owner None) mirror the outside world and may go negative; users' never do.
     A new account of an owner whose money is frozen starts frozen too.
     """
     where = and_(LedgerAccount.owner_id.is_(None) if owner_id is None else LedgerAccount.owner_id == owner_id,
@@ -97,7 +96,7 @@ async def account(db: AsyncSession, owner_id: uuid.UUID | None, purpose: str, cu
         select(func.max(LedgerAccount.frozen_at)).where(LedgerAccount.owner_id == owner_id).scalar_subquery())
     await db.execute(insert(LedgerAccount).values(
         id=new_id(), owner_id=owner_id, purpose=purpose, currency=currency,
-        allow_negative=owner_id is None and purpose in NEGATIVE_OK, frozen_at=frozen).on_conflict_do_nothing())
+        allow_negative=owner_id is None, frozen_at=frozen).on_conflict_do_nothing())
     return await db.scalar(select(LedgerAccount.id).where(where))
 
 
