@@ -16,6 +16,7 @@ the embedded PostgreSQL under --data-dir; migrates it; bulk-loads with COPY:
 - 200,000 posts over the last 30 days, more from popular accounts (weight rank^-0.35), UUIDv7 ids built
   from created_at; hashtags and mentions rendered by smile.social.text; reactions and comments;
 - blocks and mutes between people who do not follow each other;
+- social_counts (accepted followers per account, which the follows trigger keeps) filled after the load;
 - social_activity: 75 % of people active in the last 3 days, the rest 20–90 days ago; every fan active;
 - timeline_entries for active people as fan-out on write (smile.social.timelines.fanout) leaves them:
   own posts plus followed accounts' visible non-mentioned posts, accounts above --fanout-max excluded,
@@ -178,8 +179,13 @@ class Seeder:
             for fid, _ in self.fans:
                 yield fid, self.star, "accepted", self.now - dt.timedelta(days=31)
         total = len(self.follows) + len(self.star_people) + len(self.caster_people) + self.fans_needed
-        return copy_rows(self.conn, "follows", ["follower_id", "followee_id", "status", "created_at"],
-                         rows(), total, "follows")
+        count = copy_rows(self.conn, "follows", ["follower_id", "followee_id", "status", "created_at"],
+                          rows(), total, "follows")
+        # The follows trigger keeps social_counts; it does not fire while triggers are off for the load.
+        self.conn.execute("DELETE FROM social_counts")
+        self.conn.execute("""INSERT INTO social_counts (user_id, followers)
+            SELECT followee_id, count(*) FROM follows WHERE status = 'accepted' GROUP BY followee_id""")
+        return count
 
     def posts(self) -> int:
         from smile.social.text import render
@@ -292,9 +298,8 @@ CROSS JOIN LATERAL (
 def timelines(url: str, args: argparse.Namespace, replica: bool) -> int:
     """Fan-out as it would have happened, for active people, in chunks on parallel connections."""
     with psycopg.connect(url, autocommit=True) as conn:
-        large = [r[0] for r in conn.execute(
-            "SELECT followee_id FROM follows WHERE status = 'accepted' GROUP BY 1 HAVING count(*) > %s",
-            (args.fanout_max,))]
+        large = [r[0] for r in conn.execute("SELECT user_id FROM social_counts WHERE followers > %s",
+                                            (args.fanout_max,))]
         users = [r[0] for r in conn.execute(
             "SELECT a.user_id FROM social_activity a JOIN users u ON u.id = a.user_id "
             "WHERE a.last_active_at > now() - make_interval(days => %s) AND u.username NOT LIKE 'fan%%' "
@@ -435,8 +440,8 @@ def seed(args: argparse.Namespace) -> str:
             return 0
         phase("vacuum + analyze", analyze)
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (
-            "users", "follows", "posts", "post_hashtags", "post_mentions", "reactions", "comments", "blocks",
-            "mutes", "social_activity", "timeline_entries")}
+            "users", "follows", "social_counts", "posts", "post_hashtags", "post_mentions", "reactions", "comments",
+            "blocks", "mutes", "social_activity", "timeline_entries")}
     total = time.perf_counter() - started
     table = Table("table", "rows", title=f"{args.database}: seeded in {total:.0f} s")
     for name, rows in counts.items():

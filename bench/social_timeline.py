@@ -1,15 +1,17 @@
 """Benchmark: home timeline (page of 20) against bare /healthz at scale, and fan-out of one post to 50,000.
 
 Runnable alone, after bench/social_seed.py:
-    .venv/bin/python bench/social_timeline.py [--duration 20] [--concurrency 8] [--no-write]
+    .venv/bin/python bench/social_timeline.py [--duration 20] [--concurrency 8] [--workers 1] [--no-write]
 
 Uses the seeded database (--database, on SMILE_DATABASE_URL's server or the embedded one under
---data-dir). Starts `smile serve --workers 1` with SMILE_RUN_WORKER=0 on 127.0.0.1, mints bearer tokens
+--data-dir). Starts `smile serve --workers N` with SMILE_RUN_WORKER=0 on 127.0.0.1, mints bearer tokens
 for a sample of active people (API sessions inserted directly, JWTs signed with the server's key),
 then drives GET /api/v1/timelines/home (each connection cycling through different people) and
 GET /healthz in alternating rounds with the keep-alive load loop of bench/common.py. Reports
 requests/s and client p50/p95, and the SERVER time from the app's own Prometheus histogram
-smile_http_request_seconds (scraped from /metrics before and after; p95 interpolated inside buckets).
+smile_http_request_seconds (scraped from /metrics before and after; p95 interpolated inside buckets;
+with several workers they run with PROMETHEUS_MULTIPROC_DIR and the bench adds up their files).
+Server CPU is that of the serve process and its children.
 
 Fan-out: starts `smile worker` with SMILE_SOCIAL_FANOUT_MAX_FOLLOWERS raised above 50,000 (with the
 default 10,000, `star` is merged on read and its posts are not fanned out at all), posts as `star`
@@ -24,22 +26,25 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402 - bench/ is not a package
     DEFAULT_DATA_DIR, DOC, ROOT, Stats, bench_database_url, bucket_delta, bucket_quantile, bucket_range, free_port,
-    histogram, machine, mint_tokens, now_utc, request_bytes, run_round, share_under, start_server, start_worker,
-    stop, use_uvloop, write_doc,
+    histogram, machine, mint_tokens, now_utc, request_bytes, run_round, server_env, share_under, start_worker, stop,
+    use_uvloop, write_doc,
 )
 
-BEGIN, END = "<!-- bench:social_timeline:begin -->", "<!-- bench:social_timeline:end -->"
 HOME, HEALTH = "/api/v1/timelines/home", "/healthz"
 METRIC = "smile_http_request_seconds"
 
@@ -55,26 +60,68 @@ def sample_people(conn: psycopg.Connection, n: int, seed: int) -> list:
     return random.Random(seed).sample(rows, min(n, len(rows)))
 
 
-def metrics(port: int) -> str:
-    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+def start_server(port: int, data_dir: Path, log_level: str, url: str, workers: int) -> subprocess.Popen:
+    """`smile serve --workers N` with SMILE_RUN_WORKER=0, waited for until /healthz answers."""
+    env = server_env(port, data_dir, log_level, url, SMILE_RUN_WORKER="0")
+    if workers > 1:  # each worker keeps its metrics in files there; the bench adds them up
+        (data_dir / "prometheus").mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(data_dir / "prometheus")
+    log = data_dir / f"serve-{port}.log"
+    proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers",
+                             str(workers)], cwd=data_dir, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"smile serve exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200 and (
+                    workers == 1 or len(psutil.Process(proc.pid).children()) >= workers):
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    sys.exit("smile serve did not become healthy in 120 s")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (the uvicorn workers)."""
+    root = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+
+
+async def timed_round(port: int, batch: list[bytes], seconds: float, concurrency: int, stats: Stats, pid: int):
+    cpu, before = stats.cpu, tree_cpu(pid)
+    await run_round(port, batch, seconds, concurrency, stats, pid)
+    stats.cpu = cpu + tree_cpu(pid) - before
+
+
+def metrics(port: int, prom_dir: Path | None) -> str:
+    """The server's metrics: from /metrics, or with several workers from their multiprocess files (any
+    worker may answer /metrics, with only its own counts)."""
+    if prom_dir is None:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(prom_dir))
+    return generate_latest(registry).decode()
 
 
 async def measure(port: int, requests: dict[str, list[bytes]], args, pid: int) -> tuple[dict, dict]:
     for name, batch in requests.items():  # warm-up: every sampled person at least once
         await run_round(port, batch, args.warmup, args.concurrency, Stats(), pid)
-    before = metrics(port)
+    before = metrics(port, args.prom_dir)
     results = {name: Stats() for name in requests}
     for i in range(args.rounds):
         order = list(requests) if i % 2 == 0 else list(reversed(requests))
         for name in order:
-            await run_round(port, requests[name], args.duration / args.rounds, args.concurrency, results[name], pid)
-    after = metrics(port)
+            await timed_round(port, requests[name], args.duration / args.rounds, args.concurrency, results[name], pid)
+    after = metrics(port, args.prom_dir)
     server = {name: server_buckets(before, after, route) for name, route in (("home", HOME), ("healthz", HEALTH))}
     # The same page from one connection: service time without queueing behind other requests.
     results["home1"] = Stats()
-    before = metrics(port)
-    await run_round(port, requests["home"], args.duration / 2, 1, results["home1"], pid)
-    server["home1"] = server_buckets(before, metrics(port), HOME)
+    before = metrics(port, args.prom_dir)
+    await timed_round(port, requests["home"], args.duration / 2, 1, results["home1"], pid)
+    server["home1"] = server_buckets(before, metrics(port, args.prom_dir), HOME)
     return results, server
 
 
@@ -131,6 +178,12 @@ def fan_out(base: str, libpq: str, token: str, runs: int, timeout: float) -> lis
     return out
 
 
+def markers(workers: int) -> tuple[str, str]:
+    """docs/benchmarks.md keeps one section per process count."""
+    name = "social_timeline" if workers == 1 else f"social_timeline_workers{workers}"
+    return f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
+
+
 def report(results: dict[str, Stats], server: dict, fans: list[dict], args, database: str, load: float,
            sizes: dict) -> str:
     rows = [(f"GET {HOME}?limit=20 ({args.people} people, bearer JWT), {args.concurrency} connections", "home"),
@@ -147,21 +200,25 @@ def report(results: dict[str, Stats], server: dict, fans: list[dict], args, data
     home, health = results["home"], results["healthz"]
     p95, p95_1 = (bucket_quantile(server[n], 0.95) * 1000 for n in ("home", "home1"))
     command = " ".join([".venv/bin/python", "bench/social_timeline.py", *sys.argv[1:]])
+    begin, end = markers(args.workers)
+    processes = "" if args.workers == 1 else f", {args.workers} web processes"
     lines = [
-        BEGIN,
-        "## Social: home timeline at scale vs bare `GET /healthz`, and fan-out to 50,000 followers",
+        begin,
+        f"## Social: home timeline at scale vs bare `GET /healthz`{processes}"
+        + (", and fan-out to 50,000 followers" if fans else ""),
         "",
         f"- Date: {now_utc()}",
         f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
         "- Seed: `.venv/bin/python bench/social_seed.py` (the database it builds: "
         + ", ".join(f"{v:,} {k}" for k, v in sizes.items()) + ")",
         f"- Command: `{command}`",
-        f"- Setup: `smile serve --workers 1` with `SMILE_RUN_WORKER=0`, {database} PostgreSQL, log level "
+        f"- Setup: `smile serve --workers {args.workers}` with `SMILE_RUN_WORKER=0`, {database} PostgreSQL, log level "
         f"{args.log_level}; {args.concurrency} keep-alive connections, {args.rounds} alternating rounds of "
         f"{args.duration / args.rounds:.1f} s per endpoint after {args.warmup:.0f} s warm-up each; each connection "
         f"cycles through the tokens of {args.people} sampled active people. Server time is the app's own "
         f"`{METRIC}` histogram (request in to response out inside the process), p50/p95 interpolated within "
-        "its buckets (…, 25, 50, 100 ms, …). Load generator, server and PostgreSQL share the same cores.",
+        "its buckets (…, 25, 50, 100 ms, …); server CPU counts every web process. Load generator, server and "
+        "PostgreSQL share the same cores.",
         "",
         *table,
         "",
@@ -188,7 +245,7 @@ def report(results: dict[str, Stats], server: dict, fans: list[dict], args, data
             f"**Fan-out to {fans[0]['written']:,} timelines: median {statistics.median(total):.2f} s, "
             f"max {max(total):.2f} s (target < 10 s: {'met' if max(total) < 10 else 'NOT met'}).**",
         ]
-    return "\n".join([*lines, END])
+    return "\n".join([*lines, end])
 
 
 def main() -> None:
@@ -199,6 +256,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=float, default=4.0, help="warm-up seconds per endpoint")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="smile serve --workers (web processes)")
     parser.add_argument("--people", type=int, default=500, help="sampled readers")
     parser.add_argument("--fanout-runs", type=int, default=3, help="posts by star to time (0: skip)")
     parser.add_argument("--fanout-timeout", type=float, default=120.0)
@@ -223,7 +281,8 @@ def main() -> None:
     port = free_port()
     load = os.getloadavg()[0]
     print(f"starting smile serve on :{port} ({database} PostgreSQL, database {args.database}) ...", flush=True)
-    proc = start_server(port, data_dir, args.log_level, url, SMILE_RUN_WORKER="0")
+    proc = start_server(port, data_dir, args.log_level, url, args.workers)
+    args.prom_dir = data_dir / "prometheus" if args.workers > 1 else None
     worker = None
     try:
         base = f"http://127.0.0.1:{port}"
@@ -253,7 +312,7 @@ def main() -> None:
     if any(s.errors for s in results.values()):
         sys.exit("some responses were not 200: see the table")
     if not args.no_write:
-        write_doc(section, BEGIN, END)
+        write_doc(section, *markers(args.workers))
         print(f"\nwrote {DOC.relative_to(ROOT)}")
 
 

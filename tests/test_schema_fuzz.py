@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 import hypothesis
+import pytest
 import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -20,7 +21,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from smile.kit import runtime
 
 SEED = 20261122
-EXAMPLES = 12  # per operation and mode: about a minute for the whole API on 2 cores
+EXAMPLES = 12  # per operation and mode
 PATHS = r"^/(api/v1/|healthz$|readyz$)"
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
@@ -50,6 +51,7 @@ def _fuzz(operation, mode: GenerationMode, base_url: str, token: str, seen: Coun
     return problems
 
 
+@pytest.mark.timeout(1200)  # every operation of the whole API, two modes each
 def test_api_has_no_server_errors_and_matches_its_schema(server, signup):
     config = schemathesis.Config.from_dict({"seed": SEED})
     schema = schemathesis.openapi.from_url(f"{server.url}/api/openapi.json", config=config)

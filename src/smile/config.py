@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     subscription_grace_days: int = Field(default=7, ge=0, le=90)
     rate_purchase: str = "20/hour"
     rate_payout: str = "5/day"
+    payment_redeliver_seconds: int = Field(default=60, ge=1)  # re-queue payment events unhandled this long
+    rate_redeem: str = "10/hour"  # wrong promo codes a user may enter before a lockout
 
     @field_validator("modules")
     @classmethod
@@ -159,6 +161,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _stripe(self) -> "Settings":
+        if self.payment_provider == "stripe" and not (self.stripe_secret_key and self.stripe_webhook_secret):
+            raise ValueError("SMILE_PAYMENT_PROVIDER=stripe needs SMILE_STRIPE_SECRET_KEY and "
+                             "SMILE_STRIPE_WEBHOOK_SECRET")
+        return self
+
+    @model_validator(mode="after")
     def _secret(self) -> "Settings":
         if not self.secret_key:
             if self.env == "prod":
@@ -166,6 +175,12 @@ class Settings(BaseSettings):
             self.secret_key = _dev_secret(self.data_dir)
         elif len(self.secret_key) < 32:
             raise ValueError("SMILE_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _ai(self) -> "Settings":
+        self.ai_provider_list()
+        self.ai_model_list()
         return self
 
     @property
@@ -221,6 +236,39 @@ class Settings(BaseSettings):
             )
         return providers
 
+
+    def ai_provider_list(self) -> list[dict[str, str]]:
+        """SMILE_AI_PROVIDERS parsed: [{name, kind, base_url, api_key}]."""
+        providers = []
+        for item in filter(None, (p.strip() for p in self.ai_providers.split(";"))):
+            parts = item.split("|")
+            if len(parts) != 4 or not parts[0] or parts[1] not in ("openai", "anthropic"):
+                raise ValueError("SMILE_AI_PROVIDERS entries are name|kind|base_url|api_key with kind openai or "
+                                 f"anthropic, not {item!r}")
+            if parts[0] == "offline":
+                raise ValueError("SMILE_AI_PROVIDERS: the name 'offline' is reserved")
+            providers.append(dict(zip(("name", "kind", "base_url", "api_key"), parts)))
+        return providers
+
+    def ai_model_list(self) -> list[dict]:
+        """SMILE_AI_MODELS parsed into catalog rows."""
+        names = {"offline"} | {p["name"] for p in self.ai_provider_list()}
+        models = []
+        for item in filter(None, (p.strip() for p in self.ai_models.split(";"))):
+            parts = item.split("|")
+            try:
+                alias, provider, upstream, rate_in, rate_out, rate_cached, context = parts[:7]
+                row = {"id": alias, "provider": provider, "upstream_model": upstream,
+                       "input_credits_per_m": int(rate_in), "output_credits_per_m": int(rate_out),
+                       "cached_credits_per_m": int(rate_cached), "context_window": int(context),
+                       "fallbacks": [f for f in (parts[7] if len(parts) > 7 else "").split(",") if f]}
+            except ValueError:
+                raise ValueError("SMILE_AI_MODELS entries are alias|provider|upstream_model|in|out|cached|"
+                                 f"context_window|fallback,... with whole numbers, not {item!r}")
+            if provider not in names or not alias or len(parts) > 8:
+                raise ValueError(f"SMILE_AI_MODELS: {item!r} names an unknown provider (known: {sorted(names)})")
+            models.append(row)
+        return models
 
 def _dev_secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"

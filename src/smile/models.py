@@ -1,7 +1,10 @@
 """Imports every table so Alembic and the tests see the whole schema."""
 
+from smile.billing.credits import models as credit_models  # noqa: F401
 from smile.billing.ledger import models as ledger_models  # noqa: F401
 from smile.billing.payments import models as payment_models  # noqa: F401
+from smile.billing.sales import models as sales_models  # noqa: F401
+from smile.billing.subscriptions import models as subscription_models  # noqa: F401
 from smile.identity import models as identity_models  # noqa: F401
 from smile.kit import mail  # noqa: F401
 from smile.social import models as social_models  # noqa: F401

@@ -118,12 +118,12 @@ def test_pages_list_badge_read_all_and_settings(server, signup):
     assert "Nothing here yet" in web.get("/notifications").text
     assert "hidden" in web.get("/notifications/badge").text
     _follow(bob, "alice")
-    page = web.get("/notifications")
-    assert page.status_code == 200 and "Bob started following you" in page.text and 'id="notif-list"' in page.text
     home = web.get("/notifications/settings")
     assert 'id="notif-badge"' in home.text  # the nav badge placeholder in base.html
     badge = web.get("/notifications/badge").text
     assert ">1<" in badge and "hidden" not in badge
+    page = web.get("/notifications")  # opening the list marks it seen (tests/social/test_ui_notifications.py)
+    assert page.status_code == 200 and "Bob started following you" in page.text and 'id="notif-list"' in page.text
     note_id = alice.get("/api/v1/notifications").json()["items"][0]["id"]
     assert "Bob" in web.get(f"/notifications/item/{note_id}").text
     assert browser(server.url, "bob", bob.password).get(f"/notifications/item/{note_id}").status_code == 404

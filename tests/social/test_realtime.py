@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -227,3 +229,52 @@ def test_new_post_reaches_followers_home_stream_but_not_others(server, signup):
         assert event["payload"]["author"]["username"] == author.user["username"]
         assert "body" not in event["payload"]
         other.nothing("post", wait=1.0)
+
+
+def test_fan_out_job_writes_entries_and_events_for_many_followers(server, signup, db):
+    """A post by an account with more active followers than fit one NOTIFY: the job writes one timeline entry
+    and one "post" event per follower (one statement), a connected follower gets it, a stranger does not,
+    and running the job again adds nothing."""
+    from smile.kit import runtime
+    from smile.social.timelines import fanout
+    from tests.social.test_timelines import wait_jobs
+
+    author, reader, stranger = signup(), signup(), signup()
+    assert reader.post(f"/api/v1/users/{author.user['username']}/follow").status_code == 200
+    reader.get("/api/v1/timelines/home")
+    crowd = [r[0] for r in db.execute(
+        "INSERT INTO users (id, email, username, display_name, account_type, roles, status, bio, links, location, "
+        "language, timezone, is_private, who_can_message, discoverable_by_email, is_adult) "
+        "SELECT gen_random_uuid(), 'g' || i || '@example.com', 'g' || i, 'G', 'person', '{user}', 'active', '', "
+        "'[]', '', 'en', 'UTC', false, 'everyone', false, false FROM generate_series(1, 60) AS i RETURNING id"
+    ).fetchall()]
+    db.execute("INSERT INTO follows (follower_id, followee_id, status, created_at) "
+               "SELECT f, %s, 'accepted', now() FROM unnest(%s::uuid[]) AS f", (author.user["id"], crowd))
+    db.execute("INSERT INTO social_activity (user_id, last_active_at, timeline_built_at) "
+               "SELECT u, now(), now() FROM unnest(%s::uuid[]) AS u", (crowd,))
+    with Stream(server.url, reader.access) as live, Stream(server.url, stranger.access) as other:
+        live.ready()
+        other.ready()
+        r = author.post("/api/v1/posts", json={"body": "to the crowd"})
+        assert r.status_code == 201, r.text
+        post_id = r.json()["id"]
+        event = live.next("post", timeout=10)
+        assert event["payload"]["post_id"] == post_id
+        assert event["payload"]["author"]["username"] == author.user["username"]
+        other.nothing("post", wait=1.0)
+    wait_jobs(db)
+
+    def written() -> tuple[int, int, int]:
+        return db.execute(
+            "SELECT (SELECT count(*) FROM timeline_entries WHERE post_id = %(p)s), "
+            "(SELECT count(*) FROM stream_events WHERE kind = 'post' AND payload->>'post_id' = %(p)s::text), "
+            "(SELECT count(DISTINCT user_id) FROM stream_events WHERE kind = 'post')", {"p": post_id}).fetchone()
+
+    assert written() == (62, 61, 61)  # 61 followers' entries and the author's own; one event per follower
+
+    async def again():
+        async with runtime.current().db.session() as session:
+            return await fanout.fan_out_now(session, uuid.UUID(post_id))
+
+    assert server.call(again()) == 0
+    assert written() == (62, 61, 61)

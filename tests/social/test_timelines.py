@@ -7,7 +7,6 @@ import time
 import pytest
 
 from smile.kit import runtime
-from smile.social.timelines import service as timelines
 
 
 def wait_jobs(db, timeout: float = 15) -> None:
@@ -92,10 +91,8 @@ def low_threshold(server):
     settings = runtime.current().settings
     old = settings.social_fanout_max_followers
     settings.social_fanout_max_followers = 1
-    timelines._large.clear()  # the per-process cache of large accounts (30 s)
     yield
     settings.social_fanout_max_followers = old
-    timelines._large.clear()
 
 
 def test_large_account_merged_on_read(signup, db, low_threshold):
@@ -200,3 +197,79 @@ def test_explore_ranks_by_engagement(signup, client):
     page = client.get("/api/v1/timelines/explore", params={"limit": 1}).json()
     assert page["next_cursor"] == "1"
     assert client.get("/api/v1/timelines/explore", params={"cursor": "x"}).status_code == 422
+
+
+def followers_of(db, api) -> int:
+    row = db.execute("SELECT followers FROM social_counts WHERE user_id = %s", (api.user["id"],)).fetchone()
+    return row[0] if row else 0
+
+
+def test_follower_counts_follow_every_change(signup, db):
+    """The stored count (what fan-out and merge on read use) matches follows through every kind of change."""
+    alice, bob, carol, dave = signup("alice"), signup("bob"), signup("carol"), signup("dave")
+    assert followers_of(db, alice) == 0
+    for api in (bob, carol, dave):
+        assert api.post("/api/v1/users/alice/follow").json()["status"] == "accepted"
+    assert followers_of(db, alice) == 3
+    assert alice.get("/api/v1/profiles/alice").json()["counts"]["followers"] == 3
+    bob.delete("/api/v1/users/alice/follow")
+    bob.delete("/api/v1/users/alice/follow")  # idempotent: counted once
+    assert followers_of(db, alice) == 2
+    alice.post("/api/v1/users/carol/block")  # removes carol's follow
+    assert followers_of(db, alice) == 1
+    # A private account: requests do not count until approved; a declined one never does.
+    alice.patch("/api/v1/users/me", json={"is_private": True})
+    assert bob.post("/api/v1/users/alice/follow").json()["status"] == "pending"
+    assert signup("erin").post("/api/v1/users/alice/follow").json()["status"] == "pending"
+    assert followers_of(db, alice) == 1
+    assert alice.post("/api/v1/follow-requests/bob/approve").status_code in (200, 204)
+    assert alice.post("/api/v1/follow-requests/erin/deny").status_code in (200, 204)
+    assert followers_of(db, alice) == 2
+    # Writes that bypass the service (a deleted account's cascade, raw SQL) keep it right too.
+    db.execute("DELETE FROM users WHERE id = %s", (dave.user["id"],))
+    assert followers_of(db, alice) == 1
+    assert db.execute("SELECT count(*) FROM follows WHERE followee_id = %s AND status = 'accepted'",
+                      (alice.user["id"],)).fetchone()[0] == 1
+    assert alice.get("/api/v1/profiles/alice").json()["counts"]["followers"] == 1
+
+
+def test_home_items_carry_the_viewers_state(signup, db):
+    """A home page item has what the post page has: reactions by kind, own reaction and bookmark, poll,
+    reposted and quoted posts (null once the reader may no longer see them)."""
+    alice, bob, carol = signup("alice"), signup("bob"), signup("carol")
+    home(alice)
+    alice.post("/api/v1/users/bob/follow")
+    shared = post(carol, "worth sharing")
+    poll = post(bob, "tea or coffee?", poll={"options": ["tea", "coffee"], "expires_in_minutes": 60})
+    liked = post(bob, "liked")
+    assert bob.post(f"/api/v1/posts/{shared['id']}/repost").status_code == 201
+    post(bob, "quoting", quote_of_id=shared["id"])
+    for api, kind in ((alice, "love"), (carol, "like")):
+        assert api.request("PUT", f"/api/v1/posts/{liked['id']}/reaction", json={"kind": kind}).status_code == 200
+    assert alice.put(f"/api/v1/posts/{liked['id']}/bookmark").status_code == 200
+    wait_jobs(db)
+
+    def items() -> dict[str, dict]:
+        r = alice.get("/api/v1/timelines/home")
+        assert r.status_code == 200, r.text
+        return {p["body"] or "repost": p for p in r.json()["items"]}
+
+    got = items()
+    assert list(got) == ["quoting", "repost", "liked", "tea or coffee?"]
+    assert got["liked"]["counts"]["by_kind"] == {"love": 1, "like": 1} and got["liked"]["counts"]["reactions"] == 2
+    assert got["liked"]["my_reaction"] == "love" and got["liked"]["bookmarked"] is True
+    assert got["liked"]["poll"] is None and got["liked"]["media"] == []
+    assert got["quoting"]["my_reaction"] is None and got["quoting"]["bookmarked"] is False
+    assert got["quoting"]["quote_of"]["author"]["username"] == "carol"
+    assert got["repost"]["repost_of"]["body"] == "worth sharing"
+    options = got["tea or coffee?"]["poll"]["options"]
+    assert [o["label"] for o in options] == ["tea", "coffee"] and options[0]["votes"] is None
+    r = alice.post(f"/api/v1/posts/{poll['id']}/poll/vote", json={"option_id": options[1]["id"]})
+    assert r.status_code == 200, r.text
+    voted = items()["tea or coffee?"]["poll"]
+    assert voted["my_vote"] == options[1]["id"] and [o["votes"] for o in voted["options"]] == [0, 1]
+    # carol goes private: alice (not her follower) no longer sees the reposted and quoted post.
+    carol.patch("/api/v1/users/me", json={"is_private": True})
+    got = items()
+    assert got["quoting"]["quote_of"] is None and got["quoting"]["quote_of_id"] == shared["id"]
+    assert got["repost"]["repost_of"] is None

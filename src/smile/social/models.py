@@ -221,6 +221,15 @@ class SocialActivity(Base):
     timeline_built_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class SocialCounts(Base):
+    """Accepted followers per account, kept by a trigger on follows (migration 0003); no row means 0."""
+
+    __tablename__ = "social_counts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(_uuid(), _user_fk(), primary_key=True)
+    followers: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+
+
 class Conversation(IdMixin, TimestampMixin, Base):
     __tablename__ = "conversations"
 

@@ -234,11 +234,15 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
             .returning(LedgerHold.account_id, LedgerHold.amount))).first()
         if row is None:
             await _hold_refusal(db, hold_id, amount)
+        legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
+        # Lock every account the capture touches in id order, like post(): locking the held account first
+        # and the others inside post() deadlocked with a concurrent posting on the same accounts.
+        await db.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_(
+            {row.account_id, *(leg.account_id for leg in legs if amount)})).order_by(LedgerAccount.id).with_for_update())
         await db.execute(update(LedgerAccount).where(LedgerAccount.id == row.account_id)
                          .values(held=LedgerAccount.held - row.amount))
         if amount == 0:
             return None
-        legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
         posted = await post(db, kind, [Leg(row.account_id, -amount), *legs], key=f"hold:{hold_id}:capture",
                             reference=reference or ("hold", hold_id), memo=memo, data=data, check_frozen=False)
         await db.execute(update(LedgerHold).where(LedgerHold.id == hold_id)

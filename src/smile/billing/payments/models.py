@@ -50,12 +50,17 @@ class PaymentEvent(IdMixin, Base):
     """A processor event, stored once (unique source + event id) before a job handles it."""
 
     __tablename__ = "payment_events"
-    __table_args__ = (UniqueConstraint("source", "event_id", name="uq_payment_events_source_event"),)
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_payment_events_source_event"),
+        Index("ix_payment_events_payment", "payment_id"),
+        Index("ix_payment_events_unhandled", "received_at", postgresql_where=text("handled_at IS NULL")),
+    )
 
     source: Mapped[str] = mapped_column(String(20))  # sandbox | stripe
     event_id: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict] = mapped_column(JSONB)
+    payment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # from metadata, when the event names it
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")

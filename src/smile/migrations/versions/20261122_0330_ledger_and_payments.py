@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('event_id', sa.String(length=200), nullable=False),
     sa.Column('type', sa.String(length=100), nullable=False),
     sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('payment_id', sa.UUID(), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('handled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
@@ -40,6 +41,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_events')),
     sa.UniqueConstraint('source', 'event_id', name='uq_payment_events_source_event')
     )
+    op.create_index('ix_payment_events_payment', 'payment_events', ['payment_id'], unique=False)
+    op.create_index('ix_payment_events_unhandled', 'payment_events', ['received_at'], unique=False,
+                    postgresql_where=sa.text('handled_at IS NULL'))
     op.create_table('ledger_accounts',
     sa.Column('owner_id', sa.UUID(), nullable=True),
     sa.Column('purpose', sa.String(length=40), nullable=False),
@@ -162,6 +166,9 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_ledger_transactions_kind'), table_name='ledger_transactions')
     op.drop_table('ledger_transactions')
     op.drop_table('ledger_accounts')
+    op.drop_index('ix_payment_events_unhandled', table_name='payment_events',
+                  postgresql_where=sa.text('handled_at IS NULL'))
+    op.drop_index('ix_payment_events_payment', table_name='payment_events')
     op.drop_table('payment_events')
     # ### end Alembic commands ###
     op.execute("DROP FUNCTION ledger_append_only()")

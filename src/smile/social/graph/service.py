@@ -15,7 +15,9 @@ from smile.kit.errors import Conflict, Invalid, NotFound
 from smile.kit.pagination import keyset, page_of
 from smile.social import visibility
 from smile.social.graph.schemas import AccountPage, Counts, ProfileOut, Relationship, ReportIn
-from smile.social.models import Block, Comment, ConversationMember, Follow, Message, Mute, Post, Report
+from smile.social.models import (
+    Block, Comment, ConversationMember, Follow, Message, Mute, Post, Report, SocialCounts,
+)
 from smile.social.notifications.service import notify
 from smile.social.schemas import AuthorOut
 from smile.social.timelines import fanout
@@ -186,7 +188,7 @@ async def relationship_with(db: AsyncSession, viewer: User, username: str) -> Re
 
 async def counts(db: AsyncSession, user_id: uuid.UUID) -> Counts:
     row = (await db.execute(select(
-        select(func.count()).where(Follow.followee_id == user_id, Follow.status == "accepted").scalar_subquery(),
+        func.coalesce(select(SocialCounts.followers).where(SocialCounts.user_id == user_id).scalar_subquery(), 0),
         select(func.count()).where(Follow.follower_id == user_id, Follow.status == "accepted").scalar_subquery(),
         select(func.count()).where(Post.author_id == user_id, Post.deleted_at.is_(None),
                                    Post.status == "visible").scalar_subquery(),

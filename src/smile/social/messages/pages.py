@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from smile.identity.auth import DB, VerifiedUser
-from smile.kit.errors import AppError
+from smile.kit.errors import AppError, Invalid
 from smile.kit.requests import DBRoute
 from smile.social.messages import service
 from smile.social.messages.schemas import ConversationCreate, MessageCreate
@@ -67,6 +67,15 @@ async def chat(request: Request, conversation_id: uuid.UUID, principal: Verified
         "names": {str(m.id): m.display_name for m in conversation.members}})
 
 
+@router.get("/messages/{conversation_id}/older", response_class=HTMLResponse)
+async def older(request: Request, conversation_id: uuid.UUID, principal: VerifiedUser, db: DB,
+                cursor: str) -> Response:
+    """The page of messages before `cursor` (oldest first), led by the next "load older" control."""
+    page = await service.list_messages(db, principal.id, conversation_id, cursor, CHAT_PAGE)
+    return render(request, "social/conversation_older.html", {
+        "conversation_id": conversation_id, "messages": list(reversed(page.items)), "older": page.next_cursor})
+
+
 @router.get("/messages/{conversation_id}/m/{message_id}", response_class=HTMLResponse)
 async def one_message(request: Request, conversation_id: uuid.UUID, message_id: uuid.UUID, principal: VerifiedUser,
                       db: DB) -> Response:
@@ -79,14 +88,28 @@ async def one_message(request: Request, conversation_id: uuid.UUID, message_id: 
 async def send(request: Request, conversation_id: uuid.UUID, principal: VerifiedUser, db: DB) -> Response:
     form = await request.form()
     try:
-        message = await service.send(db, principal.user, conversation_id, MessageCreate(body=_text(form, "body")[:5000]))
+        data = MessageCreate(body=_text(form, "body")[:5000],
+                             media_ids=[m for m in form.getlist("media_id") if isinstance(m, str) and m])
+    except ValidationError:
+        if not request.headers.get("hx-request"):
+            raise Invalid("Attach up to 4 images or 1 video you uploaded.", fields={"media_ids": "invalid"})
+        return _send_error(request, "Attach up to 4 images or 1 video you uploaded.")
+    try:
+        async with db.begin_nested():  # a refused attachment must not leave the message half-sent
+            message = await service.send(db, principal.user, conversation_id, data)
     except AppError as exc:
         if exc.status == 404 or not request.headers.get("hx-request"):
             raise
-        return render(request, "social/conversation_error.html", {"error": exc.message}, status=200)
+        return _send_error(request, exc.message)
     if request.headers.get("hx-request"):
         return render(request, "social/conversation_message.html", {"m": message})
     return redirect(f"/messages/{conversation_id}", request)
+
+
+def _send_error(request: Request, message: str) -> Response:
+    """The chat form's error, shown under the form (the form keeps what was typed)."""
+    return render(request, "social/conversation_error.html", {"error": message},
+                  headers={"HX-Retarget": "#chat-error", "HX-Reswap": "innerHTML"})
 
 
 @router.post("/messages/{conversation_id}/members")

@@ -25,8 +25,11 @@ KIND_LABELS = {
 
 @router.get("/notifications", response_class=HTMLResponse)
 async def notifications_page(request: Request, principal: CurrentUser, db: DB, cursor: str | None = None) -> Response:
+    """The list; opening it marks everything seen (what was unread stays highlighted on this view)."""
     page = await service.list_notifications(db, principal.id, cursor, 30)
-    return render(request, "social/notifications.html", {"page": page, "cursor": cursor})
+    if page.unread:
+        await service.mark_read(db, principal.id, None, True)
+    return render(request, "social/notifications.html", {"page": page, "cursor": cursor, "nav_unread": 0})
 
 
 @router.get("/notifications/badge", response_class=HTMLResponse)

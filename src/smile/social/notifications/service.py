@@ -3,6 +3,9 @@
 `notify` is the one way to create a notification; it does nothing for oneself, for a
 recipient who blocked or muted the actor (or is blocked by them), or for a kind the
 recipient turned off.
+
+Marking notifications read pushes an "unread" event ({"unread": n}) on the stream, so every
+open tab of the reader updates its badge.
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ async def _render(db: AsyncSession, user_id: uuid.UUID, rows) -> list[Notificati
         post = posts.get(note.post_id)
         name = actor.display_name if actor else "Someone"
         text = TEXTS.get(note.kind, note.kind)
+        if note.kind == "mention" and note.comment_id:
+            text = "mentioned you in a comment"
         if note.kind == "poll_ended" and actor is None:
             name, text = "A poll you took part in", "has ended"
         out.append(NotificationOut(
@@ -123,14 +128,21 @@ async def mark_read(db: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID] |
     stmt = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if not everything:
         stmt = stmt.where(Notification.id.in_(ids))
-    await db.execute(stmt.values(read_at=utcnow()))
-    return await unread_count(db, user_id)
+    return await _marked(db, user_id, await db.execute(stmt.values(read_at=utcnow())))
 
 
 async def mark_conversation_read(db: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
-    await db.execute(update(Notification).where(
+    await _marked(db, user_id, await db.execute(update(Notification).where(
         Notification.user_id == user_id, Notification.conversation_id == conversation_id,
-        Notification.read_at.is_(None)).values(read_at=utcnow()))
+        Notification.read_at.is_(None)).values(read_at=utcnow())))
+
+
+async def _marked(db: AsyncSession, user_id: uuid.UUID, result) -> int:
+    """The new unread count; pushed to the reader's open tabs when something changed."""
+    unread = await unread_count(db, user_id)
+    if result.rowcount:
+        await realtime.emit(db, [user_id], "unread", {"unread": unread})
+    return unread
 
 
 async def has_unread(db: AsyncSession, user_id: uuid.UUID, kind: str, conversation_id: uuid.UUID) -> bool:

@@ -1,5 +1,8 @@
 """Comments: threaded replies on a post, deletable by their author or the post's owner.
 
+@mentions notify the people named who may see the post (kind "mention"), unless they
+already hear about the comment as the post's owner or the parent comment's author.
+
 Listing: top-level comments oldest first, cursor-paginated; each carries its replies nested
 up to MAX_DEPTH levels. A removed or hidden comment that still has visible replies stays as a
 placeholder (deleted=true, no author or body) so the thread keeps its shape.
@@ -22,7 +25,7 @@ from smile.social.notifications.service import notify
 from smile.social.posts.schemas import CommentOut
 from smile.social.posts.service import rate_limit
 from smile.social.schemas import AuthorOut
-from smile.social.visibility import blocked_between, get_visible_post
+from smile.social.visibility import blocked_between, get_visible_post, visible_posts
 
 MAX_DEPTH = 6
 
@@ -46,7 +49,7 @@ async def create(db: AsyncSession, user: User, post_id: uuid.UUID, body: str, pa
     body = body.strip()
     if not body:
         raise Invalid("Write something first.", fields={"body": "empty"})
-    html, _, _ = text.render(body)
+    html, mentions, _ = text.render(body)
     verdict = await moderation.check(db, user, body)
     comment = Comment(post_id=post.id, author_id=user.id, parent_id=parent_id, body=body, body_html=html,
                       status=str(verdict))
@@ -56,12 +59,29 @@ async def create(db: AsyncSession, user: User, post_id: uuid.UUID, body: str, pa
     if verdict == "held":
         await moderation.hold(db, "comment", comment.id, user.id, verdict.rule)
     else:
+        told = {post.author_id}
         await notify(db, user_id=post.author_id, kind="comment", actor_id=user.id, post_id=post.id,
                      comment_id=comment.id)
         if parent and parent.author_id != post.author_id:
+            told.add(parent.author_id)
             await notify(db, user_id=parent.author_id, kind="comment", actor_id=user.id, post_id=post.id,
                          comment_id=comment.id)
+        for uid in await _mentioned_readers(db, post.id, user.id, mentions):
+            if uid not in told:
+                await notify(db, user_id=uid, kind="mention", actor_id=user.id, post_id=post.id,
+                             comment_id=comment.id)
     return comment
+
+
+async def _mentioned_readers(db: AsyncSession, post_id: uuid.UUID, author_id: uuid.UUID,
+                             usernames: list[str]) -> list[uuid.UUID]:
+    """Active accounts named in a comment who may see its post (a comment never widens a post's audience)."""
+    if not usernames:
+        return []
+    named = list(await db.scalars(select(User.id).where(
+        func.lower(User.username).in_(usernames), User.status == "active", User.id != author_id)))
+    return [uid for uid in named
+            if await db.scalar(visible_posts(uid).with_only_columns(Post.id).where(Post.id == post_id))]
 
 
 async def remove(db: AsyncSession, user: User, comment_id: uuid.UUID) -> None:

@@ -13,13 +13,14 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.kit import realtime as bus
 from smile.social.models import StreamEvent
 
-KINDS = ("notification", "message", "typing", "read", "post")
+KINDS = ("notification", "message", "typing", "read", "post", "unread")
 KEEP_DAYS = 7
 CATCH_UP_LIMIT = 500
 
@@ -30,20 +31,39 @@ def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
 
 async def emit(db: AsyncSession, user_ids: Iterable[uuid.UUID], kind: str, payload: dict[str, Any]) -> None:
     """Queue `kind` with a JSON-able `payload` (uuids and datetimes become strings) for each recipient."""
-    recipients = list(dict.fromkeys(user_ids))
-    if not recipients:
-        return
+    recipients = list(dict.fromkeys(u if isinstance(u, uuid.UUID) else uuid.UUID(str(u)) for u in user_ids))
+    if recipients:
+        await emit_to(db, _LISTED, {"recipients": recipients}, kind, payload)
+
+
+_LISTED = "SELECT r.user_id FROM unnest(CAST(:recipients AS uuid[])) WITH ORDINALITY AS r(user_id, n) ORDER BY r.n"
+INLINE = 30  # at most this many events travel on the bus in full; more go as an id range
+
+
+async def emit_to(db: AsyncSession, recipients: str, params: dict[str, Any], kind: str,
+                  payload: dict[str, Any]) -> int:
+    """Like `emit`, for recipients chosen by SQL: `recipients` is a SELECT (or an INSERT … RETURNING)
+    of one `user_id` column, one row per recipient, written in code (never from input); `params` are its
+    bind values. The events are written with one INSERT … SELECT. Returns how many were queued."""
     data = _jsonable(payload)
-    rows = (await db.execute(
-        insert(StreamEvent).returning(StreamEvent.id, StreamEvent.user_id),
-        [{"user_id": uid, "kind": kind, "payload": data} for uid in recipients],
-    )).all()
-    events = [{"id": row.id, "user_id": str(row.user_id), "kind": kind, "payload": data} for row in rows]
-    message: dict[str, Any] = {"events": events}
-    if len(bus.dumps(message).encode()) > bus.MAX_NOTIFY_BYTES:
-        # Too big for NOTIFY: each process reads the id range back for its own connected users.
-        message = {"range": [min(r.id for r in rows), max(r.id for r in rows)]}
+    stmt = text(f"""
+        WITH recipients AS ({recipients}),
+        events AS (INSERT INTO stream_events (user_id, kind, payload)
+                   SELECT user_id, :event_kind, :event_payload FROM recipients RETURNING id, user_id)
+        SELECT count(*) AS n, min(id) AS low, max(id) AS high,
+               (array_agg(id ORDER BY id))[1:{INLINE}] AS ids, (array_agg(user_id ORDER BY id))[1:{INLINE}] AS users
+        FROM events""").bindparams(bindparam("event_payload", type_=JSONB))
+    row = (await db.execute(stmt, {**params, "event_kind": kind, "event_payload": data})).one()
+    if not row.n:
+        return 0
+    # Too big for NOTIFY: each process reads the id range back for its own connected users.
+    message: dict[str, Any] = {"range": [row.low, row.high]}
+    if row.n <= INLINE:
+        events = [{"id": i, "user_id": str(u), "kind": kind, "payload": data} for i, u in zip(row.ids, row.users)]
+        if len(bus.dumps({"events": events}).encode()) <= bus.MAX_NOTIFY_BYTES:
+            message = {"events": events}
     await bus.bus().publish(db, message)
+    return row.n
 
 
 async def ephemeral(db: AsyncSession, user_ids: Iterable[uuid.UUID], kind: str, payload: dict[str, Any]) -> None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.kit import jobs, runtime
 from smile.kit.db import utcnow
-from smile.social.models import Follow, Post, SocialActivity
+from smile.social.models import Post, SocialActivity, SocialCounts
 
 REBUILD_LIMIT = 500
 
-_FOLLOWERS_SQL = text("""
+_FOLLOWERS_SQL = """
 INSERT INTO timeline_entries (user_id, post_id, author_id)
 SELECT f.follower_id, :post_id, :author_id
 FROM follows f JOIN social_activity a ON a.user_id = f.follower_id
@@ -28,9 +28,9 @@ WHERE f.followee_id = :author_id AND f.status = 'accepted' AND a.last_active_at 
                   OR (b.blocker_id = :author_id AND b.blocked_id = f.follower_id))
 ON CONFLICT DO NOTHING
 RETURNING user_id
-""")
+"""
 
-_MENTIONED_SQL = text("""
+_MENTIONED_SQL = """
 INSERT INTO timeline_entries (user_id, post_id, author_id)
 SELECT m.user_id, :post_id, :author_id FROM post_mentions m
 WHERE m.post_id = :post_id AND m.user_id <> :author_id
@@ -38,12 +38,12 @@ WHERE m.post_id = :post_id AND m.user_id <> :author_id
                   OR (b.blocker_id = :author_id AND b.blocked_id = m.user_id))
 ON CONFLICT DO NOTHING
 RETURNING user_id
-""")
+"""
 
-_OWN_SQL = text("""
+_OWN_SQL = """
 INSERT INTO timeline_entries (user_id, post_id, author_id) VALUES (:author_id, :post_id, :author_id)
 ON CONFLICT DO NOTHING
-""")
+"""
 
 
 def settings():
@@ -55,8 +55,8 @@ def active_since() -> dt.datetime:
 
 
 async def follower_count(db: AsyncSession, user_id: uuid.UUID) -> int:
-    return await db.scalar(select(func.count()).select_from(Follow).where(
-        Follow.followee_id == user_id, Follow.status == "accepted")) or 0
+    """Accepted followers, from the count the follows trigger keeps (an index lookup)."""
+    return await db.scalar(select(SocialCounts.followers).where(SocialCounts.user_id == user_id)) or 0
 
 
 async def is_large(db: AsyncSession, user_id: uuid.UUID) -> bool:
@@ -70,38 +70,41 @@ async def fan_out(db: AsyncSession, post: Post) -> None:
     """
     from smile.social.timelines import tasks
 
-    await db.execute(_OWN_SQL, {"post_id": post.id, "author_id": post.author_id})
+    await db.execute(text(_OWN_SQL), {"post_id": post.id, "author_id": post.author_id})
     if post.status == "visible" and post.deleted_at is None:
         await jobs.defer(db, tasks.fan_out_post, post_id=str(post.id))
 
 
 async def fan_out_now(db: AsyncSession, post_id: uuid.UUID) -> int:
-    """The job's work; idempotent. Returns the number of entries inserted."""
+    """The job's work; idempotent. Returns the number of entries inserted.
+
+    The timeline entries and the readers' "post" stream events are written by one statement
+    (INSERT … RETURNING feeding INSERT … SELECT), however many followers there are.
+    """
     post = await db.get(Post, post_id)
     if post is None or post.status != "visible" or post.deleted_at is not None:
         return 0
     params = {"post_id": post.id, "author_id": post.author_id}
-    await db.execute(_OWN_SQL, params)
+    await db.execute(text(_OWN_SQL), params)
     if post.visibility == "mentioned":
-        readers = (await db.scalars(_MENTIONED_SQL, params)).all()
+        readers = _MENTIONED_SQL
     elif await is_large(db, post.author_id):
         return 0
     else:
-        readers = (await db.scalars(_FOLLOWERS_SQL, {**params, "since": active_since()})).all()
-    await _announce(db, post, readers)
-    return len(readers)
+        readers, params = _FOLLOWERS_SQL, {**params, "since": active_since()}
+    return await _announce(db, post, readers, params)
 
 
-async def _announce(db: AsyncSession, post: Post, readers: list[uuid.UUID]) -> None:
-    """Tell connected readers a post arrived in their home timeline (no body: they fetch it)."""
+async def _announce(db: AsyncSession, post: Post, readers: str, params: dict) -> int:
+    """Insert the entries and tell connected readers a post arrived in their home timeline (no body:
+    they fetch it)."""
     from smile.identity.models import User
     from smile.social.realtime import service as realtime
     from smile.social.schemas import AuthorOut
 
-    if not readers:
-        return
     author = await db.get(User, post.author_id)
-    await realtime.emit(db, readers, "post", {"post_id": post.id, "author": AuthorOut.of(author).model_dump(mode="json")})
+    return await realtime.emit_to(db, readers, params, "post",
+                                  {"post_id": post.id, "author": AuthorOut.of(author).model_dump(mode="json")})
 
 
 _REBUILD_SQL = text("""
@@ -155,13 +158,21 @@ async def remove_following(db: AsyncSession, follower_id: uuid.UUID, author_id: 
                      {"f": follower_id, "a": author_id})
 
 
-async def touch(db: AsyncSession, user_id: uuid.UUID) -> bool:
-    """Record activity (at most every few minutes). Returns True when the timeline needs a rebuild."""
+async def activity(db: AsyncSession, user_id: uuid.UUID) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(last_active_at, timeline_built_at) of a reader; (None, None) before their first read."""
     row = (await db.execute(select(SocialActivity.last_active_at, SocialActivity.timeline_built_at)
                             .where(SocialActivity.user_id == user_id))).first()
-    if row is None or row.timeline_built_at is None or row.timeline_built_at < active_since() \
-            or row.last_active_at < active_since():  # missed fan-outs while away
+    return (row.last_active_at, row.timeline_built_at) if row else (None, None)
+
+
+async def record_read(db: AsyncSession, user_id: uuid.UUID, last_active_at: dt.datetime | None,
+                      timeline_built_at: dt.datetime | None) -> bool:
+    """Record a home read given the reader's activity row: rebuild the timeline if they missed fan-outs
+    while away (returns True), else refresh last_active_at (at most every few minutes)."""
+    since = active_since()
+    if last_active_at is None or timeline_built_at is None or timeline_built_at < since or last_active_at < since:
+        await rebuild(db, user_id)
         return True
-    if row.last_active_at < utcnow() - dt.timedelta(minutes=3):
+    if last_active_at < utcnow() - dt.timedelta(minutes=3):
         await db.execute(text("UPDATE social_activity SET last_active_at = now() WHERE user_id = :u"), {"u": user_id})
     return False

@@ -5,74 +5,81 @@ Every read filters with smile.social.visibility; home also drops muted accounts.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
+import functools
 import uuid
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select, true, union
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.identity.models import User
 from smile.kit.db import utcnow
 from smile.kit.errors import Invalid, NotFound
-from smile.kit.pagination import keyset, page_of
+from smile.kit.pagination import decode_cursor, keyset, page_of
 from smile.social import visibility
 from smile.social.graph import service as graph
-from smile.social.models import Follow, Media, Post, PostHashtag, Reaction, TimelineEntry
+from smile.social.models import (
+    Follow, Media, Post, PostHashtag, Reaction, SocialActivity, SocialCounts, TimelineEntry,
+)
+from smile.social.posts import views
 from smile.social.posts.views import present
 from smile.social.timelines import fanout
 from smile.social.timelines.fanout import backfill, fan_out, rebuild, remove_between  # noqa: F401  (public API)
 from smile.social.timelines.schemas import Timeline
 from smile.social.visibility import Author
 
-LARGE_TTL = 30.0  # seconds the set of over-threshold accounts is cached per process
 EXPLORE_HOURS = 48
 EXPLORE_MAX = 200
-_large: dict[int, tuple[float, frozenset[uuid.UUID]]] = {}
-_large_lock = asyncio.Lock()
+NEWEST = uuid.UUID(int=(1 << 128) - 1)  # keyset start: every id is below it
 
 
-async def large_accounts(db: AsyncSession) -> frozenset[uuid.UUID]:
-    """Accounts with more followers than the fan-out threshold (their posts are merged on read)."""
-    threshold = fanout.settings().social_fanout_max_followers
-    cached = _large.get(threshold)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
-    async with _large_lock:
-        cached = _large.get(threshold)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        ids = frozenset(await db.scalars(
-            select(Follow.followee_id).where(Follow.status == "accepted")
-            .group_by(Follow.followee_id).having(func.count() > threshold)))
-        _large[threshold] = (time.monotonic() + LARGE_TTL, ids)
-        return ids
-
-
-def _not_muted(viewer_id: uuid.UUID):
+def _not_muted(viewer_id):
     return ~visibility.muted_by(viewer_id, Post.author_id)
+
+
+@functools.cache
+def _home_statement():
+    """The home page in one statement, built once (bind parameters: viewer, before, fetch, threshold).
+
+    Page ids: the viewer's fanned-out entries, plus the newest posts of followed accounts above the
+    fan-out threshold (stored follower counts; merged on read), deduplicated, newest first; then
+    each post with its author and per-post columns (smile.social.posts.views), and the viewer's
+    activity row (whether the timeline needs a rebuild), so a read is one round trip.
+    """
+    viewer, before, fetch = views.VIEWER, bindparam("before", type_=PG_UUID(as_uuid=True)), bindparam("fetch")
+    entries = (select(TimelineEntry.post_id.label("id")).select_from(TimelineEntry)
+               .join(Post, Post.id == TimelineEntry.post_id).join(Author, Author.id == Post.author_id)
+               .where(TimelineEntry.user_id == viewer, TimelineEntry.post_id < before,
+                      visibility.post_visible(viewer), _not_muted(viewer))
+               .order_by(TimelineEntry.post_id.desc()).limit(fetch))
+    large = (select(Follow.followee_id).join(SocialCounts, SocialCounts.user_id == Follow.followee_id)
+             .where(Follow.follower_id == viewer, Follow.status == "accepted",
+                    SocialCounts.followers > bindparam("threshold")).subquery("large"))
+    newest = (select(Post.id).join(Author, Author.id == Post.author_id)
+              .where(Post.author_id == large.c.followee_id, Post.id < before, Post.visibility != "mentioned",
+                     visibility.post_visible(viewer), _not_muted(viewer))
+              .order_by(Post.id.desc()).limit(fetch).lateral("newest"))
+    merged = select(newest.c.id).select_from(large).join(newest, true())
+    ids = union(entries, merged).subquery("candidates")
+    page = select(ids.c.id).order_by(ids.c.id.desc()).limit(fetch).subquery("page")
+    seen = [select(column).where(SocialActivity.user_id == viewer).scalar_subquery().label(column.key)
+            for column in (SocialActivity.last_active_at, SocialActivity.timeline_built_at)]
+    return (select(*views.page_columns(), *seen).select_from(page).join(Post, Post.id == page.c.id)
+            .join(Author, Author.id == Post.author_id).order_by(Post.id.desc()))
 
 
 async def home(db: AsyncSession, viewer: User, cursor: str | None, limit: int) -> Timeline:
     """Own and followed accounts' posts, newest first."""
-    if await fanout.touch(db, viewer.id):
-        await fanout.rebuild(db, viewer.id)
-    stmt = (select(Post).select_from(TimelineEntry)
-            .join(Post, Post.id == TimelineEntry.post_id).join(Author, Author.id == Post.author_id)
-            .where(TimelineEntry.user_id == viewer.id, visibility.post_visible(viewer.id), _not_muted(viewer.id)))
-    rows = list(await db.scalars(keyset(stmt, TimelineEntry.post_id, cursor, limit)))
-    large = await large_accounts(db)
-    if large:
-        followed_large = list(await db.scalars(select(Follow.followee_id).where(
-            Follow.follower_id == viewer.id, Follow.status == "accepted", Follow.followee_id.in_(large))))
-        if followed_large:
-            merged = visibility.visible_posts(viewer.id).where(
-                Post.author_id.in_(followed_large), Post.visibility != "mentioned", _not_muted(viewer.id))
-            extra = list(await db.scalars(keyset(merged, Post.id, cursor, limit)))
-            unique = {p.id: p for p in rows + extra}
-            rows = sorted(unique.values(), key=lambda p: p.id, reverse=True)[:limit + 1]
-    return await _timeline(db, viewer.id, rows, limit)
+    params = {"viewer": viewer.id, "before": decode_cursor(cursor) if cursor else NEWEST, "fetch": limit + 1,
+              "threshold": fanout.settings().social_fanout_max_followers}
+    connection = await db.connection()  # the session's; Core execution skips the ORM's per-row work
+    rows = (await connection.execute(_home_statement(), params)).all()
+    seen = (rows[0].last_active_at, rows[0].timeline_built_at) if rows else await fanout.activity(db, viewer.id)
+    if await fanout.record_read(db, viewer.id, *seen):  # rebuilt: read again
+        rows = (await connection.execute(_home_statement(), params)).all()
+    posts, next_cursor = page_of(rows, limit)
+    return Timeline(items=await views.present_rows(db, viewer.id, posts), next_cursor=next_cursor)
 
 
 async def _timeline(db: AsyncSession, viewer_id: uuid.UUID | None, rows: list[Post], limit: int,

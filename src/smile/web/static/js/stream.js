@@ -63,16 +63,31 @@
       .then((r) => (r.ok ? r.json() : null)).then((body) => { if (body) setBadge(body.unread); });
   }
 
+  // On the notifications page a new notification is seen as it arrives (or when the tab
+  // comes back into view): mark it read.
+  function markSeen(id) {
+    return fetch("/api/v1/notifications/read", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": document.body.dataset.csrf },
+      body: JSON.stringify(id ? { ids: [id] } : { all: true }),
+    }).then((r) => (r.ok ? r.json() : null)).then((body) => { if (body) setBadge(body.unread); }).catch(() => null);
+  }
+  document.addEventListener("visibilitychange", () => {
+    const badge = document.getElementById("notif-badge");
+    if (!document.hidden && document.getElementById("notif-list") && badge && !badge.hidden) markSeen(null);
+  });
+
   async function onNotification(event) {
-    const note0 = event.payload.notification;
+    const note = event.payload.notification;
     const box = chat();
-    if (note0 && note0.kind === "message" && box && box.dataset.conversation === note0.conversation_id) {
+    const list = document.getElementById("notif-list");
+    if (note && note.kind === "message" && box && box.dataset.conversation === note.conversation_id) {
       pendingRead.then(refreshBadge); // this chat is open: its read receipt clears the notification
+    } else if (list && note && !document.hidden) {
+      markSeen(note.id);
     } else {
       setBadge(event.payload.unread);
     }
-    const list = document.getElementById("notif-list");
-    const note = event.payload.notification;
     if (!list || !note || document.getElementById(`notif-${note.id}`)) return;
     const html = await fetchHtml(`/notifications/item/${note.id}`);
     if (html && !document.getElementById(`notif-${note.id}`)) {
@@ -130,7 +145,7 @@
     if (!box || box.dataset.conversation !== p.conversation_id) return;
     const names = JSON.parse(box.dataset.names || "{}");
     const last = document.querySelector("#chat-log > li:last-child");
-    if (last && last.id === `msg-${p.message_id}`) {
+    if (last && last.id === `msg-${p.message_id}` && last.classList.contains("mine")) {
       document.getElementById("seen").textContent = `Seen by ${names[p.user_id] || "someone"}`;
     }
   }
@@ -148,6 +163,7 @@
 
   function handle(event) {
     if (event.kind === "notification") onNotification(event);
+    else if (event.kind === "unread") setBadge(event.payload.unread); // read in this or another tab
     else if (event.kind === "message") onMessage(event);
     else if (event.kind === "typing") onTyping(event);
     else if (event.kind === "read") onRead(event);

@@ -1,0 +1,225 @@
+"""Earnings and payouts over real HTTP: threshold, recent 2FA, one open payout under parallel requests,
+admin settlement (paid / failed returns the funds), velocity limit and frozen accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from smile.billing.sales import tasks
+from tests.billing.sales.conftest import API, buy
+from tests.billing.support import wait_for
+from tests.support import enable_mfa
+
+
+@pytest.fixture
+def earn(listing, fund, signup):
+    """earn(seller, price): a buyer pays `price` in credits and confirms; the seller's 70% is available."""
+
+    def make(seller, price: int) -> dict:
+        buyer = signup()
+        product = listing(seller, price=price, credit_price=10)
+        fund(buyer.user["id"], 10)
+        sale = buy(buyer, product["id"]).json()["sale"]
+        assert buyer.post(f"{API}/sales/{sale['id']}/confirm").status_code == 200
+        return sale
+
+    return make
+
+
+@pytest.fixture
+def seller(signup):
+    """A seller with two-factor on (session freshly verified) and a sandbox payout account."""
+    api = signup()
+    enable_mfa(api)
+    r = api.put(f"{API}/payout-account", json={"destination": "IBAN DE89 3704 0044 0532 0130 00"})
+    assert r.status_code == 200, r.text
+    return api
+
+
+def test_payouts_need_two_factor(signup, earn):
+    api = signup()
+    earn(api, 2000)
+    r = api.post(f"{API}/payouts", json={})
+    assert r.status_code == 403 and r.json()["error"] == "mfa_enrolment_required"
+    r = api.put(f"{API}/payout-account", json={"destination": "somewhere"})
+    assert r.status_code == 403
+    enable_mfa(api)
+    assert api.put(f"{API}/payout-account", json={"destination": "somewhere"}).status_code == 200
+    assert api.post(f"{API}/payouts", json={}).status_code == 201
+
+
+def test_stale_two_factor_is_refused(seller, earn, db):
+    earn(seller, 2000)
+    db.execute("UPDATE auth_sessions SET mfa_at = now() - interval '1 day' WHERE user_id = %s", (seller.user["id"],))
+    r = seller.post(f"{API}/payouts", json={})
+    assert r.status_code == 403 and r.json()["error"] == "mfa_required"
+
+
+def test_below_threshold_and_missing_account_are_clear_409s(signup, seller, earn):
+    earn(seller, 1000)  # 7.00 available; the threshold is 10.00
+    r = seller.post(f"{API}/payouts", json={})
+    assert r.status_code == 409 and r.json()["error"] == "below_threshold"
+    assert "7.00 USD" in r.json()["detail"] and "10.00 USD" in r.json()["detail"]
+    earn(seller, 1000)  # 14.00 now
+    r = seller.post(f"{API}/payouts", json={"amount": 999})
+    assert r.status_code == 422
+    r = seller.post(f"{API}/payouts", json={"amount": 1401})
+    assert r.status_code == 422
+    other = signup()
+    enable_mfa(other)
+    earn(other, 2000)
+    r = other.post(f"{API}/payouts", json={})
+    assert r.status_code == 409 and r.json()["error"] == "no_payout_account"
+
+
+def test_payout_paid_by_admin_moves_earnings_out_through_payouts(seller, earn, admin, balance, violations, db):
+    earn(seller, 2000)
+    e = seller.get(f"{API}/earnings").json()
+    assert (e["available"], e["pending"], e["can_request_payout"]) == (1400, 0, True)
+    r = seller.post(f"{API}/payouts", json={})
+    assert r.status_code == 201, r.text
+    payout = r.json()
+    assert (payout["status"], payout["amount"]) == ("requested", 1400)
+    assert payout["destination"].startswith("IBAN")
+    assert balance(seller.user["id"], "earnings") == 0
+    assert balance(None, "payouts") == 1400
+    e = seller.get(f"{API}/earnings").json()
+    assert (e["available"], e["in_transit"], e["can_request_payout"]) == (0, 1400, False)
+
+    assert seller.get(f"{API}/admin/payouts").status_code == 404  # not an admin
+    queue = admin.get(f"{API}/admin/payouts", params={"status": "requested"}).json()["items"]
+    assert [p["id"] for p in queue] == [payout["id"]] and queue[0]["username"] == seller.user["username"]
+    r = admin.post(f"{API}/admin/payouts/{payout['id']}/paid", json={"reference": "SEPA-123"})
+    assert r.status_code == 200 and r.json()["status"] == "paid" and r.json()["transfer_ref"] == "SEPA-123"
+    assert admin.post(f"{API}/admin/payouts/{payout['id']}/failed", json={"reason": "oops"}).status_code == 409
+    assert balance(None, "payouts") == 0 and balance(None, "clearing") == 1400
+    e = seller.get(f"{API}/earnings").json()
+    assert (e["paid_out"], e["in_transit"], e["available"]) == (1400, 0, 0)
+    assert [p["status"] for p in seller.get(f"{API}/payouts").json()["items"]] == ["paid"]
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE target_id = %s", (seller.user["id"],))]
+    assert "billing.payout_paid" in actions
+    assert violations() == []
+
+
+def test_failed_payout_returns_the_funds(seller, earn, admin, balance, violations):
+    earn(seller, 2000)
+    payout = seller.post(f"{API}/payouts", json={}).json()
+    r = admin.post(f"{API}/admin/payouts/{payout['id']}/failed", json={"reason": ""})
+    assert r.status_code == 422  # a reason is required
+    r = admin.post(f"{API}/admin/payouts/{payout['id']}/failed", json={"reason": "Account closed"})
+    assert r.status_code == 200 and r.json()["failure_reason"] == "Account closed"
+    assert balance(seller.user["id"], "earnings") == 1400 and balance(None, "payouts") == 0
+    assert seller.get(f"{API}/earnings").json()["available"] == 1400
+    assert seller.post(f"{API}/payouts", json={}).status_code == 201  # the seller can try again
+    assert violations() == []
+
+
+def test_one_open_payout_under_parallel_requests(seller, earn, balance, violations, db):
+    for _ in range(3):
+        earn(seller, 1500)  # 3 x 10.50 = 31.50 available: enough for three payouts of 10.00
+    with ThreadPoolExecutor(5) as pool:
+        results = list(pool.map(lambda _: seller.post(f"{API}/payouts", json={"amount": 1000}), range(5)))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [201, 409, 409, 409, 409], [r.text for r in results]
+    assert {r.json()["error"] for r in results if r.status_code == 409} == {"payout_open"}
+    assert balance(seller.user["id"], "earnings") == 3150 - 1000
+    assert db.execute("SELECT count(*) FROM payouts WHERE user_id = %s", (seller.user["id"],)).fetchone()[0] == 1
+    assert violations() == []
+
+
+def test_payout_velocity_limit(seller, earn, admin, settings, monkeypatch):
+    monkeypatch.setattr(settings, "rate_payout", "2/day")
+    earn(seller, 2000)
+    first = seller.post(f"{API}/payouts", json={})
+    assert first.status_code == 201
+    admin.post(f"{API}/admin/payouts/{first.json()['id']}/failed", json={"reason": "bank rejected"})
+    assert seller.post(f"{API}/payouts", json={}).status_code == 201
+    r = seller.post(f"{API}/payouts", json={})
+    assert r.status_code == 429 and "Retry-After" in r.headers
+
+
+def test_frozen_account_cannot_request_payouts(seller, earn, admin, balance, db, signup):
+    earn(seller, 2000)
+    uid = seller.user["id"]
+    assert signup().post(f"{API}/admin/users/{uid}/freeze", json={"reason": "fraud"}).status_code == 404
+    assert admin.post(f"{API}/admin/users/{uid}/freeze", json={"reason": ""}).status_code == 422
+    assert admin.post(f"{API}/admin/users/{uuid.uuid4()}/freeze", json={"reason": "fraud"}).status_code == 404
+    assert admin.post(f"{API}/admin/users/{uid}/freeze", json={"reason": "fraud"}).status_code == 200
+    r = seller.post(f"{API}/payouts", json={})
+    assert r.status_code == 403 and r.json()["error"] == "account_frozen"
+    e = seller.get(f"{API}/earnings").json()
+    assert e["frozen"] is True and e["can_request_payout"] is False
+    assert balance(uid, "earnings") == 1400
+    audited = db.execute("SELECT actor_id, detail->>'reason' FROM audit_log WHERE target_id = %s "
+                         "AND action LIKE 'billing.%%'", (uid,)).fetchall()
+    assert [(str(a), why) for a, why in audited] == [(admin.user["id"], "fraud")]
+    assert admin.post(f"{API}/admin/users/{uid}/unfreeze", json={}).status_code == 200
+    assert seller.post(f"{API}/payouts", json={}).status_code == 201
+
+
+def test_transfer_job_pays_a_requested_payout(seller, earn, server, balance, violations):
+    """The job Stripe mode defers, run here against the sandbox processor: transfer, then paid."""
+    earn(seller, 2000)
+    payout = seller.post(f"{API}/payouts", json={}).json()
+    server.call(tasks.send_payout(payout_id=payout["id"]))
+    done = seller.get(f"{API}/payouts").json()["items"][0]
+    assert done["status"] == "paid" and done["transfer_ref"]
+    server.call(tasks.send_payout(payout_id=payout["id"]))  # a retried job changes nothing
+    assert balance(None, "clearing") == 1400 and balance(None, "payouts") == 0
+    assert violations() == []
+
+
+def test_stripe_mode_needs_a_connect_account_id(signup, settings, monkeypatch):
+    api = signup()
+    enable_mfa(api)
+    monkeypatch.setattr(settings, "payment_provider", "stripe")
+    r = api.put(f"{API}/payout-account", json={"destination": "my bank"})
+    assert r.status_code == 422 and "acct_" in r.json()["detail"]
+    assert api.put(f"{API}/payout-account", json={"destination": "acct_1A2b3C4d5E"}).status_code == 200
+
+
+def test_earnings_by_day_counts_the_sellers_share(seller, earn, listing, fund, signup):
+    earn(seller, 2000)
+    buyer = signup()
+    fund(buyer.user["id"], 10)
+    buy(buyer, listing(seller, price=1001, credit_price=10)["id"])  # in escrow: 701
+    e = seller.get(f"{API}/earnings", params={"days": 7}).json()
+    assert (e["pending"], e["available"]) == (701, 1400)
+    assert len(e["by_day"]) == 7
+    assert e["by_day"][-1] == {"day": dt.datetime.now(dt.UTC).date().isoformat(), "amount": 2101}
+    assert sum(d["amount"] for d in e["by_day"]) == 2101
+
+
+@pytest.fixture
+def stripe_mode(server, settings):
+    """The live server on the Stripe provider, talking to the Stripe-shaped stub; restored afterwards."""
+    from tests.billing.stripe_stub import StripeStub
+
+    stub = StripeStub().start()
+    names = ("payment_provider", "stripe_secret_key", "stripe_api_base", "stripe_webhook_secret")
+    saved = {n: getattr(settings, n) for n in names}
+    settings.payment_provider, settings.stripe_secret_key = "stripe", "sk_test_smile_sales"
+    settings.stripe_api_base, settings.stripe_webhook_secret = stub.url, "whsec_test_smile_sales"
+    yield stub
+    for name, value in saved.items():
+        setattr(settings, name, value)
+    stub.stop()
+
+
+def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(seller, earn, stripe_mode, balance, violations):
+    earn(seller, 2000)  # bought with credits: no processor involved
+    assert seller.put(f"{API}/payout-account", json={"destination": "acct_1SellerTest"}).status_code == 200
+    payout = seller.post(f"{API}/payouts", json={}).json()
+    assert payout["status"] == "requested"
+    done = wait_for(lambda: next((p for p in seller.get(f"{API}/payouts").json()["items"]
+                                  if p["status"] != "requested"), None), message="payout settled by the job")
+    assert done["status"] == "paid" and done["transfer_ref"].startswith("tr_test_")
+    [call] = stripe_mode.calls("/v1/transfers")
+    assert (call.params["amount"], call.params["destination"]) == ("1400", "acct_1SellerTest")
+    assert call.idempotency_key == f"transfer:payout:{payout['id']}"
+    assert balance(None, "clearing") == 1400 and balance(None, "payouts") == 0
+    assert violations() == []
