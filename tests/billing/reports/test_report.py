@@ -126,3 +126,13 @@ def test_the_report_page_explains_bad_input(admin):
     r = admin.get("/admin/finance", params={"since": "31/01/2025"}, headers=HTML)
     assert r.status_code == 422 and "since must be a date like 2026-01-31" in r.text
     assert admin.get("/admin/finance", params={"since": "", "until": ""}, headers=HTML).status_code == 200
+
+
+def test_a_checkout_that_starts_a_free_trial_is_not_gmv(admin, posted, db, make_user):
+    trial = books.add_payment(db, make_user("trialist"), 4999, "paid", D1, purpose="subscription")
+    db.execute("""UPDATE payments SET metadata = '{"kind": "start", "trial_days": 14}' WHERE id = %s""", (trial,))
+    paid = books.add_payment(db, make_user("payer"), 999, "paid", D1, purpose="subscription")
+    db.execute("""UPDATE payments SET metadata = '{"kind": "start", "trial_days": 0}' WHERE id = %s""", (paid,))
+    r = admin.get(REPORT, params={"period": "day", "since": str(D1), "until": str(D1)})
+    row = r.json()["rows"][0]
+    assert (row["paid_payments"], row["paid_payments_count"]) == (3000 + 999, 3)

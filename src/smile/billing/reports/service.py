@@ -119,6 +119,8 @@ PAYMENTS_SQL = text("""
     FROM payments
     WHERE paid_at >= :start AND paid_at < :end AND currency = :cur
       AND status IN ('paid', 'refunded', 'partially_refunded')
+      -- a checkout that starts a free trial records the plan price but collects nothing
+      AND NOT (metadata->>'kind' = 'start' AND COALESCE((metadata->>'trial_days')::int, 0) > 0)
     GROUP BY 1""")
 
 OUTSTANDING_SQL = text("""
