@@ -177,12 +177,6 @@ class Settings(BaseSettings):
             raise ValueError("SMILE_SECRET_KEY must be at least 32 characters")
         return self
 
-    @model_validator(mode="after")
-    def _ai(self) -> "Settings":
-        self.ai_provider_list()
-        self.ai_model_list()
-        return self
-
     @property
     def module_list(self) -> list[str]:
         return self.modules.split(",")
@@ -236,39 +230,6 @@ class Settings(BaseSettings):
             )
         return providers
 
-
-    def ai_provider_list(self) -> list[dict[str, str]]:
-        """SMILE_AI_PROVIDERS parsed: [{name, kind, base_url, api_key}]."""
-        providers = []
-        for item in filter(None, (p.strip() for p in self.ai_providers.split(";"))):
-            parts = item.split("|")
-            if len(parts) != 4 or not parts[0] or parts[1] not in ("openai", "anthropic"):
-                raise ValueError("SMILE_AI_PROVIDERS entries are name|kind|base_url|api_key with kind openai or "
-                                 f"anthropic, not {item!r}")
-            if parts[0] == "offline":
-                raise ValueError("SMILE_AI_PROVIDERS: the name 'offline' is reserved")
-            providers.append(dict(zip(("name", "kind", "base_url", "api_key"), parts)))
-        return providers
-
-    def ai_model_list(self) -> list[dict]:
-        """SMILE_AI_MODELS parsed into catalog rows."""
-        names = {"offline"} | {p["name"] for p in self.ai_provider_list()}
-        models = []
-        for item in filter(None, (p.strip() for p in self.ai_models.split(";"))):
-            parts = item.split("|")
-            try:
-                alias, provider, upstream, rate_in, rate_out, rate_cached, context = parts[:7]
-                row = {"id": alias, "provider": provider, "upstream_model": upstream,
-                       "input_credits_per_m": int(rate_in), "output_credits_per_m": int(rate_out),
-                       "cached_credits_per_m": int(rate_cached), "context_window": int(context),
-                       "fallbacks": [f for f in (parts[7] if len(parts) > 7 else "").split(",") if f]}
-            except ValueError:
-                raise ValueError("SMILE_AI_MODELS entries are alias|provider|upstream_model|in|out|cached|"
-                                 f"context_window|fallback,... with whole numbers, not {item!r}")
-            if provider not in names or not alias or len(parts) > 8:
-                raise ValueError(f"SMILE_AI_MODELS: {item!r} names an unknown provider (known: {sorted(names)})")
-            models.append(row)
-        return models
 
 def _dev_secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"
