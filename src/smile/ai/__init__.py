@@ -1,0 +1,1 @@
+"""AI core: providers (OpenAI-compatible, Anthropic, offline), model catalog, routing, metering, usage."""
