@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     ai_timeout_seconds: float = Field(default=60, gt=0, le=3600)  # per upstream read (a stall counts as failure)
     ai_default_max_tokens: int = Field(default=4096, ge=1)  # injected when a request names none (balance permitting)
     ai_hold_minutes: int = Field(default=60, ge=1, le=1440)  # lifetime of a request's credit reservation
+    # an openai-kind SMILE_AI_PROVIDERS name whose moderations endpoint also checks posts
+    moderation_provider: str | None = None
     # Hub: API keys and their rate limits (per key and per user, per minute; shared via Redis when set)
     hub_max_keys: int = Field(default=50, ge=1, le=10_000)  # active keys a user may hold
     hub_key_rpm: int = Field(default=60, ge=1)  # requests per minute per key unless the key sets its own

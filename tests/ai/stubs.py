@@ -1,7 +1,8 @@
 """Local LLM servers for tests: an OpenAI-compatible one and an Anthropic-shaped one.
 
 Real HTTP (uvicorn in a thread); the official SDKs talk to them. Each reply is the words of
-REPLY (one word per streamed chunk, each word one completion token), cut at max_tokens. Tell a
+REPLY (one word per streamed chunk, each word one completion token), cut at max_tokens; the
+OpenAI stub's /v1/moderations flags texts holding a phrase of FLAGS. Tell a
 stub to misbehave per upstream model with `plan(model, "500" | "429" | "stall" | "cut:N" | "ok", ...)`:
 each request for that model takes the next mode (then "ok").
 """
@@ -23,6 +24,13 @@ from tests.support import LiveServer
 
 REPLY = "Hello from the stub , here are some words to stream back one at a time ."
 CACHED = 3  # prompt tokens reported as cached when a prompt mentions "cache"
+MODERATION_MODEL = "omni-moderation-latest"  # plan() moderation misbehaviour under this model
+CATEGORIES = ("harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+              "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
+              "violence/graphic")
+FLAGS = {"harassment/threatening": ("i will find you",)}  # phrases the stub's moderations flag
+TOOL_INPUT = {"city": "Paris", "days": 3}  # what the Anthropic stub's tool_use block passes when given tools
+TOOL_JSON = json.dumps(TOOL_INPUT)
 
 
 class CutOff(Exception):
@@ -141,11 +149,26 @@ class OpenAIStub(Stub):
 
             return StreamingResponse(events(), media_type="text/event-stream")
 
+        async def moderations(request: Request) -> Response:
+            body = await request.json()
+            body.setdefault("model", MODERATION_MODEL)  # what OpenAI uses when none is named
+            mode = self._take(body)
+            if (early := await self._misbehave(mode)) is not None:
+                return early
+            text = str(body.get("input") or "").lower()
+            hits = {c: any(w in text for w in words) for c, words in FLAGS.items()}
+            return JSONResponse({"id": "modr-stub", "model": body["model"], "results": [{
+                "flagged": any(hits.values()),
+                "categories": {c: hits.get(c, False) for c in CATEGORIES},
+                "category_scores": {c: 0.99 if hits.get(c) else 0.01 for c in CATEGORIES},
+                "category_applied_input_types": {c: ["text"] for c in CATEGORIES}}]})
+
         async def models(request: Request) -> Response:
             return JSONResponse({"object": "list", "data": [{"id": "stub", "object": "model", "created": 1,
                                                              "owned_by": "stub"}]})
 
         return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
+                                 Route("/v1/moderations", moderations, methods=["POST"]),
                                  Route("/v1/models", models)])
 
 
@@ -164,6 +187,8 @@ class AnthropicStub(Stub):
             prompt = prompt_tokens(body["messages"], system)
             cached = CACHED if "cache" in json.dumps(body["messages"]) else 0
             base = {"id": "msg_stub", "type": "message", "role": "assistant", "model": body["model"]}
+            if body.get("tools"):
+                return self.tool_use(body, base, prompt)
             if not body.get("stream"):
                 return JSONResponse({**base, "content": [{"type": "text", "text": " ".join(words)}],
                                      "stop_reason": stop, "stop_sequence": None,
@@ -197,3 +222,34 @@ class AnthropicStub(Stub):
             return StreamingResponse(events(), media_type="text/event-stream")
 
         return Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+
+    @staticmethod
+    def tool_use(body: dict, base: dict, prompt: int) -> Response:
+        """A short text block, then a tool_use block calling the first tool with TOOL_INPUT."""
+        tool = {"type": "tool_use", "id": "toolu_stub1", "name": body["tools"][0]["name"]}
+        intro, out = "Let me check.", 7
+        usage = {"input_tokens": prompt, "output_tokens": out, "cache_read_input_tokens": 0,
+                 "cache_creation_input_tokens": 0}
+        if not body.get("stream"):
+            return JSONResponse({**base, "content": [{"type": "text", "text": intro}, {**tool, "input": TOOL_INPUT}],
+                                 "stop_reason": "tool_use", "stop_sequence": None, "usage": usage})
+
+        def event(name: str, data: dict) -> str:
+            return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
+
+        async def events():
+            yield event("message_start", {"message": {**base, "content": [], "stop_reason": None,
+                                                      "stop_sequence": None, "usage": {**usage, "output_tokens": 1}}})
+            yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+            yield event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": intro}})
+            yield event("content_block_stop", {"index": 0})
+            yield event("content_block_start", {"index": 1, "content_block": {**tool, "input": {}}})
+            for i in range(0, len(TOOL_JSON), 8):  # the arguments arrive in pieces
+                yield event("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta",
+                                                                          "partial_json": TOOL_JSON[i:i + 8]}})
+            yield event("content_block_stop", {"index": 1})
+            yield event("message_delta", {"delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                                          "usage": {"output_tokens": out}})
+            yield event("message_stop", {})
+
+        return StreamingResponse(events(), media_type="text/event-stream")

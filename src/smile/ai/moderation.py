@@ -165,3 +165,32 @@ def _warm() -> None:
         log.exception("moderation classifier failed to load")
     finally:
         _warming.release()
+
+
+PROVIDER_WAIT = 10.0  # seconds a post waits for the provider's moderation endpoint at most
+
+
+async def provider_flag(text: str, settings: Settings) -> str | None:
+    """The first category SMILE_MODERATION_PROVIDER's moderation endpoint flags `text` for, else None.
+
+    Never raises: an unknown provider, an error or a timeout is logged and counts as not flagged.
+    """
+    name = settings.moderation_provider
+    if not name or not text.strip():
+        return None
+    from smile.ai import providers
+
+    try:
+        provider = providers.registry(settings).get(name)
+        if provider is None or provider.kind != "openai":
+            log.warning("SMILE_MODERATION_PROVIDER names no configured openai provider", provider=name)
+            return None
+        result = await asyncio.wait_for(provider.moderate(text[:MAX_CHARS * 16]),
+                                        min(PROVIDER_WAIT, settings.ai_timeout_seconds))
+    except Exception as exc:  # noqa: BLE001 - never block posting: the local checks still ran
+        log.warning("moderation provider failed; only the local checks applied", provider=name,
+                    error=getattr(exc, "message", None) or type(exc).__name__)
+        return None
+    if not result.get("flagged"):
+        return None
+    return next((c for c, hit in (result.get("categories") or {}).items() if hit), "flagged")

@@ -1,7 +1,8 @@
 """The moderation step every post, comment and message body passes.
 
 Rules (a configurable blocklist, too many links, repeated-character spam), then the local
-text classifier of smile.ai.moderation when it is installed and enabled. Held content is
+text classifier of smile.ai.moderation when it is installed and enabled, then the moderation
+endpoint of SMILE_MODERATION_PROVIDER when one is set (its failures never block posting). Held content is
 visible only to its author (and admins) until an admin approves it from the moderation queue.
 
 Usage:
@@ -72,6 +73,8 @@ async def check(db: AsyncSession, author: User, text: str) -> Verdict:
     rule = evaluate(text or "", settings.moderation_blocklist, settings.moderation_max_links)
     if rule is None and (label := await ai_moderation.flag(text or "", settings)):
         rule = f"ai:{label}"  # the local classifier (SMILE_MODERATION_CLASSIFIER)
+    if rule is None and (category := await ai_moderation.provider_flag(text or "", settings)):
+        rule = f"provider:{category}"  # the provider's moderation endpoint (SMILE_MODERATION_PROVIDER)
     return Verdict.held(rule) if rule else VISIBLE
 
 

@@ -140,7 +140,8 @@ class OpenAICompatProvider(Provider):
         except openai.APIError as exc:
             raise provider_error(exc) from exc
         result = resp.results[0]
-        return {"flagged": result.flagged, "categories": json.loads(result.categories.model_dump_json())}
+        return {"flagged": result.flagged,  # categories by OpenAI's names ("self-harm/intent")
+                "categories": json.loads(result.categories.model_dump_json(by_alias=True))}
 
     async def close(self) -> None:
         await self.client.close()
