@@ -57,7 +57,9 @@ def data_dir(tmp_path_factory) -> Path:
 def settings(data_dir) -> Settings:
     return Settings(_env_file=None, env="dev", data_dir=data_dir, secret_key="t" * 48,
                     base_url="http://testserver.local", redis_url=os.environ.get("SMILE_TEST_REDIS_URL"),
-                    lockout_failures=5, rate_login="30/minute")
+                    lockout_failures=5, rate_login="30/minute",
+                    # the moderation classifier loads torch in the background: only its own tests turn it on
+                    moderation_classifier=False)
 
 
 @pytest.fixture(scope="session")

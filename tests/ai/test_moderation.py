@@ -27,7 +27,8 @@ def test_off_when_the_setting_says_so(settings):
     off = settings.model_copy(update={"moderation_classifier": False})
     assert moderation.enabled(off) is False
     assert asyncio.run(moderation.flag(ABUSIVE, off)) is None
-    assert moderation.enabled(settings) is moderation.available()  # default: on exactly when installed
+    default = settings.model_copy(update={"moderation_classifier": None})
+    assert moderation.enabled(default) is moderation.available()  # default: on exactly when installed
 
 
 @needs_model
@@ -55,7 +56,8 @@ def test_classify_labels(settings):
 
 
 @needs_model
-def test_abusive_post_is_held_for_review_and_a_friendly_one_is_not(signup, db, client):
+def test_abusive_post_is_held_for_review_and_a_friendly_one_is_not(signup, db, client, settings, monkeypatch):
+    monkeypatch.setattr(settings, "moderation_classifier", True)  # the live server shares this settings object
     moderation.classifier()  # loaded in this process (the server's): a request waits at most READY_WAIT
     alice, bob = signup("alice"), signup("bob")
     bad = post(alice, ABUSIVE)
