@@ -384,7 +384,7 @@ def main() -> None:
     n = str(10**9)
     proc = start_server(ports["smile"], data_dir, args.log_level, url,
                         SMILE_AI_PROVIDERS=f"stub|openai|http://127.0.0.1:{ports['stub']}/v1|sk-bench",
-                        SMILE_AI_MODELS=MODELS, SMILE_AI_DEFAULT_MODEL=MODEL, SMILE_STARTING_CREDITS="0", SMILE_HUB_KEY_RPM=n,
+                        SMILE_AI_MODELS=MODELS, SMILE_AI_DEFAULT_MODEL=MODEL, SMILE_MODERATION_CLASSIFIER="0", SMILE_STARTING_CREDITS="0", SMILE_HUB_KEY_RPM=n,
                         SMILE_HUB_USER_RPM=n, SMILE_HUB_KEY_TPM=n, SMILE_HUB_USER_TPM=n)
     try:
         secret, user_id = setup_user(f"http://127.0.0.1:{ports['smile']}", url)

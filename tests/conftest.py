@@ -7,6 +7,7 @@ smile_test_<pid> is created and migrated by Alembic for the run, and dropped aft
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from smile.config import Settings
 from smile.kit import embedded, migrate
-from smile.kit.db import libpq_url
+from smile.kit.db import Database, libpq_url
 from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,3 +158,36 @@ def signup(make_client, mailbox):
         return api
 
     return create
+
+
+@pytest.fixture
+def make_user(db):
+    """Insert a verified user row; returns its id."""
+
+    def make(name: str | None = None) -> uuid.UUID:
+        name = name or f"u{uuid.uuid4().hex[:10]}"
+        row = db.execute(
+            "INSERT INTO users (id, email, username, display_name, account_type, roles, status, bio, links, "
+            "location, language, timezone, is_private, who_can_message, discoverable_by_email, is_adult, "
+            "email_verified_at, created_at, updated_at) VALUES (%s, %s, %s, %s, 'person', ARRAY['user'], "
+            "'active', '', '[]', '', 'en', 'UTC', false, 'everyone', false, true, now(), now(), now()) RETURNING id",
+            (uuid.uuid4(), f"{name}@example.com", name, name)).fetchone()
+        return row[0]
+
+    return make
+
+
+@pytest.fixture
+def ledger_db(database_url):
+    """Run `fn(session)` coroutines on a private engine in a fresh event loop (one unit of work each)."""
+    database = Database(database_url, pool_size=20)
+
+    def run(coro_fn):
+        async def main():
+            try:
+                return await coro_fn(database)
+            finally:
+                await database.engine.dispose()
+        return asyncio.run(main())
+
+    return run

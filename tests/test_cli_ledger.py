@@ -11,7 +11,6 @@ import pytest
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.service import CREDITS, Leg
 from smile.billing.ledger.verify import CHECKS
-from tests.billing.conftest import ledger_db, make_user  # noqa: F401 - fixtures used below
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from tests.admin.helpers import make_admin
 from tests.billing.reports import books
-from tests.billing.conftest import ledger_db, make_user  # noqa: F401 - fixtures
 from tests.billing.reports.books import D1, D3
 
 

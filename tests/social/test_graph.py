@@ -103,7 +103,7 @@ def test_block_removes_follows_both_ways_and_hides_account(signup, client):
 
 
 def test_mute_and_mutes_list(signup):
-    alice, bob = signup("alice"), signup("bob")
+    alice, _ = signup("alice"), signup("bob")
     assert alice.post("/api/v1/users/bob/mute").status_code == 204
     assert names(alice.get("/api/v1/mutes").json()) == ["bob"]
     assert alice.get("/api/v1/users/bob/relationship").json()["muting"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from smile import __version__
+from smile.kit.errors import AppError
 from smile.kit.requests import csrf_token, set_csrf_cookie
 
 HERE = Path(__file__).resolve().parent
@@ -75,3 +77,15 @@ def _settings():
         return runtime.current().settings
     except RuntimeError:
         return None
+
+
+async def attempt(request: Request, db, action: Awaitable, done: str, back: str) -> Response:
+    """Run a service call from a form inside a savepoint: a refusal undoes it and comes back as a flash."""
+    try:
+        async with db.begin_nested():
+            await action
+    except AppError as exc:
+        flash(request, exc.message, "error")
+    else:
+        flash(request, done, "success")
+    return redirect(back, request)

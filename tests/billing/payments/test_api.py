@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smile.billing.payments import hooks, service
-from tests.billing.payments.conftest import stripe_event
+from tests.billing.conftest import stripe_event
 from tests.billing.support import pay_sandbox, wait_for
 
 TRANSFERS: list[dict] = []

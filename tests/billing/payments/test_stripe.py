@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from smile.billing.payments import service
-from tests.billing.payments.conftest import stripe_event
+from tests.billing.conftest import stripe_event
 from tests.billing.support import wait_for
 
 

@@ -194,22 +194,6 @@ def test_earnings_by_day_counts_the_sellers_share(seller, earn, listing, fund, s
     assert sum(d["amount"] for d in e["by_day"]) == 2101
 
 
-@pytest.fixture
-def stripe_mode(server, settings):
-    """The live server on the Stripe provider, talking to the Stripe-shaped stub; restored afterwards."""
-    from tests.billing.stripe_stub import StripeStub
-
-    stub = StripeStub().start()
-    names = ("payment_provider", "stripe_secret_key", "stripe_api_base", "stripe_webhook_secret")
-    saved = {n: getattr(settings, n) for n in names}
-    settings.payment_provider, settings.stripe_secret_key = "stripe", "sk_test_smile_sales"
-    settings.stripe_api_base, settings.stripe_webhook_secret = stub.url, "whsec_test_smile_sales"
-    yield stub
-    for name, value in saved.items():
-        setattr(settings, name, value)
-    stub.stop()
-
-
 def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(seller, earn, stripe_mode, balance, violations):
     earn(seller, 2000)  # bought with credits: no processor involved
     assert seller.put(f"{API}/payout-account", json={"destination": "acct_1SellerTest"}).status_code == 200

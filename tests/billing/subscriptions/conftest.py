@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from smile.billing.subscriptions import renewals
-from tests.billing.payments.conftest import call, post_event, stripe_mode, stripe_stub  # noqa: F401 - fixtures
 from tests.billing.support import pay_sandbox, wait_for
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -14,25 +13,14 @@ from smile.billing.sales import payouts
 from smile.identity.auth import DB, AdminUser
 from smile.identity.models import User
 from smile.identity.sessions import client_info
-from smile.kit.errors import AppError, NotFound
+from smile.kit.errors import NotFound
 from smile.kit.requests import DBRoute
-from smile.web.render import flash, redirect, render
+from smile.web.render import attempt, render
 
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 BACK = "/admin/finance/payouts"
 STATUSES = ("requested", "paid", "failed")
-
-
-async def _attempt(request: Request, db, action: Awaitable, done: str) -> Response:
-    try:
-        async with db.begin_nested():
-            await action
-    except AppError as exc:
-        flash(request, exc.message, "error")
-    else:
-        flash(request, done, "success")
-    return redirect(BACK, request)
 
 
 @router.get("/admin/finance/payouts", response_class=HTMLResponse)
@@ -49,14 +37,15 @@ async def payouts_page(request: Request, admin: AdminUser, db: DB, status: str =
 async def mark_paid(payout_id: uuid.UUID, request: Request, admin: AdminUser, db: DB,
                     reference: Annotated[str, Form(max_length=200)] = "") -> Response:
     action = payouts.mark_paid(db, admin.user, payout_id, reference, ip=client_info(request)[1])
-    return await _attempt(request, db, action, "Payout marked as paid.")
+    return await attempt(request, db, action, "Payout marked as paid.", BACK)
 
 
 @router.post("/admin/finance/payouts/{payout_id}/failed")
 async def mark_failed(payout_id: uuid.UUID, request: Request, admin: AdminUser, db: DB,
                       reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     action = payouts.mark_failed(db, admin.user, payout_id, reason, ip=client_info(request)[1])
-    return await _attempt(request, db, action, "Payout marked as failed; the money is back in the seller's earnings.")
+    return await attempt(request, db, action, "Payout marked as failed; the money is back in the seller's earnings.",
+                         BACK)
 
 
 @router.post("/admin/finance/freeze")
@@ -68,10 +57,10 @@ async def freeze(request: Request, admin: AdminUser, db: DB, username: Annotated
         if user_id is None:
             raise NotFound(f"No user @{username.strip().lstrip('@')}.")
         await payouts.set_frozen(db, admin.user, user_id, True, reason, ip=client_info(request)[1])
-    return await _attempt(request, db, run(), f"@{username.strip().lstrip('@')} is frozen: no spending, no payouts.")
+    return await attempt(request, db, run(), f"@{username.strip().lstrip('@')} is frozen: no spending, no payouts.", BACK)
 
 
 @router.post("/admin/finance/users/{user_id}/unfreeze")
 async def unfreeze(user_id: uuid.UUID, request: Request, admin: AdminUser, db: DB) -> Response:
     action = payouts.set_frozen(db, admin.user, user_id, False, "", ip=client_info(request)[1])
-    return await _attempt(request, db, action, "Account unfrozen.")
+    return await attempt(request, db, action, "Account unfrozen.", BACK)

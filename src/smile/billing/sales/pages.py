@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -17,7 +16,7 @@ from smile.identity.auth import DB, CurrentUser, require_recent_mfa
 from smile.identity.mfa import service as mfa_service
 from smile.kit.errors import AppError, Invalid
 from smile.kit.requests import DBRoute
-from smile.web.render import flash, redirect, render
+from smile.web.render import attempt, flash, redirect, render
 
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
 router.include_router(admin_pages.router)
@@ -36,18 +35,6 @@ def parse_money(text: str, field: str = "price") -> int:
     if value > 1_000_000:
         raise Invalid("That amount is too large.", fields={field: "too large"})
     return int(value * 100)
-
-
-async def attempt(request: Request, db, action: Awaitable, done: str, back: str) -> Response:
-    """Run a service call from a form inside a savepoint: a refusal undoes it and comes back as a flash."""
-    try:
-        async with db.begin_nested():
-            await action
-    except AppError as exc:
-        flash(request, exc.message, "error")
-    else:
-        flash(request, done, "success")
-    return redirect(back, request)
 
 
 @router.get("/billing/earnings", response_class=HTMLResponse)
