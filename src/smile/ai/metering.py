@@ -39,7 +39,7 @@ def affordable_max_tokens(chain: list[Model], prompt_tokens: int, available: int
 
 
 async def available(db: AsyncSession, user_id: uuid.UUID) -> int:
-    return (await ledger.balance(db, await ledger.wallet(db, user_id))).available
+    return (await ledger.wallet_balance(db, user_id)).available
 
 
 async def reserve(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, amount: int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 
@@ -35,6 +35,7 @@ from smile.kit.ids import new_id
 
 log = structlog.get_logger("smile.ai")
 DbFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+OnSettle = Callable[[AsyncSession, int], Awaitable[None]]  # (settlement's session, credits charged)
 _background: set[asyncio.Task] = set()
 
 
@@ -69,7 +70,8 @@ def _error_for(exc: ProviderError) -> AppError:
 class _Call:
     def __init__(self, db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest,
                  api_key_id: uuid.UUID | None, settings: Settings | None, stream: bool,
-                 request_id: uuid.UUID | None = None) -> None:
+                 request_id: uuid.UUID | None = None, on_settle: OnSettle | None = None) -> None:
+        self.on_settle = on_settle
         self.db_factory, self.user_id, self.api_key_id, self.stream = db_factory, user_id, api_key_id, stream
         self.settings = settings or runtime.current().settings
         self.request = request
@@ -143,13 +145,16 @@ class _Call:
                 attempts=len(attempts), attempt_log=attempts, input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
                 latency_ms=int((time.monotonic() - self.started) * 1000), first_byte_ms=self.first_byte_ms,
-                error=error, settled_at=utcnow()).returning(AiUsage.id))
+                error=error, settled_at=utcnow(), credits=cost, uncharged=0).returning(AiUsage.id))
             if claimed is None:
                 return 0
             done = await metering.settle(db, self.user_id, self.id, self.hold_id, self.reserved, cost,
                                          served.id if served else self.request.model)
-            await db.execute(update(AiUsage).where(AiUsage.id == self.id)
-                             .values(credits=done.charged, uncharged=done.uncharged))
+            if done.uncharged:
+                await db.execute(update(AiUsage).where(AiUsage.id == self.id)
+                                 .values(credits=done.charged, uncharged=done.uncharged))
+            if self.on_settle is not None:
+                await self.on_settle(db, done.charged)
         self.credits = done.charged
         log.info("ai_call", request_id=str(self.id), status=status, model=served.id if served else None,
                  credits=done.charged, attempts=len(attempts))
@@ -169,11 +174,12 @@ class _Call:
 
 async def complete(db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest,
                    api_key_id: uuid.UUID | None = None, *, settings: Settings | None = None,
-                   request_id: uuid.UUID | None = None) -> ChatResult:
+                   request_id: uuid.UUID | None = None, on_settle: OnSettle | None = None) -> ChatResult:
     """One reply, not streamed. Raises 402 (credits), 404 (model), 422, 429 or 502 as AppErrors.
-    `request_id` (a new UUIDv7 when None) becomes the ai_usage row's id."""
+    `request_id` (a new UUIDv7 when None) becomes the ai_usage row's id; `on_settle(db, credits)` runs inside
+    the settlement's transaction (e.g. the gateway's per-key spend), only when this call settles."""
     call = _Call(db_factory, user_id, replace(request, stream=False), api_key_id, settings, stream=False,
-                 request_id=request_id)
+                 request_id=request_id, on_settle=on_settle)
     await call.prepare()
     assert call.router is not None
     try:
@@ -193,13 +199,13 @@ async def complete(db_factory: DbFactory, user_id: uuid.UUID, request: ChatReque
 
 async def stream(db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest,
                  api_key_id: uuid.UUID | None = None, *, settings: Settings | None = None,
-                 request_id: uuid.UUID | None = None) -> AsyncIterator[Delta]:
+                 request_id: uuid.UUID | None = None, on_settle: OnSettle | None = None) -> AsyncIterator[Delta]:
     """Deltas of one reply. The first `anext()` reserves and connects (so 402/404/502 surface before any
     output); the last delta carries usage, credits and the request id. Settles in `finally`, also when the
     consumer stops early (charged prompt + delivered tokens, status client_cancelled) or upstream fails
     after partial output (charged for what was delivered, then StreamInterrupted is raised)."""
     call = _Call(db_factory, user_id, replace(request, stream=True), api_key_id, settings, stream=True,
-                 request_id=request_id)
+                 request_id=request_id, on_settle=on_settle)
     await call.prepare()
     assert call.router is not None
     try:

@@ -147,18 +147,35 @@ async def hold_key(principal: ApiKeyPrincipal, request: ChatRequest) -> tuple[Ch
     return request, held
 
 
-async def settle_key(key_id: uuid.UUID, held: int, request_id: uuid.UUID) -> None:
-    """After the call: the key's spend becomes exactly what the call was charged."""
-    with anyio.CancelScope(shield=True):
-        async with runtime.current().db.session() as db:
-            charged = await db.scalar(select(AiUsage.credits).where(AiUsage.id == request_id)) or 0
-            if charged < held:
-                await service.release_key(db, key_id, held - charged)
-            elif charged > held:
-                try:
-                    await service.charge_key(db, key_id, charged - held)
-                except CreditLimitReached:  # the estimate was short and the limit is reached: cap at the limit
-                    log.warning("key_limit_overrun", key_id=str(key_id), credits=charged - held)
+async def _correct_key(db, key_id: uuid.UUID, held: int, charged: int) -> None:
+    if charged < held:
+        await service.release_key(db, key_id, held - charged)
+    elif charged > held:
+        try:
+            await service.charge_key(db, key_id, charged - held)
+        except CreditLimitReached:  # the estimate was short and the limit is reached: cap at the limit
+            log.warning("key_limit_overrun", key_id=str(key_id), credits=charged - held)
+
+
+class KeySpend:
+    """The key's spend becomes exactly what the call was charged: corrected inside the call's settlement
+    transaction (`on_settle`), or afterwards by `finish` when the call never settled (refused, failed early)."""
+
+    def __init__(self, key_id: uuid.UUID, held: int) -> None:
+        self.key_id, self.held, self.done = key_id, held, False
+
+    async def on_settle(self, db, charged: int) -> None:
+        self.done = True
+        await _correct_key(db, self.key_id, self.held, charged)
+
+    async def finish(self, request_id: uuid.UUID) -> None:
+        if self.done:
+            return
+        with anyio.CancelScope(shield=True):
+            async with runtime.current().db.session() as db:
+                charged = await db.scalar(select(AiUsage.credits).where(AiUsage.id == request_id)) or 0
+                await _correct_key(db, self.key_id, self.held, charged)
+        self.done = True
 
 
 # ---- responses ----
@@ -211,7 +228,7 @@ def _delta_json(delta: Delta) -> dict:
 
 
 async def events(first: Delta, deltas: AsyncIterator[Delta], request_id: uuid.UUID, model: str,
-                 include_usage: bool, key_id: uuid.UUID, held: int) -> AsyncIterator[str]:
+                 include_usage: bool, spend: KeySpend) -> AsyncIterator[str]:
     """OpenAI's chunk format: a role chunk, content chunks, a finish chunk, the usage chunk when asked, [DONE]."""
     base = {"id": f"chatcmpl-{request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
             "model": model, "system_fingerprint": None}
@@ -238,7 +255,7 @@ async def events(first: Delta, deltas: AsyncIterator[Delta], request_id: uuid.UU
     finally:
         with anyio.CancelScope(shield=True):
             await deltas.aclose()
-            await settle_key(key_id, held, request_id)
+            await spend.finish(request_id)
 
 
 # ---- routes ----
@@ -256,26 +273,29 @@ async def chat_completions(body: ChatIn, me: ChatKey, db: DB):
     except AppError as exc:
         raise openai_error(exc) from exc
     request_id, factory = new_id(), runtime.current().db.session
+    spend = KeySpend(me.key.id, held)
     if body.stream:
-        deltas = ai_service.stream(factory, me.user.id, request, me.key.id, request_id=request_id)
+        deltas = ai_service.stream(factory, me.user.id, request, me.key.id, request_id=request_id,
+                                   on_settle=spend.on_settle)
         try:
             first = await anext(deltas)
         except BaseException as exc:
-            await settle_key(me.key.id, held, request_id)
+            await spend.finish(request_id)
             if isinstance(exc, AppError):
                 raise openai_error(exc) from exc
             raise
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return EventStream(events(first, deltas, request_id, request.model, include_usage, me.key.id, held),
+        return EventStream(events(first, deltas, request_id, request.model, include_usage, spend),
                            media_type="text/event-stream",
                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
                                     "X-Request-Id": str(request_id)})
     try:
-        result = await ai_service.complete(factory, me.user.id, request, me.key.id, request_id=request_id)
+        result = await ai_service.complete(factory, me.user.id, request, me.key.id, request_id=request_id,
+                                           on_settle=spend.on_settle)
     except AppError as exc:
         raise openai_error(exc) from exc
     finally:
-        await settle_key(me.key.id, held, request_id)
+        await spend.finish(request_id)
     return JSONResponse(completion_json(result, request_id), headers={"X-Request-Id": str(request_id)})
 
 

@@ -203,8 +203,10 @@ async def spent(db: AsyncSession, user_id: uuid.UUID) -> bool:
     """Call after taking credits from a wallet: when the available balance fell below
     settings.low_balance_credits, email the user once per crossing. Returns True when a notice was queued."""
     threshold = _settings().low_balance_credits
-    found = await ledger.balance(db, await ledger.wallet(db, user_id))
-    if threshold <= 0 or found.available >= threshold:
+    if threshold <= 0:
+        return False
+    found = await ledger.wallet_balance(db, user_id)
+    if found.available >= threshold:
         return False
     disarmed = await db.scalar(update(CreditWallet).where(CreditWallet.user_id == user_id,
                                                           CreditWallet.low_balance_armed.is_(True))

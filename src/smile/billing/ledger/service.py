@@ -3,7 +3,8 @@
 Every movement is one transaction of entries that sum to zero per currency. Cached balances
 change by conditional UPDATEs in the same database transaction, so a wallet cannot be
 overdrawn even under concurrency (the CHECK constraint on ledger_accounts backs this up).
-Each call runs in a savepoint: a refused posting leaves the caller's transaction usable.
+A refused post() or hold() leaves the caller's transaction usable (post runs in a savepoint; hold and
+capture refuse before they change anything).
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ async def balance(db: AsyncSession, account_id: uuid.UUID) -> Balance:
     return Balance(balance=row.balance, held=row.held)
 
 
+async def wallet_balance(db: AsyncSession, user_id: uuid.UUID) -> Balance:
+    """A user's credit wallet in one query (zero when it has never been used)."""
+    row = (await db.execute(select(LedgerAccount.balance, LedgerAccount.held).where(
+        LedgerAccount.owner_id == user_id, LedgerAccount.purpose == WALLET, LedgerAccount.currency == CREDITS))).first()
+    return Balance(balance=row.balance, held=row.held) if row else Balance(0, 0)
+
+
 def _merge(legs: Iterable[Leg]) -> list[Leg]:
     totals: dict[uuid.UUID, int] = defaultdict(int)
     for leg in legs:
@@ -136,36 +144,53 @@ async def post(db: AsyncSession, kind: str, legs: Iterable[Leg], *, key: str,
     merged = _merge(legs)
     if len(merged) < 2:
         raise ValueError("a transaction needs at least two non-zero legs")
-    ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
     async with db.begin_nested():
-        tx_id = new_id()
-        inserted = await db.scalar(insert(LedgerTransaction).values(
-            id=tx_id, kind=kind, idempotency_key=key, reference_type=ref_type, reference_id=ref_id,
-            memo=memo[:500], data=data or {}, created_by=created_by, reverses_id=reverses_id,
-        ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerTransaction.id))
-        if inserted is None:
-            existing = await db.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key))
-            return Posted(existing, replayed=True)
-        sums: dict[str, int] = defaultdict(int)
-        entries = []
-        for leg in merged:
-            guard = true()
-            if leg.amount < 0:
-                guard = or_(LedgerAccount.allow_negative, LedgerAccount.balance - LedgerAccount.held + leg.amount >= 0)
-                if check_frozen:
-                    guard = and_(guard, LedgerAccount.frozen_at.is_(None))
-            currency = await db.scalar(update(LedgerAccount).where(LedgerAccount.id == leg.account_id, guard)
-                                       .values(balance=LedgerAccount.balance + leg.amount)
-                                       .returning(LedgerAccount.currency))
-            if currency is None:
-                await _refusal(db, leg.account_id)
-            sums[currency] += leg.amount
-            entries.append({"id": new_id(), "transaction_id": tx_id, "account_id": leg.account_id,
-                            "amount": leg.amount, "currency": currency})
-        unbalanced = {c: s for c, s in sums.items() if s}
-        if unbalanced:
-            raise ValueError(f"entries do not sum to zero: {unbalanced}")
-        await db.execute(insert(LedgerEntry), entries)
+        return await _write(db, new_id(), kind, merged, key=key, reference=reference, memo=memo, data=data,
+                            created_by=created_by, reverses_id=reverses_id, check_frozen=check_frozen)
+
+
+async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg], *, key: str,
+                 reference: tuple[str, object] | None, memo: str, data: dict | None = None,
+                 created_by: uuid.UUID | None = None, reverses_id: uuid.UUID | None = None,
+                 check_frozen: bool = True, unhold: tuple[uuid.UUID, int] | None = None) -> Posted:
+    """The transaction row, one conditional UPDATE per account (in id order) and the entries.
+
+    `unhold` (account, amount) lowers that account's held amount in the same UPDATE (a capture).
+    A refusal can leave earlier legs applied: callers that go on after one run this in a savepoint.
+    """
+    ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
+    inserted = await db.scalar(insert(LedgerTransaction).values(
+        id=tx_id, kind=kind, idempotency_key=key, reference_type=ref_type, reference_id=ref_id,
+        memo=memo[:500], data=data or {}, created_by=created_by, reverses_id=reverses_id,
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerTransaction.id))
+    if inserted is None:
+        existing = await db.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key))
+        return Posted(existing, replayed=True)
+    sums: dict[str, int] = defaultdict(int)
+    entries = []
+    for leg in merged:
+        values: dict = {"balance": LedgerAccount.balance + leg.amount}
+        released = 0
+        if unhold is not None and unhold[0] == leg.account_id:
+            released = unhold[1]
+            values["held"] = LedgerAccount.held - released
+        guard = true()
+        if leg.amount < 0:
+            guard = or_(LedgerAccount.allow_negative,
+                        LedgerAccount.balance - LedgerAccount.held + released + leg.amount >= 0)
+            if check_frozen:
+                guard = and_(guard, LedgerAccount.frozen_at.is_(None))
+        currency = await db.scalar(update(LedgerAccount).where(LedgerAccount.id == leg.account_id, guard)
+                                   .values(**values).returning(LedgerAccount.currency))
+        if currency is None:
+            await _refusal(db, leg.account_id)
+        sums[currency] += leg.amount
+        entries.append({"id": new_id(), "transaction_id": tx_id, "account_id": leg.account_id,
+                        "amount": leg.amount, "currency": currency})
+    unbalanced = {c: s for c, s in sums.items() if s}
+    if unbalanced:
+        raise ValueError(f"entries do not sum to zero: {unbalanced}")
+    await db.execute(insert(LedgerEntry), entries)
     return Posted(tx_id, replayed=False)
 
 
@@ -197,23 +222,30 @@ async def reverse(db: AsyncSession, transaction_id: uuid.UUID, *, memo: str = ""
 async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str,
                expires_at: dt.datetime | None = None, minutes: int = 15,
                reference: tuple[str, object] | None = None) -> uuid.UUID:
-    """Reserve `amount` on an account; replaying `key` returns the same hold."""
+    """Reserve `amount` on an account; replaying `key` returns the same hold.
+
+    The conditional UPDATE comes first (a refusal changes nothing, so no savepoint is needed); a replay
+    gives the amount straight back."""
     if amount <= 0:
         raise Invalid("A hold must be for a positive amount.", fields={"amount": "must be positive"})
+    reserved = await db.scalar(update(LedgerAccount).where(
+        LedgerAccount.id == account_id, LedgerAccount.frozen_at.is_(None),
+        or_(LedgerAccount.allow_negative, LedgerAccount.balance - LedgerAccount.held >= amount),
+    ).values(held=LedgerAccount.held + amount).returning(LedgerAccount.id))
+    existing = select(LedgerHold.id).where(LedgerHold.idempotency_key == key)
+    if reserved is None:
+        if (replayed := await db.scalar(existing)) is not None:
+            return replayed
+        await _refusal(db, account_id)
     ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
-    async with db.begin_nested():
-        hold_id = await db.scalar(insert(LedgerHold).values(
-            id=new_id(), account_id=account_id, amount=amount, idempotency_key=key, reference_type=ref_type,
-            reference_id=ref_id, expires_at=expires_at or utcnow() + dt.timedelta(minutes=minutes),
-        ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerHold.id))
-        if hold_id is None:
-            return await db.scalar(select(LedgerHold.id).where(LedgerHold.idempotency_key == key))
-        ok = await db.scalar(update(LedgerAccount).where(
-            LedgerAccount.id == account_id, LedgerAccount.frozen_at.is_(None),
-            or_(LedgerAccount.allow_negative, LedgerAccount.balance - LedgerAccount.held >= amount),
-        ).values(held=LedgerAccount.held + amount).returning(LedgerAccount.id))
-        if ok is None:
-            await _refusal(db, account_id)
+    hold_id = await db.scalar(insert(LedgerHold).values(
+        id=new_id(), account_id=account_id, amount=amount, idempotency_key=key, reference_type=ref_type,
+        reference_id=ref_id, expires_at=expires_at or utcnow() + dt.timedelta(minutes=minutes),
+    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerHold.id))
+    if hold_id is None:
+        await db.execute(update(LedgerAccount).where(LedgerAccount.id == account_id)
+                         .values(held=LedgerAccount.held - amount))
+        return await db.scalar(existing)
     return hold_id
 
 
@@ -223,30 +255,30 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
     """Take `amount` (0..hold amount) of an open hold and release the rest, exactly once.
 
     `to` is the account that receives everything, or legs (positive amounts summing to `amount`).
-    Returns None when amount is 0 (a pure release). Raises Conflict when the hold is no longer open.
+    Returns None when amount is 0 (a pure release). Raises Conflict when the hold is no longer open,
+    before changing anything. The held account's release and debit are one UPDATE, and every account
+    is updated in id order like post(), so captures and postings on the same accounts cannot deadlock.
     """
     if amount < 0:
         raise Invalid("The captured amount cannot be negative.")
-    async with db.begin_nested():
-        row = (await db.execute(update(LedgerHold).where(
-            LedgerHold.id == hold_id, LedgerHold.status == "open", LedgerHold.amount >= amount,
-        ).values(status="captured", captured=amount, settled_at=utcnow())
-            .returning(LedgerHold.account_id, LedgerHold.amount))).first()
-        if row is None:
-            await _hold_refusal(db, hold_id, amount)
-        legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
-        # Lock every account the capture touches in id order, like post(): locking the held account first
-        # and the others inside post() deadlocked with a concurrent posting on the same accounts.
-        await db.execute(select(LedgerAccount.id).where(LedgerAccount.id.in_(
-            {row.account_id, *(leg.account_id for leg in legs if amount)})).order_by(LedgerAccount.id).with_for_update())
+    tx_id = new_id()
+    row = (await db.execute(update(LedgerHold).where(
+        LedgerHold.id == hold_id, LedgerHold.status == "open", LedgerHold.amount >= amount,
+    ).values(status="captured", captured=amount, settled_at=utcnow())
+        .returning(LedgerHold.account_id, LedgerHold.amount))).first()
+    if row is None:
+        await _hold_refusal(db, hold_id, amount)
+    if amount == 0:
         await db.execute(update(LedgerAccount).where(LedgerAccount.id == row.account_id)
                          .values(held=LedgerAccount.held - row.amount))
-        if amount == 0:
-            return None
-        posted = await post(db, kind, [Leg(row.account_id, -amount), *legs], key=f"hold:{hold_id}:capture",
-                            reference=reference or ("hold", hold_id), memo=memo, data=data, check_frozen=False)
-        await db.execute(update(LedgerHold).where(LedgerHold.id == hold_id)
-                         .values(transaction_id=posted.transaction_id))
+        return None
+    legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
+    if any(leg.account_id == row.account_id for leg in legs):
+        raise ValueError("a hold cannot be captured into the account it holds")
+    posted = await _write(db, tx_id, kind, _merge([Leg(row.account_id, -amount), *legs]),
+                          key=f"hold:{hold_id}:capture", reference=reference or ("hold", hold_id), memo=memo,
+                          data=data, check_frozen=False, unhold=(row.account_id, row.amount))
+    await db.execute(update(LedgerHold).where(LedgerHold.id == hold_id).values(transaction_id=posted.transaction_id))
     return posted
 
 
