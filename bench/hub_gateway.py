@@ -1,22 +1,27 @@
-"""Benchmark: the gateway's overhead, POST /v1/chat/completions through smile vs straight to the upstream.
+"""Benchmark: the gateway's overhead, POST /v1/chat/completions through smile and through LiteLLM proxy,
+against straight to the upstream, in one run.
 
-Runnable alone:  .venv/bin/python bench/hub_gateway.py [--duration 6] [--concurrency 8,32] [--no-write]
+Runnable alone:  .venv/bin/python bench/hub_gateway.py [--duration 6] [--concurrency 8,32] [--no-litellm] [--no-write]
 
 Starts a minimal OpenAI-compatible upstream stub (Starlette on uvicorn, its own process; the reply is
-16 words for max_tokens 16, one word per streamed chunk) and `smile serve --workers 1` on the embedded
+16 words for max_tokens 16, one word per streamed chunk), `smile serve --workers 1` on the embedded
 PostgreSQL (or SMILE_DATABASE_URL's server) with SMILE_AI_PROVIDERS / SMILE_AI_MODELS pointing at the
-stub. Makes one verified user, funds the wallet through the ledger, creates an API key through the API
-(rate limits raised so they never refuse), then drives, with one keep-alive HTTP/1.1 load generator:
+stub, and LiteLLM proxy (bench/litellm_proxy.py: its own venv, its own database on the same PostgreSQL
+server, a virtual key with a budget, spend tracking on) pointing at the same stub. Makes one verified
+user, funds the wallet through the ledger, creates an API key through the API (rate limits raised so
+they never refuse), then drives, with one keep-alive HTTP/1.1 load generator:
 
 - direct: the chat completion (small prompt, max_tokens 16) sent straight to the stub, non-streamed and
   streamed;
 - smile: the same through smile's /v1/chat/completions with the key (wallet hold, upstream call, capture,
-  ai_usage row), non-streamed and streamed (stream_options.include_usage).
+  ai_usage row), non-streamed and streamed (stream_options.include_usage);
+- litellm: the same through LiteLLM with its virtual key.
 
 Scenarios alternate in short rounds so drift hits them alike. Prints requests/s, p50/p95 latency,
-time to the response head (streams), CPU per request of smile, of PostgreSQL and of the stub, the
-smile/direct ratios; then checks that the wallet's balance equals the funding minus the sum of
-ai_usage credits, that nothing is left held, and that the ledger verifies clean. Writes docs/benchmarks.md.
+time to the response head (streams), CPU per request of each gateway, of PostgreSQL and of the stub,
+the ratios; then checks that the wallet's balance equals the funding minus the sum of ai_usage credits,
+that nothing is left held, that the ledger verifies clean, and reads LiteLLM's recorded spend for its
+key. Writes docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import litellm_proxy
 from common import (
     DEFAULT_DATA_DIR,
     DOC,
@@ -60,7 +66,9 @@ MODELS = f"{MODEL}|stub|stub-model|1000000|2000000|500000|8192|"
 REPLY = ["Hello", "from", "the", "stub", ",", "here", "are", "some", "words", "to", "stream", "back", "one", "at",
          "a", "time", "and", "then", "a", "few", "more"]
 PROMPT = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello in a few words."}]
-SCENARIOS = ("direct", "smile", "direct_stream", "smile_stream")
+PER_REQUEST_USD = 14 * litellm_proxy.INPUT_COST + 16 * litellm_proxy.OUTPUT_COST  # the stub's usage for PROMPT
+SCENARIOS = ("direct", "smile", "litellm", "direct_stream", "smile_stream", "litellm_stream")
+GATEWAYS = ("smile", "litellm")
 
 
 # ---- the upstream stub (run as `hub_gateway.py --stub PORT`) ----
@@ -75,7 +83,7 @@ def stub_app():
         words = REPLY[: body.get("max_tokens") or len(REPLY)]
         prompt = 5 + len(" ".join(str(m.get("content") or "") for m in body["messages"]).split())
         usage = {"prompt_tokens": prompt, "completion_tokens": len(words), "total_tokens": prompt + len(words)}
-        base = {"id": "chatcmpl-stub", "created": 1, "model": body["model"]}
+        base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": 1, "model": body["model"]}  # unique, as upstreams
         finish = "length" if len(words) < len(REPLY) else "stop"
         if not body.get("stream"):
             return JSONResponse({**base, "object": "chat.completion", "usage": usage, "choices": [
@@ -213,18 +221,31 @@ def postgres_processes(data_dir: Path, url: str) -> list[psutil.Process]:
     return []
 
 
-async def measure(ports: dict[str, int], secret: str, args, procs_fn) -> tuple[dict[tuple[str, int], Stats], int]:
-    """Stats per (path, concurrency), and how many requests smile answered in all (warm-up included)."""
+def gateway(name: str) -> str | None:
+    return next((g for g in GATEWAYS if name.startswith(g)), None)
+
+
+async def measure(ports: dict[str, int], keys: dict[str, str], args, procs_fn
+                  ) -> tuple[dict[tuple[str, int], Stats], dict[str, int]]:
+    """Stats per (path, concurrency), and how many requests each gateway answered in all (warm-up included)."""
     requests = {"direct": (ports["stub"], post_bytes(chat_body("stub-model", False)), False),
-                "smile": (ports["smile"], post_bytes(chat_body(MODEL, False), secret), False),
+                "smile": (ports["smile"], post_bytes(chat_body(MODEL, False), keys["smile"]), False),
+                "litellm": (ports.get("litellm"), post_bytes(chat_body(MODEL, False), keys.get("litellm")), False),
                 "direct_stream": (ports["stub"], post_bytes(chat_body("stub-model", True)), True),
-                "smile_stream": (ports["smile"], post_bytes(chat_body(MODEL, True), secret), True)}
-    results, warm = {}, 0
+                "smile_stream": (ports["smile"], post_bytes(chat_body(MODEL, True), keys["smile"]), True),
+                "litellm_stream": (ports.get("litellm"), post_bytes(chat_body(MODEL, True), keys.get("litellm")), True)}
+    requests = {name: r for name, r in requests.items() if r[0] is not None}
+    results, answered = {}, dict.fromkeys(GATEWAYS, 0)
+
+    def count(name: str, stats: Stats) -> None:
+        if g := gateway(name):
+            answered[g] += len(stats.latencies) - stats.errors
+
     for concurrency in args.concurrency:
         procs = procs_fn()  # the backends the pools opened so far
         for name, (port, request, stream) in requests.items():  # warm-up, not counted
             await run_round(port, request, stream, args.warmup, concurrency, stats := Stats(), procs)
-            warm += len(stats.latencies) if name.startswith("smile") else 0
+            count(name, stats)
         procs = procs_fn()
         for name in requests:
             results[(name, concurrency)] = Stats()
@@ -234,7 +255,9 @@ async def measure(ports: dict[str, int], secret: str, args, procs_fn) -> tuple[d
                 port, request, stream = requests[name]
                 await run_round(port, request, stream, args.duration / args.rounds, concurrency,
                                 results[(name, concurrency)], procs)
-    return results, warm + sum(len(s.latencies) for (name, _), s in results.items() if name.startswith("smile"))
+        for name in requests:
+            count(name, results[(name, concurrency)])
+    return results, answered
 
 
 # ---- setup and checks ----
@@ -291,25 +314,39 @@ async def check(url: str, user_id: uuid.UUID) -> dict:
 
 # ---- report ----
 
-def report(results, checks: dict, sent: int, args, database: str, load: float) -> str:
-    table = ["| path | conc. | requests/s | p50 ms | p95 ms | head p50 ms | smile CPU µs/req | PostgreSQL CPU "
+def report(results, checks: dict, answered: dict[str, int], args, database: str, load: float) -> str:
+    table = ["| path | conc. | requests/s | p50 ms | p95 ms | head p50 ms | gateway CPU µs/req | PostgreSQL CPU "
              "µs/req | stub CPU µs/req | non-200/bad |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    names = {"direct": "direct to stub", "smile": "smile /v1 (key, metered)",
-             "direct_stream": "direct to stub, streamed", "smile_stream": "smile /v1, streamed"}
+    names = {"direct": "direct to stub", "smile": "smile /v1 (key, metered)", "litellm": "LiteLLM (virtual key, budget)",
+             "direct_stream": "direct to stub, streamed", "smile_stream": "smile /v1, streamed",
+             "litellm_stream": "LiteLLM, streamed"}
     ratios = []
     for c in args.concurrency:
         for name in SCENARIOS:
+            if (name, c) not in results:
+                continue
             s = results[(name, c)]
+            g = gateway(name)
             table.append(f"| {names[name]} | {c} | {s.rps():.0f} | {s.pct(0.5):.2f} | {s.pct(0.95):.2f} | "
-                         f"{s.pct(0.5, s.heads):.2f} | {s.cpu_us('smile'):.0f} | {s.cpu_us('postgres'):.0f} | "
-                         f"{s.cpu_us('stub'):.0f} | {s.errors} |")
-        for kind, direct, via in (("non-streamed", "direct", "smile"), ("streamed", "direct_stream", "smile_stream")):
-            d, v = results[(direct, c)], results[(via, c)]
-            ratios.append(f"- {kind}, {c} connections: smile ÷ direct = {v.rps() / d.rps():.2f}× the throughput, "
-                          f"p50 {v.pct(0.5) / d.pct(0.5):.1f}× ({v.pct(0.5) - d.pct(0.5):+.2f} ms), p95 "
-                          f"{v.pct(0.95) / d.pct(0.95):.1f}×; smile adds {v.cpu_us('smile'):.0f} µs of its own CPU "
-                          f"and {v.cpu_us('postgres') - d.cpu_us('postgres'):.0f} µs of PostgreSQL CPU per request")
+                         f"{s.pct(0.5, s.heads):.2f} | {f'{s.cpu_us(g):.0f}' if g else '–'} | "
+                         f"{s.cpu_us('postgres'):.0f} | {s.cpu_us('stub'):.0f} | {s.errors} |")
+        for kind, suffix in (("non-streamed", ""), ("streamed", "_stream")):
+            d = results[("direct" + suffix, c)]
+            for g in GATEWAYS:
+                if (g + suffix, c) not in results:
+                    continue
+                v = results[(g + suffix, c)]
+                ratios.append(f"- {kind}, {c} connections: {g} ÷ direct = {v.rps() / d.rps():.3f}× the throughput, "
+                              f"p50 {v.pct(0.5) - d.pct(0.5):+.2f} ms, p95 {v.pct(0.95) - d.pct(0.95):+.2f} ms; "
+                              f"{v.cpu_us(g):.0f} µs of the gateway's CPU and "
+                              f"{v.cpu_us('postgres') - d.cpu_us('postgres'):.0f} µs of PostgreSQL CPU per request")
+            if ("litellm" + suffix, c) in results:
+                sm, lt = results[("smile" + suffix, c)], results[("litellm" + suffix, c)]
+                ratios.append(f"  - **smile ÷ LiteLLM ({kind}, {c} connections): {sm.rps() / lt.rps():.2f}× the "
+                              f"throughput, {(sm.pct(0.5) - d.pct(0.5)) / (lt.pct(0.5) - d.pct(0.5)):.2f}× the added "
+                              f"p50, {sm.cpu_us('smile') / lt.cpu_us('litellm'):.2f}× the gateway CPU per request**")
     command = " ".join([".venv/bin/python", "bench/hub_gateway.py", *sys.argv[1:]])
+    sent = answered["smile"]
     verdict = "exact" if checks["exact"] and checks["calls"] == sent else "NOT exact"
     violations = checks["violations"]
     return "\n".join([
@@ -341,8 +378,30 @@ def report(results, checks: dict, sent: int, args, database: str, load: float) -
         f"credits in `ai_usage`: {'yes' if checks['balance'] == FUNDS - checks['used'] else 'NO'}; "
         f"{checks['held']:,} credits left held; ledger `verify()`: "
         f"{'clean' if not violations else f'{len(violations)} violation(s)'}.",
+        *([] if "litellm" not in checks else ["", litellm_line(checks["litellm"], answered["litellm"])]),
         END,
     ])
+
+
+def litellm_line(spend: dict, answered: int) -> str:
+    expected = answered * PER_REQUEST_USD
+    return (f"**LiteLLM's accounting:** {answered:,} answered requests at {PER_REQUEST_USD:.6f} $ each = "
+            f"{expected:.6f} $; the key's spend read from its `/key/info` right after the load: "
+            f"{spend['first']:.6f} $, and {spend['last']:.6f} $ after {spend['waited']:.0f} s (LiteLLM writes "
+            f"spend to its database in batches; in-process counters enforce the budget in between).")
+
+
+def litellm_spend(port: int, key: str, data_dir: Path) -> dict:
+    """The key's spend right away, then until it stops changing for 20 s (at most 90 s)."""
+    master = json.loads((data_dir / "litellm_config.yaml").read_text())["general_settings"]["master_key"]
+    first = last = litellm_proxy.key_spend(port, key, master)
+    started = changed = time.monotonic()
+    while time.monotonic() - changed < 20 and time.monotonic() - started < 90:
+        time.sleep(2)
+        now = litellm_proxy.key_spend(port, key, master)
+        if now != last:
+            last, changed = now, time.monotonic()
+    return {"first": first, "last": last, "waited": changed - started}
 
 
 def drop_database(url: str) -> None:
@@ -365,6 +424,8 @@ def main() -> None:
                         help="keep-alive connections, comma-separated")
     parser.add_argument("--log-level", default="WARNING", help="server SMILE_LOG_LEVEL")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--no-litellm", action="store_true",
+                        help="skip LiteLLM proxy (bench/litellm_proxy.py installs it in its own venv on first use)")
     args = parser.parse_args()
     if args.stub:
         import uvicorn
@@ -386,24 +447,37 @@ def main() -> None:
                         SMILE_AI_PROVIDERS=f"stub|openai|http://127.0.0.1:{ports['stub']}/v1|sk-bench",
                         SMILE_AI_MODELS=MODELS, SMILE_AI_DEFAULT_MODEL=MODEL, SMILE_MODERATION_CLASSIFIER="0", SMILE_STARTING_CREDITS="0", SMILE_HUB_KEY_RPM=n,
                         SMILE_HUB_USER_RPM=n, SMILE_HUB_KEY_TPM=n, SMILE_HUB_USER_TPM=n)
+    litellm = None
     try:
         secret, user_id = setup_user(f"http://127.0.0.1:{ports['smile']}", url)
         asyncio.run(fund(url, user_id))
+        keys = {"smile": secret}
+        if not args.no_litellm:
+            litellm, ports["litellm"], keys["litellm"] = litellm_proxy.start_litellm(ports["stub"], data_dir / "litellm",
+                                                                                     None)
         smile_p, stub_p = psutil.Process(proc.pid), psutil.Process(stub.pid)
-        procs_fn = lambda: {"smile": [smile_p], "stub": [stub_p],
-                            "postgres": postgres_processes(data_dir, url)}
+        litellm_p = [psutil.Process(litellm.pid)] if litellm else []
+
+        def procs_fn():
+            return {"smile": [smile_p], "stub": [stub_p], "postgres": postgres_processes(data_dir, url),
+                    "litellm": [*litellm_p, *(c for p in litellm_p for c in p.children(recursive=True))]}
+
         print(f"measuring {args.duration:.0f} s per path at concurrency {args.concurrency} ...", flush=True)
-        results, sent = asyncio.run(measure(ports, secret, args, procs_fn))
+        results, answered = asyncio.run(measure(ports, keys, args, procs_fn))
         time.sleep(1)  # let the last settlements finish
         checks = asyncio.run(check(url, user_id))
+        if litellm:
+            checks["litellm"] = litellm_spend(ports["litellm"], keys["litellm"], data_dir / "litellm")
     finally:
+        if litellm:
+            litellm_proxy.stop_litellm(litellm)
         stop(proc)
         stop(stub)
         drop_database(url)
-    section = report(results, checks, sent, args, database, load)
+    section = report(results, checks, answered, args, database, load)
     print("\n" + section.split("\n", 1)[1].rsplit("\n", 1)[0])
     bad = (any(s.errors for s in results.values()) or not checks["exact"] or checks["violations"]
-           or checks["calls"] != sent)
+           or checks["calls"] != answered["smile"])
     if not args.no_write:
         write_doc(section, BEGIN, END)
         print(f"\nwrote {DOC.relative_to(ROOT)}")

@@ -12,6 +12,7 @@ import os
 import uuid
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -19,6 +20,8 @@ from smile.config import Settings
 from smile.kit import embedded, migrate
 from smile.kit.db import Database, libpq_url
 from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox, with_database
+
+pytest_plugins = ["tests.ai_fixtures"]  # the AI stubs and settings: the ai and hub tests both use them
 
 ROOT = Path(__file__).resolve().parent.parent
 KEEP_TABLES = {"alembic_version", "procrastinate_workers"}  # the live worker's own row
@@ -131,6 +134,35 @@ def make_client(server):
     yield make
     for api in clients:
         api.close()
+
+
+@pytest.fixture
+def browser(server):
+    """Browser-like clients (cookies, Accept: text/html) for the HTML pages; closed after the test.
+
+    browser() has loaded /login, so it holds the CSRF cookie; browser(api) has also signed api's user in
+    through the login form. csrf=True sends the CSRF token in a header on every request, as the site's
+    scripts do; htmx=True adds HX-Request too, as htmx does.
+    """
+    made: list[httpx.Client] = []
+
+    def make(api: Api | None = None, *, csrf: bool = False, htmx: bool = False) -> httpx.Client:
+        web = httpx.Client(base_url=server.url, headers={"Accept": "text/html"}, timeout=30)
+        made.append(web)
+        assert web.get("/login").status_code == 200
+        if api is not None:
+            r = web.post("/login", data={"csrf_token": web.cookies["smile_csrf"], "login": api.email,
+                                         "password": api.password})
+            assert r.status_code == 303, r.text
+        if csrf or htmx:
+            web.headers["X-CSRF-Token"] = web.cookies["smile_csrf"]
+        if htmx:
+            web.headers["HX-Request"] = "true"
+        return web
+
+    yield make
+    for web in made:
+        web.close()
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     ],
 }
 MODULE_TASKS: dict[str, list[str]] = {
+    "ai": ["smile.ai.tasks"],
     "billing": [f"smile.billing.{area}.tasks" for area in ("ledger", "payments", "credits", "subscriptions", "sales")],
     "identity": ["smile.kit.mail", "smile.identity.profile.tasks"],
     "social": ["smile.social.posts.tasks", "smile.social.timelines.tasks", "smile.social.realtime.tasks",

@@ -92,6 +92,19 @@ def migrate() -> None:
         console.print(f"[green]Nothing to do: the database is current ({current}).[/]")
 
 
+@app.command("train-classifier")
+def train_classifier() -> None:
+    """Train the moderation classifier into the data dir unless stored there (web processes then only read it)."""
+    from smile.ai import moderation
+
+    settings = load_settings()
+    try:
+        console.print(moderation.prepare(settings), markup=False)
+    except Exception as exc:  # noqa: BLE001 - say what failed; web processes train it themselves then
+        console.print(f"[bold red]Moderation classifier not stored:[/] {escape(str(exc))}")
+        raise typer.Exit(1)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -160,8 +173,8 @@ def create_user(
     email: Annotated[str, typer.Option(prompt=True)],
     username: Annotated[str, typer.Option(prompt=True)],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    role: Annotated[list[str], typer.Option(help="Role, repeat for several: user, creator, mentor, admin.")] = [
-        "user"],
+    role: Annotated[list[str], typer.Option(help="Role, repeat for several: user, creator, mentor, admin.")] = (
+        "user",),
     display_name: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a verified account with the given roles."""

@@ -1,66 +1,12 @@
-"""AI fixtures: stub upstreams, settings pointing at them, users with funded wallets, a private engine."""
+"""AI fixtures: a private engine. The stubs, ai_settings and fund are in tests/ai_fixtures.py (the hub uses them too)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
-from smile.billing.ledger import service as ledger
-from smile.billing.ledger.service import CREDITS, Leg
 from smile.kit.db import Database
-from tests.ai.stubs import AnthropicStub, OpenAIStub
-
-# alias|provider|upstream|in|out|cached|context|fallbacks  (credits per 1M tokens)
-MODELS = ("fast|stub|stub-fast|10000|30000|5000|8192|backup;backup|stub|stub-backup|20000|40000|10000|8192|;"
-          "claude|anth|claude-stub|15000|75000|1500|8192|;cheap|stub|stub-cheap|1000|1000|1000|8192|")
-
-
-@pytest.fixture(scope="session")
-def openai_stub():
-    stub = OpenAIStub().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture(scope="session")
-def anthropic_stub():
-    stub = AnthropicStub().start()
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def ai_settings(settings, server, openai_stub, anthropic_stub):
-    """Test settings with both stubs as providers (`server` starts the runtime the credits service reads)."""
-    openai_stub.reset()
-    anthropic_stub.reset()
-    return settings.model_copy(update={
-        "ai_providers": f"stub|openai|{openai_stub.url}/v1|sk-test;anth|anthropic|{anthropic_stub.url}|ak-test",
-        "ai_models": MODELS, "ai_retry_base_seconds": 0.01, "ai_retry_max_seconds": 0.05, "ai_max_retries": 1,
-        "ai_timeout_seconds": 1.0})
-
-
-@pytest.fixture
-def make_user(db):
-    def make() -> uuid.UUID:
-        name = f"u{uuid.uuid4().hex[:10]}"
-        return db.execute(
-            "INSERT INTO users (id, email, username, display_name, account_type, roles, status, bio, links, "
-            "location, language, timezone, is_private, who_can_message, discoverable_by_email, is_adult, "
-            "email_verified_at, created_at, updated_at) VALUES (%s, %s, %s, %s, 'person', ARRAY['user'], "
-            "'active', '', '[]', '', 'en', 'UTC', false, 'everyone', false, true, now(), now(), now()) RETURNING id",
-            (uuid.uuid4(), f"{name}@example.com", name, name)).fetchone()[0]
-    return make
-
-
-async def fund(database: Database, user_id: uuid.UUID, amount: int) -> uuid.UUID:
-    async with database.session() as db:
-        wallet = await ledger.wallet(db, user_id)
-        promo = await ledger.platform(db, ledger.PROMOTIONS, CREDITS)
-        await ledger.post(db, "grant", [Leg(promo, -amount), Leg(wallet, amount)], key=f"fund:{user_id}:{amount}")
-        return wallet
 
 
 @pytest.fixture

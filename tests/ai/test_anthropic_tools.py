@@ -8,8 +8,8 @@ import json
 from smile.ai import service
 from smile.ai.providers.anthropic import AnthropicProvider
 from smile.ai.types import ChatRequest, Message
-from tests.ai.conftest import fund
 from tests.ai.stubs import TOOL_INPUT, prompt_tokens
+from tests.ai_fixtures import fund
 
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather by city",
                                             "parameters": {"type": "object",

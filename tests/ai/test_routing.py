@@ -11,8 +11,8 @@ from smile.ai.types import ChatRequest, Message
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.service import InsufficientFunds
 from smile.billing.ledger.verify import verify
-from tests.ai.conftest import fund
 from tests.ai.stubs import REPLY, prompt_tokens
+from tests.ai_fixtures import fund
 from tests.billing.support import wait_for
 
 ASK = [Message("system", "Be brief."), Message("user", "Say hello please")]

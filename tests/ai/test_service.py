@@ -9,8 +9,8 @@ from smile.ai.types import ChatRequest, Message
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.service import InsufficientFunds
 from smile.billing.ledger.verify import verify
-from tests.ai.conftest import fund
 from tests.ai.stubs import REPLY
+from tests.ai_fixtures import fund
 
 ASK = [Message("system", "Be brief."), Message("user", "Say hello please")]
 
@@ -38,7 +38,7 @@ def test_complete_charges_exact_cost_from_provider_usage(ai_settings, make_user,
     result, balance, problems = run(go)
     words = REPLY.split()
     assert result.text == " ".join(words) and result.model == "fast" and result.provider == "stub"
-    prompt = 5 + len("Be brief. Say hello please".split())
+    prompt = 5 + len(["Be", "brief.", "Say", "hello", "please"])
     assert (result.usage.input_tokens, result.usage.output_tokens) == (prompt, len(words))
     expected = -(-(prompt * 10_000 + len(words) * 30_000) // 1_000_000)
     assert result.credits == expected and balance.balance == 10_000 - expected and balance.held == 0

@@ -1,11 +1,16 @@
-"""Browser fixtures: Playwright driving Debian's Chromium against the live server."""
+"""Browser fixtures: Playwright driving Debian's Chromium against the live server.
+
+The Playwright browser is `chromium`, so that `browser` (tests/conftest.py: httpx clients for the HTML
+tests) means one thing everywhere."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
+
+from tests.support import STRONG_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -14,7 +19,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
     # Module scope: Playwright's sync API keeps an event loop running on the main thread
     # while it is open, which would break later tests that call asyncio.run().
     with sync_playwright() as pw:
@@ -24,18 +29,36 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, server):
+def new_page(chromium, server):
     contexts = []
 
     def make(width: int = 1280, height: int = 900):
-        context = browser.new_context(base_url=server.url, viewport={"width": width, "height": height})
+        context = chromium.new_context(base_url=server.url, viewport={"width": width, "height": height})
         context.set_default_timeout(10_000)
+        # stream.js re-dispatches every stream message as a DOM event; remember the "ready" one
+        context.add_init_script("document.addEventListener('smile:ready', () => { window.smileReady = true; })")
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def log_in():
+    """Sign in through the /login form of a page; waits for the signed-in nav unless signed_in=False
+    (a wrong password, or a second step such as two-factor, follows)."""
+
+    def go(page, login: str, password: str = STRONG_PASSWORD, *, signed_in: bool = True) -> None:
+        page.goto("/login")
+        page.fill("#f-login", login)
+        page.fill("#f-password", password)
+        page.click("form[action='/login'] button[type=submit]")
+        if signed_in:
+            expect(page.locator("nav")).to_contain_text("Log out")
+
+    return go
 
 
 @pytest.fixture

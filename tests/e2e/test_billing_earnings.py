@@ -8,20 +8,10 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.support import STRONG_PASSWORD
-
 API = "/api/v1/billing"
 
 
-def log_in(page, login: str) -> None:
-    page.goto("/login")
-    page.fill("#f-login", login)
-    page.fill("#f-password", STRONG_PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    expect(page.locator("nav")).to_contain_text("Log out")
-
-
-def test_seller_sees_earnings_after_a_card_sale(new_page, shot, signup):
+def test_seller_sees_earnings_after_a_card_sale(new_page, log_in, shot, signup):
     seller_api, buyer_api = signup(), signup()
     r = seller_api.post(f"{API}/listings", json={"title": "Sourdough masterclass", "price": 2499,
                                                  "description": "Two hours, recipes included."})

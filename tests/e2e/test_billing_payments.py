@@ -10,10 +10,9 @@ from smile.billing.payments import service
 from smile.kit import runtime
 from tests.billing.payments import purpose
 from tests.billing.support import wait_for
-from tests.e2e.test_social import log_in
 
 
-def test_sandbox_checkout_decline_then_pay(new_page, shot, signup, server, db):
+def test_sandbox_checkout_decline_then_pay(new_page, log_in, shot, signup, server, db):
     buyer = signup()
 
     async def start():

@@ -7,18 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.support import STRONG_PASSWORD
 
-
-def log_in(page, login: str) -> None:
-    page.goto("/login")
-    page.fill("#f-login", login)
-    page.fill("#f-password", STRONG_PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    expect(page.locator("nav")).to_contain_text("Log out")
-
-
-def test_subscribe_to_creator_pro_and_cancel(new_page, shot, signup):
+def test_subscribe_to_creator_pro_and_cancel(new_page, log_in, shot, signup):
     api = signup()
     page = new_page()
     log_in(page, api.user["username"])

@@ -7,10 +7,8 @@ import re
 import httpx
 from playwright.sync_api import expect
 
-from tests.e2e.test_social import log_in
 
-
-def test_create_use_and_revoke_an_api_key(new_page, shot, signup, server):
+def test_create_use_and_revoke_an_api_key(new_page, log_in, shot, signup, server):
     alice = signup()
     page = new_page()
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])

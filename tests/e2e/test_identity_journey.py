@@ -23,14 +23,7 @@ def read_mail(page, to: str, subject: str) -> str:
     return item.locator("pre.mail").inner_text()
 
 
-def log_in(page, login: str, password: str) -> None:
-    page.goto("/login")
-    page.fill("#f-login", login)
-    page.fill("#f-password", password)
-    page.click("form[action='/login'] button[type=submit]")
-
-
-def test_register_verify_mfa_login_and_reset(new_page, shot, db):
+def test_register_verify_mfa_login_and_reset(new_page, log_in, shot, db):
     name = f"ada{uuid.uuid4().hex[:6]}"
     email = f"{name}@example.com"
     page = new_page()
@@ -78,7 +71,7 @@ def test_register_verify_mfa_login_and_reset(new_page, shot, db):
     # Log out; logging in now asks for the code (the next 30 s step: codes are not reusable)
     page.goto("/")
     page.click("nav form[action='/logout'] button")
-    log_in(page, email, PASSWORD)
+    log_in(page, email, PASSWORD, signed_in=False)
     expect(page).to_have_url(re.compile(r"/login/mfa"))
     page.fill("#f-code", totp.at(time.time() + 30))
     page.click("form[action='/login/mfa'] button[type=submit]")
@@ -96,9 +89,9 @@ def test_register_verify_mfa_login_and_reset(new_page, shot, db):
     page.click("form[action='/password-reset/confirm'] button[type=submit]")
 
     # The old password no longer works; the new one does, with a single-use recovery code
-    log_in(page, name, PASSWORD)
+    log_in(page, name, PASSWORD, signed_in=False)
     expect(page.locator(".field-error, .flash-error").first).to_be_visible()
-    log_in(page, name, NEW_PASSWORD)
+    log_in(page, name, NEW_PASSWORD, signed_in=False)
     expect(page).to_have_url(re.compile(r"/login/mfa"))
     page.fill("#f-code", recovery[0])
     page.click("form[action='/login/mfa'] button[type=submit]")

@@ -10,20 +10,8 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.support import STRONG_PASSWORD
-
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-def log_in(page, login: str) -> None:
-    # stream.js re-dispatches every stream message as a DOM event; remember the "ready" one.
-    page.context.add_init_script("document.addEventListener('smile:ready', () => { window.smileReady = true; })")
-    page.goto("/login")
-    page.fill("#f-login", login)
-    page.fill("#f-password", STRONG_PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    expect(page.locator("nav")).to_contain_text("Notifications")
 
 
 def wait_stream(page) -> None:
@@ -49,7 +37,7 @@ def both_widths(page, shot, name: str) -> None:
     page.set_viewport_size(DESKTOP)
 
 
-def test_two_people_follow_post_comment_react_and_chat_live(new_page, shot, signup, db):
+def test_two_people_follow_post_comment_react_and_chat_live(new_page, log_in, shot, signup, db):
     suffix = uuid.uuid4().hex[:6]
     alice, bob = signup(f"alice{suffix}"), signup(f"bob{suffix}")
     a_name, b_name = alice.user["username"], bob.user["username"]
@@ -141,7 +129,7 @@ def test_two_people_follow_post_comment_react_and_chat_live(new_page, shot, sign
     both_widths(a, shot, "search")
 
 
-def test_badge_clears_on_the_notifications_page(new_page, signup):
+def test_badge_clears_on_the_notifications_page(new_page, log_in, signup):
     suffix = uuid.uuid4().hex[:6]
     alice, bob, carol = signup(f"alice{suffix}"), signup(f"bob{suffix}"), signup(f"carol{suffix}")
     a = new_page()
@@ -164,7 +152,7 @@ def test_badge_clears_on_the_notifications_page(new_page, signup):
     expect(a.locator("#notif-badge")).to_be_hidden()
 
 
-def test_phone_nav_search(new_page, shot, signup):
+def test_phone_nav_search(new_page, log_in, shot, signup):
     suffix = uuid.uuid4().hex[:6]
     alice, bob = signup(f"alice{suffix}"), signup(f"bob{suffix}")
     a = new_page(**PHONE)
@@ -182,7 +170,7 @@ def test_phone_nav_search(new_page, shot, signup):
     expect(a.locator("#search-results")).to_contain_text(bob.user["username"])
 
 
-def test_chat_images_and_older_messages(new_page, shot, signup, db, tmp_path):
+def test_chat_images_and_older_messages(new_page, log_in, shot, signup, db, tmp_path):
     from PIL import Image
 
     from smile.kit.ids import new_id

@@ -11,15 +11,15 @@ from smile.ai.catalog import Model
 from smile.ai.types import Usage
 from smile.billing.ledger import service as ledger
 from smile.kit import runtime
-from tests.ai.conftest import ai_settings, anthropic_stub, fund, openai_stub  # noqa: F401 - fixtures
 from tests.ai.stubs import REPLY
+from tests.ai_fixtures import fund
 
 ASK = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello please"}]
 FAST = Model("fast", "stub", "stub-fast", 10_000, 30_000, 5_000, 8192, True, ())
 
 
 @pytest.fixture
-def stub_models(ai_settings, monkeypatch):  # noqa: F811
+def stub_models(ai_settings, monkeypatch):
     """The live server uses the stub providers and the test catalog (fast, backup, claude, cheap, offline)."""
     monkeypatch.setattr(runtime.current(), "settings", ai_settings)
     return ai_settings
@@ -74,7 +74,7 @@ def test_non_streamed_chat_offline_is_metered_from_the_wallet_and_the_key(accoun
     assert key_spent(db, key["id"]) == credits
 
 
-def test_stub_model_streamed_costs_the_same_as_not_streamed(account, stub_models, server, db, openai_stub):  # noqa: F811
+def test_stub_model_streamed_costs_the_same_as_not_streamed(account, stub_models, server, db, openai_stub):
     api, key, sdk = account()
     plain = sdk.chat.completions.create(model="fast", messages=ASK, max_tokens=50)
     chunks = list(sdk.chat.completions.create(model="fast", messages=ASK, max_tokens=50, stream=True,
@@ -86,7 +86,7 @@ def test_stub_model_streamed_costs_the_same_as_not_streamed(account, stub_models
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     last = chunks[-1]
     assert last.choices == [] and last.usage == plain.usage
-    prompt = 5 + len("Be brief. Say hello please".split())
+    prompt = 5 + len(["Be", "brief.", "Say", "hello", "please"])
     expected = FAST.cost(Usage(prompt, len(words)))
     assert plain.model_extra["smile"]["credits"] == last.model_extra["smile"]["credits"] == expected
     assert balance(server, api.user["id"]).balance == 10_000 - 2 * expected

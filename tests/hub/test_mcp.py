@@ -15,7 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from smile.kit import runtime
-from tests.ai.conftest import fund
+from tests.ai_fixtures import fund
 from tests.hub.conftest import bearer
 
 TOOLS = {"chat", "credit_balance", "usage", "search_posts"}

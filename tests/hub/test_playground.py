@@ -7,7 +7,6 @@ import json
 import httpx
 
 from tests.admin.helpers import make_admin
-from tests.support import STRONG_PASSWORD
 
 CHAT = "/hub/playground/chat"
 HELLO = {"model": "offline", "system": "Answer briefly.", "messages": [{"role": "user", "content": "Hello there"}]}
@@ -89,18 +88,14 @@ def test_refusals_come_before_any_output(signup, db):
     assert r.status_code == 422 and "max_tokens" in r.json()["fields"]
 
 
-def test_browser_session_needs_the_csrf_header(signup, db, server):
+def test_browser_session_needs_the_csrf_header(signup, db, browser):
     alice = signup()
     fund(signup, db, alice, 100)
-    with httpx.Client(base_url=server.url, follow_redirects=False) as web:
-        assert web.get("/login").status_code == 200
-        csrf = web.cookies["smile_csrf"]
-        r = web.post("/login", data={"csrf_token": csrf, "login": alice.user["username"],
-                                     "password": STRONG_PASSWORD})
-        assert r.status_code == 303
-        assert web.post(CHAT, json=HELLO).json()["error"] == "csrf_failed"
-        r = web.post(CHAT, json=HELLO, headers={"X-CSRF-Token": csrf})
-        assert r.status_code == 200 and events(r)[-1][0] == "done"
+    web = browser(alice)
+    web.headers["Accept"] = "text/event-stream"  # as playground.js sends
+    assert web.post(CHAT, json=HELLO).json()["error"] == "csrf_failed"
+    r = web.post(CHAT, json=HELLO, headers={"X-CSRF-Token": web.cookies["smile_csrf"]})
+    assert r.status_code == 200 and events(r)[-1][0] == "done"
     assert db.execute("SELECT count(*) FROM ai_usage WHERE status = 'ok'").fetchone() == (1,)
 
 

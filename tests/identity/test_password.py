@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 NEW_PASSWORD = "Brand-New-Secret-77"
@@ -22,12 +21,6 @@ def token_of(link: str) -> str:
 
 def login(client, who, password):
     return client.post("/api/v1/auth/login", json={"login": who, "password": password})
-
-
-@pytest.fixture
-def web(server):
-    with httpx.Client(base_url=server.url, follow_redirects=False, headers={"Accept": "text/html"}) as client:
-        yield client
 
 
 def test_reset_link_is_single_use_and_signs_out_everywhere(signup, client, mailbox, db):
@@ -85,8 +78,9 @@ def test_using_one_link_spends_the_older_ones(signup, client, mailbox):
     assert r.status_code == 422
 
 
-def test_reset_through_the_pages(signup, client, mailbox, web):
+def test_reset_through_the_pages(signup, client, mailbox, browser):
     api = signup()
+    web = browser()
     assert web.get("/password-reset").status_code == 200
     r = web.post("/password-reset", data={"csrf_token": web.cookies["smile_csrf"], "email": api.email})
     assert r.status_code == 303 and r.headers["location"] == "/login"
@@ -123,10 +117,9 @@ def test_change_password_signs_out_the_other_sessions(signup, make_client, clien
     assert row == ("1",)
 
 
-def test_change_password_through_the_settings_page(signup, web, client):
+def test_change_password_through_the_settings_page(signup, browser, client):
     api = signup()
-    web.get("/login")
-    web.post("/login", data={"csrf_token": web.cookies["smile_csrf"], "login": api.email, "password": api.password})
+    web = browser(api)
     form = {"csrf_token": web.cookies["smile_csrf"], "current_password": api.password}
     r = web.post("/settings/password", data={**form, "new_password": api.user["username"] + "X9"})
     assert r.status_code == 422 and "not containing your username" in r.text and "this device" in r.text

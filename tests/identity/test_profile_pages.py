@@ -6,27 +6,7 @@ import io
 import re
 
 import httpx
-import pytest
 from PIL import Image
-
-
-@pytest.fixture
-def browser(server):
-    """A cookie-based client logged in through the /login form."""
-    clients = []
-
-    def login(api) -> httpx.Client:
-        web = httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=30)
-        clients.append(web)
-        web.get("/login")
-        r = web.post("/login", data={"login": api.email, "password": api.password, "next": "/",
-                                     "csrf_token": web.cookies["smile_csrf"]})
-        assert r.status_code == 303, r.text
-        return web
-
-    yield login
-    for web in clients:
-        web.close()
 
 
 def csrf(web: httpx.Client) -> str:

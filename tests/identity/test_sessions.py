@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-import pytest
-
 from tests.support import STRONG_PASSWORD, enable_mfa
 
 ME = "/api/v1/auth/sessions"
@@ -17,22 +14,6 @@ def second_login(make_client, api):
     assert r.status_code == 200, r.text
     other.access, other.refresh = r.json()["access_token"], r.json()["refresh_token"]
     return other
-
-
-@pytest.fixture
-def browser(server):
-    """Makes browser-like clients that have loaded the login page (so they hold the CSRF cookie)."""
-    made: list[httpx.Client] = []
-
-    def make() -> httpx.Client:
-        web = httpx.Client(base_url=server.url, follow_redirects=False, headers={"Accept": "text/html"})
-        made.append(web)
-        assert web.get("/login").status_code == 200
-        return web
-
-    yield make
-    for web in made:
-        web.close()
 
 
 def browser_login(web, login, password=STRONG_PASSWORD, **extra):
@@ -163,8 +144,7 @@ def test_pages_that_need_login_send_you_to_login(browser):
 
 def test_browser_logout(browser, signup, db):
     api = signup()
-    web = browser()
-    browser_login(web, api.email)
+    web = browser(api)
     r = web.post("/logout", data={"csrf_token": web.cookies["smile_csrf"]})
     assert r.status_code == 303 and r.headers["location"] == "/"
     assert "smile_session" not in web.cookies
@@ -174,8 +154,7 @@ def test_browser_logout(browser, signup, db):
 
 def test_sessions_page_lists_devices_and_signs_out_others(browser, signup):
     api = signup()
-    web = browser()
-    browser_login(web, api.email)
+    web = browser(api)
     page = web.get("/settings/sessions")
     assert page.status_code == 200
     assert page.text.count("this device") == 1 and "app / API" in page.text
@@ -211,8 +190,7 @@ def test_browser_login_with_two_factor(browser, signup):
 def test_sessions_page_cannot_revoke_another_users_session(browser, signup):
     alice, bob = signup(), signup()
     bob_session = bob.get(ME).json()[0]["id"]
-    web = browser()
-    browser_login(web, alice.email)
+    web = browser(alice)
     r = web.post(f"/settings/sessions/{bob_session}/revoke", data={"csrf_token": web.cookies["smile_csrf"]})
     assert r.status_code == 404 and "Page not found" in r.text and alice.user["display_name"] in r.text
     assert bob.get(ME).status_code == 200

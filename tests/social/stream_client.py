@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Self
 
 from websockets.sync.client import connect
 
@@ -55,21 +56,9 @@ class Stream:
     def close(self) -> None:
         self.ws.close()
 
-    def __enter__(self) -> "Stream":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def browser(base_url: str, username: str, password: str):
-    """An httpx client signed in through the login form (session cookie + CSRF cookie)."""
-    import httpx
-
-    http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-    http.cookies.set("smile_csrf", "test-csrf-token")
-    r = http.post("/login", data={"login": username, "password": password, "csrf_token": "test-csrf-token"})
-    assert r.status_code in (302, 303), r.text
-    assert http.cookies.get("smile_session")
-    http.headers["X-CSRF-Token"] = "test-csrf-token"
-    return http

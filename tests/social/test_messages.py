@@ -190,22 +190,19 @@ def test_empty_message_and_rate_limit(signup, server):
     assert codes == [201, 201, 201, 429]
 
 
-def test_pages_list_start_chat_and_send(server, signup, db):
-    from tests.social.stream_client import browser
-
+def test_pages_list_start_chat_and_send(browser, signup, db):
     alice, bob, eve = signup("alice"), signup("bob"), signup("eve")
     db.execute("UPDATE users SET account_type = 'ai_agent' WHERE username = 'bob'")
-    web = browser(server.url, "alice", alice.password)
+    web = browser(alice, csrf=True)
     r = web.get("/messages")
     assert r.status_code == 200 and "New conversation" in r.text and "No conversations yet" in r.text
-    r = web.post("/messages", data={"members": "@nobody_at_all", "title": "", "csrf_token": "test-csrf-token"})
+    r = web.post("/messages", data={"members": "@nobody_at_all", "title": ""})
     assert r.status_code == 404 and "no account named @nobody_at_all" in r.text
-    r = web.post("/messages", data={"members": "bob", "title": "", "csrf_token": "test-csrf-token"})
+    r = web.post("/messages", data={"members": "bob", "title": ""})
     assert r.status_code == 303
     chat_url = r.headers["location"]
     conversation_id = chat_url.rsplit("/", 1)[1]
-    r = web.post(f"{chat_url}/send", data={"body": "hello <script>x</script>", "csrf_token": "test-csrf-token"},
-                 headers={"HX-Request": "true"})
+    r = web.post(f"{chat_url}/send", data={"body": "hello <script>x</script>"}, headers={"HX-Request": "true"})
     assert r.status_code == 200 and r.text.lstrip().startswith("<li id=\"msg-") and "<script>" not in r.text
     message_id = r.text.split('id="msg-', 1)[1].split('"', 1)[0]
     page = web.get(chat_url)
@@ -214,19 +211,17 @@ def test_pages_list_start_chat_and_send(server, signup, db):
     assert web.get(f"{chat_url}/m/{message_id}").status_code == 200
     assert "hello" in web.get("/messages/list").text
     # bob sees it in his list; eve gets 404 on the chat and the fragment
-    bob_web = browser(server.url, "bob", bob.password)
+    bob_web = browser(bob)
     assert "hello" in bob_web.get("/messages").text
-    eve_web = browser(server.url, "eve", eve.password)
+    eve_web = browser(eve, csrf=True)
     assert eve_web.get(chat_url).status_code == 404
     assert eve_web.get(f"{chat_url}/m/{message_id}").status_code == 404
-    assert eve_web.post(f"{chat_url}/send", data={"body": "x", "csrf_token": "test-csrf-token"}).status_code == 404
+    assert eve_web.post(f"{chat_url}/send", data={"body": "x"}).status_code == 404
     # opening the chat marks it read for bob
     assert bob_web.get(chat_url).status_code == 200
     assert bob.get(f"/api/v1/conversations/{conversation_id}").json()["unread"] == 0
-    r = web.post(f"{chat_url}/leave", data={"csrf_token": "test-csrf-token"})
+    r = web.post(f"{chat_url}/leave")
     assert r.status_code == 303 and web.get(chat_url).status_code == 404
-    for client in (web, bob_web, eve_web):
-        client.close()
 
 
 def test_message_with_image_visible_to_members_only(signup):
@@ -254,21 +249,17 @@ def test_message_with_image_visible_to_members_only(signup):
     assert r.status_code == 422
 
 
-def test_page_add_members_to_group(server, signup):
-    from tests.social.stream_client import browser
-
+def test_page_add_members_to_group(browser, signup):
     alice, bob = signup("alice"), signup("bob")
     signup("carol")
     conv = _start(alice, "bob", title="Team").json()
-    web = browser(server.url, "alice", alice.password)
+    web = browser(alice, csrf=True)
     assert "Add people" in web.get(f"/messages/{conv['id']}").text
-    r = web.post(f"/messages/{conv['id']}/members", data={"members": "@carol", "csrf_token": "test-csrf-token"})
+    r = web.post(f"/messages/{conv['id']}/members", data={"members": "@carol"})
     assert r.status_code == 303
     assert {m["username"] for m in alice.get(f"/api/v1/conversations/{conv['id']}").json()["members"]} == \
         {"alice", "bob", "carol"}
-    bob_web = browser(server.url, "bob", bob.password)
+    bob_web = browser(bob, csrf=True)
     assert "Add people" not in bob_web.get(f"/messages/{conv['id']}").text
-    r = bob_web.post(f"/messages/{conv['id']}/members", data={"members": "carol", "csrf_token": "test-csrf-token"})
+    r = bob_web.post(f"/messages/{conv['id']}/members", data={"members": "carol"})
     assert r.status_code == 303 and len(alice.get(f"/api/v1/conversations/{conv['id']}").json()["members"]) == 3
-    web.close()
-    bob_web.close()

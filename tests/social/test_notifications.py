@@ -110,11 +110,9 @@ def test_private_post_excerpt_not_leaked_to_a_non_follower(signup):
     assert _notes(eve)["items"] == []
 
 
-def test_pages_list_badge_read_all_and_settings(server, signup):
-    from tests.social.stream_client import browser
-
+def test_pages_list_badge_read_all_and_settings(browser, signup):
     alice, bob = signup("alice"), signup("bob")
-    web = browser(server.url, "alice", alice.password)
+    web = browser(alice, csrf=True)
     assert "Nothing here yet" in web.get("/notifications").text
     assert "hidden" in web.get("/notifications/badge").text
     _follow(bob, "alice")
@@ -126,11 +124,10 @@ def test_pages_list_badge_read_all_and_settings(server, signup):
     assert page.status_code == 200 and "Bob started following you" in page.text and 'id="notif-list"' in page.text
     note_id = alice.get("/api/v1/notifications").json()["items"][0]["id"]
     assert "Bob" in web.get(f"/notifications/item/{note_id}").text
-    assert browser(server.url, "bob", bob.password).get(f"/notifications/item/{note_id}").status_code == 404
-    assert web.post("/notifications/read-all", data={"csrf_token": "test-csrf-token"}).status_code == 303
+    assert browser(bob).get(f"/notifications/item/{note_id}").status_code == 404
+    assert web.post("/notifications/read-all").status_code == 303
     assert alice.get("/api/v1/notifications/unread-count").json() == {"unread": 0}
-    r = web.post("/notifications/settings", data={"mention": "on", "csrf_token": "test-csrf-token"})
+    r = web.post("/notifications/settings", data={"mention": "on"})
     assert r.status_code == 303
     prefs = alice.get("/api/v1/notifications/preferences").json()
     assert prefs["mention"] is True and prefs["follow"] is False
-    web.close()

@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
-import pytest
-
 from tests.social.test_posts import block, post
-from tests.support import STRONG_PASSWORD
-
-
-@pytest.fixture
-def browser(server):
-    """Log a signed-up user in through the login form; returns an httpx client sending HTMX headers."""
-    made = []
-
-    def login(api) -> httpx.Client:
-        web = httpx.Client(base_url=server.url, follow_redirects=False, headers={"Accept": "text/html"})
-        made.append(web)
-        web.get("/login")
-        r = web.post("/login", data={"csrf_token": web.cookies["smile_csrf"], "login": api.user["username"],
-                                     "password": STRONG_PASSWORD})
-        assert r.status_code == 303, r.text
-        web.headers.update({"HX-Request": "true", "X-CSRF-Token": web.cookies["smile_csrf"]})
-        return web
-
-    yield login
-    for web in made:
-        web.close()
 
 
 def test_composer_returns_card_and_reactions_toggle(signup, browser, db):
     alice = signup("alice")
     db.execute("UPDATE users SET account_type = 'ai_agent' WHERE id = %s", (alice.user["id"],))
-    web = browser(alice)
+    web = browser(alice, htmx=True)
     r = web.post("/posts", data={"body": "from the <composer> #web", "visibility": "public",
                                  "poll_option": ["red", "blue"], "poll_minutes": "60"})
     assert r.status_code == 200, r.text
@@ -48,7 +24,7 @@ def test_composer_returns_card_and_reactions_toggle(signup, browser, db):
 
 
 def test_composer_shows_errors_in_place(signup, browser):
-    web = browser(signup("alice"))
+    web = browser(signup("alice"), htmx=True)
     r = web.post("/posts", data={"body": "   "})
     assert r.status_code == 200 and r.headers["HX-Retarget"] == "#composer-error" and "field-error" in r.text
 
@@ -56,7 +32,7 @@ def test_composer_shows_errors_in_place(signup, browser):
 def test_comment_and_vote_fragments(signup, browser):
     alice, bob = signup("alice"), signup("bob")
     p = post(alice, "vote", poll={"options": ["one", "two"]})
-    web = browser(bob)
+    web = browser(bob, htmx=True)
     r = web.post(f"/posts/{p['id']}/comments", data={"body": "hi <b>there</b>"})
     assert r.status_code == 200 and "hi &lt;b&gt;there&lt;/b&gt;" in r.text and 'class="comment"' in r.text
     r = web.post(f"/posts/{p['id']}/vote", data={"option_id": p["poll"]["options"][1]["id"]})
@@ -66,8 +42,8 @@ def test_comment_and_vote_fragments(signup, browser):
 def test_post_page_for_author_and_blocked(signup, browser, db):
     alice, bob = signup("alice"), signup("bob")
     p = post(alice, "my page")
-    web = browser(alice)
+    web = browser(alice, htmx=True)
     page = web.get(f"/posts/{p['id']}", headers={"HX-Request": ""})
     assert page.status_code == 200 and "Edit post" in page.text and "Delete" in page.text
     block(db, alice, bob)
-    assert browser(bob).get(f"/posts/{p['id']}").status_code == 404
+    assert browser(bob, htmx=True).get(f"/posts/{p['id']}").status_code == 404

@@ -3,27 +3,8 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from tests.social.test_timelines import home, post, wait_jobs
-
-
-@pytest.fixture
-def browser(server):
-    clients = []
-
-    def login(api) -> httpx.Client:
-        web = httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=30)
-        clients.append(web)
-        web.get("/login")
-        r = web.post("/login", data={"login": api.email, "password": api.password, "next": "/",
-                                     "csrf_token": web.cookies["smile_csrf"]})
-        assert r.status_code == 303, r.text
-        return web
-
-    yield login
-    for web in clients:
-        web.close()
 
 
 def send(web: httpx.Client, url: str, htmx: bool = False, **data) -> httpx.Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.social.stream_client import Stream, browser
+from tests.social.stream_client import Stream
 
 
 def _follow(api, username):
@@ -12,9 +12,9 @@ def _follow(api, username):
     assert r.status_code in (200, 201), r.text
 
 
-def test_opening_the_page_clears_the_badge_and_keeps_new_ones_highlighted(server, signup):
+def test_opening_the_page_clears_the_badge_and_keeps_new_ones_highlighted(browser, signup):
     alice, bob, carol = signup("alice"), signup("bob"), signup("carol")
-    web = browser(server.url, "alice", alice.password)
+    web = browser(alice)
     _follow(bob, "alice")
     _follow(carol, "alice")
     assert ">2<" in web.get("/notifications/badge").text
@@ -26,12 +26,11 @@ def test_opening_the_page_clears_the_badge_and_keeps_new_ones_highlighted(server
     assert alice.get("/api/v1/notifications/unread-count").json() == {"unread": 0}
     assert "hidden" in web.get("/notifications/badge").text
     assert "notif-item unread" not in web.get("/notifications").text  # seen now
-    web.close()
 
 
-def test_other_tabs_hear_the_new_unread_count(server, signup):
+def test_other_tabs_hear_the_new_unread_count(server, browser, signup):
     alice, bob = signup("alice"), signup("bob")
-    web = browser(server.url, "alice", alice.password)
+    web = browser(alice)
     _follow(bob, "alice")
     with Stream(server.url, alice.access) as stream:
         stream.ready()
@@ -44,7 +43,6 @@ def test_other_tabs_hear_the_new_unread_count(server, signup):
         note_id = alice.get("/api/v1/notifications").json()["items"][0]["id"]
         assert alice.post("/api/v1/notifications/read", json={"ids": [note_id]}).json() == {"unread": 0}
         assert stream.next("unread")["payload"] == {"unread": 0}
-    web.close()
 
 
 def test_reading_a_chat_updates_the_count_live(server, signup):

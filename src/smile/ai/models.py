@@ -5,13 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from smile.kit.db import Base, IdMixin, TimestampMixin, utcnow
 
-USAGE_STATUSES = ("pending", "ok", "client_cancelled", "upstream_error", "failed", "insufficient_credits")
+# "abandoned": still pending long after its hold expired (the process died mid-call); closed by ai.sweep_pending
+USAGE_STATUSES = ("pending", "ok", "client_cancelled", "upstream_error", "failed", "insufficient_credits",
+                  "abandoned")
 
 
 class AiModel(Base):

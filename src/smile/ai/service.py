@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import anyio
 import structlog
+from psycopg.types.json import Jsonb
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +30,7 @@ from smile.ai.types import ChatRequest, ChatResult, Delta, ProviderError, Usage
 from smile.billing.ledger.service import InsufficientFunds
 from smile.config import Settings
 from smile.kit import runtime
-from smile.kit.db import utcnow
+from smile.kit.db import fetch_one, utcnow
 from smile.kit.errors import AppError, Invalid, TooManyRequests
 from smile.kit.ids import new_id
 
@@ -37,6 +38,21 @@ log = structlog.get_logger("smile.ai")
 DbFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 OnSettle = Callable[[AsyncSession, int], Awaitable[None]]  # (settlement's session, credits charged)
 _background: set[asyncio.Task] = set()
+
+
+# The usage row is written and settled on every call: plain SQL through psycopg (smile.kit.db.driver).
+_INSERT_USAGE = (
+    "INSERT INTO ai_usage (id, user_id, api_key_id, model, stream, status, attempts, input_tokens, output_tokens, "
+    "cached_tokens, reserved, credits, uncharged, hold_id, error, settled_at, latency_ms) VALUES (%(id)s, "
+    "%(user_id)s, %(api_key_id)s, %(model)s, %(stream)s, %(status)s, 0, 0, 0, 0, %(reserved)s, 0, 0, %(hold_id)s, "
+    "%(error)s, %(settled_at)s, %(latency_ms)s)")
+# Leaving `pending` is the exactly-once guard. Credits are the cost; the rare uncovered overrun is fixed after.
+_CLAIM_USAGE = (
+    "UPDATE ai_usage SET status = %(status)s, served_model = %(served_model)s, provider = %(provider)s, "
+    "upstream_model = %(upstream_model)s, attempts = %(attempts)s, attempt_log = %(attempt_log)s, "
+    "input_tokens = %(input_tokens)s, output_tokens = %(output_tokens)s, cached_tokens = %(cached_tokens)s, "
+    "latency_ms = %(latency_ms)s, first_byte_ms = %(first_byte_ms)s, error = %(error)s, settled_at = now(), "
+    "credits = %(credits)s, uncharged = 0 WHERE id = %(id)s AND status = 'pending' RETURNING id")
 
 
 class UpstreamError(AppError):
@@ -120,11 +136,11 @@ class _Call:
                                             f"{available:,} available; top up or lower max_tokens.")
             status = "pending" if refused is None else (
                 "insufficient_credits" if isinstance(refused, InsufficientFunds) else "failed")
-            db.add(AiUsage(id=self.id, user_id=self.user_id, api_key_id=self.api_key_id, model=self.request.model,
-                           stream=self.stream, status=status, attempts=0, input_tokens=0, output_tokens=0,
-                           cached_tokens=0, reserved=0 if refused else self.reserved, credits=0, uncharged=0,
-                           hold_id=self.hold_id, error=refused.message if refused else None,
-                           settled_at=utcnow() if refused else None, latency_ms=0 if refused else None))
+            await fetch_one(db, _INSERT_USAGE, {
+                "id": self.id, "user_id": self.user_id, "api_key_id": self.api_key_id, "model": self.request.model,
+                "stream": self.stream, "status": status, "reserved": 0 if refused else self.reserved,
+                "hold_id": self.hold_id, "error": refused.message if refused else None,
+                "settled_at": utcnow() if refused else None, "latency_ms": 0 if refused else None})
         if refused is not None:
             raise refused
         self.request = replace(self.request, max_tokens=max_tokens)
@@ -139,13 +155,14 @@ class _Call:
         cost = served.cost(usage) if served else 0
         attempts = self.router.log() if self.router else []
         async with self.db_factory() as db:
-            claimed = await db.scalar(update(AiUsage).where(AiUsage.id == self.id, AiUsage.status == "pending").values(
-                status=status, served_model=served.id if served else None,
-                provider=served.provider if served else None, upstream_model=served.upstream_model if served else None,
-                attempts=len(attempts), attempt_log=attempts, input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
-                latency_ms=int((time.monotonic() - self.started) * 1000), first_byte_ms=self.first_byte_ms,
-                error=error, settled_at=utcnow(), credits=cost, uncharged=0).returning(AiUsage.id))
+            claimed = await fetch_one(db, _CLAIM_USAGE, {
+                "id": self.id, "status": status, "served_model": served.id if served else None,
+                "provider": served.provider if served else None,
+                "upstream_model": served.upstream_model if served else None, "attempts": len(attempts),
+                "attempt_log": Jsonb(attempts), "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens, "cached_tokens": usage.cached_tokens,
+                "latency_ms": int((time.monotonic() - self.started) * 1000), "first_byte_ms": self.first_byte_ms,
+                "error": error, "credits": cost})
             if claimed is None:
                 return 0
             done = await metering.settle(db, self.user_id, self.id, self.hold_id, self.reserved, cost,

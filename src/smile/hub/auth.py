@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from smile.hub import keys, service
 from smile.hub.errors import OpenAIError
 from smile.hub.models import SCOPES, ApiKey
-from smile.identity.auth import DB
+from smile.identity.auth import DB, Principal, current_user
 from smile.identity.models import User
 from smile.kit.db import utcnow
 
@@ -97,4 +97,25 @@ def require_scope(scope: str) -> Callable[..., Awaitable[ApiKeyPrincipal]]:
         return principal
 
     dependency.__name__ = f"require_{scope}_scope"
+    return dependency
+
+
+def key_or_user(scope: str) -> Callable[..., Awaitable[ApiKeyPrincipal | Principal]]:
+    """A dependency for JSON routes open to both an API key and a signed-in user.
+
+    `Authorization: Bearer sk-smile-...` is an API key (401 if bad, 403 `missing_scope` without `scope`);
+    anything else (session cookie, access token) is the usual signed-in user. Both expose `.id`, the user.
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}; known: {', '.join(SCOPES)}")
+
+    async def dependency(request: Request, db: DB) -> ApiKeyPrincipal | Principal:
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and secret.strip().startswith(keys.PREFIX):
+            principal = await api_key_principal(request, db)
+            principal.check_scope(scope)
+            return principal
+        return await current_user(request, db)
+
+    dependency.__name__ = f"key_{scope}_or_user"
     return dependency

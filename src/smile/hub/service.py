@@ -15,7 +15,7 @@ from smile.hub.schemas import KeyCreate, KeyCreated, KeyOut, KeyUpdate
 from smile.identity import audit
 from smile.identity.models import User
 from smile.kit import runtime
-from smile.kit.db import utcnow
+from smile.kit.db import fetch_one, utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.pagination import keyset, page_of
 
@@ -152,11 +152,9 @@ async def charge_key(db: AsyncSession, key_id: uuid.UUID, credits: int) -> int:
     """
     if credits < 0:
         raise ValueError("credits must not be negative; use release_key to give credits back")
-    spent = await db.scalar(
-        update(ApiKey).where(ApiKey.id == key_id,
-                             ApiKey.credit_limit.is_(None) | (ApiKey.spent_credits + credits <= ApiKey.credit_limit))
-        .values(spent_credits=ApiKey.spent_credits + credits).returning(ApiKey.spent_credits)
-        .execution_options(synchronize_session=False))
+    spent = await fetch_one(db, "UPDATE hub_api_keys SET spent_credits = spent_credits + %(n)s WHERE id = %(id)s "
+                                "AND (credit_limit IS NULL OR spent_credits + %(n)s <= credit_limit) "
+                                "RETURNING spent_credits", {"n": credits, "id": key_id})
     if spent is None:
         key = await db.scalar(select(ApiKey).where(ApiKey.id == key_id))
         if key is None:
@@ -164,17 +162,15 @@ async def charge_key(db: AsyncSession, key_id: uuid.UUID, credits: int) -> int:
         left = max(0, (key.credit_limit or 0) - key.spent_credits)
         raise CreditLimitReached(f"This API key's credit limit is reached: {left:,} of its "
                                  f"{key.credit_limit:,} credits left, {credits:,} needed.")
-    return spent
+    return spent[0]
 
 
 async def release_key(db: AsyncSession, key_id: uuid.UUID, credits: int) -> int:
     """Give back credits charged but not used (e.g. the unused part of a reservation)."""
     if credits < 0:
         raise ValueError("credits must not be negative")
-    spent = await db.scalar(
-        update(ApiKey).where(ApiKey.id == key_id, ApiKey.spent_credits >= credits)
-        .values(spent_credits=ApiKey.spent_credits - credits).returning(ApiKey.spent_credits)
-        .execution_options(synchronize_session=False))
+    spent = await fetch_one(db, "UPDATE hub_api_keys SET spent_credits = spent_credits - %(n)s WHERE id = %(id)s "
+                                "AND spent_credits >= %(n)s RETURNING spent_credits", {"n": credits, "id": key_id})
     if spent is None:
         raise ValueError(f"cannot release {credits} credits: key {key_id} missing or has spent fewer")
-    return spent
+    return spent[0]

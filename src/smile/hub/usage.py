@@ -1,4 +1,7 @@
-"""hub: the signed-in user's AI usage — the per-request log, daily aggregates, CSV export, and /hub/usage."""
+"""hub: the signed-in user's AI usage — the per-request log, daily aggregates, CSV export, and /hub/usage.
+
+The JSON routes also take an API key with the `usage` scope (`Bearer sk-smile-...`): it reads its owner's usage.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from pydantic import BaseModel
 from sqlalchemy import Date, cast, func, select
 
 from smile.ai.models import USAGE_STATUSES, AiUsage
-from smile.identity.auth import DB, CurrentUser
+from smile.hub.auth import ApiKeyPrincipal, key_or_user
+from smile.identity.auth import DB, CurrentUser, Principal
 from smile.kit.errors import Invalid, responses
 from smile.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, keyset, page_of
 from smile.kit.requests import DBRoute
@@ -24,6 +28,7 @@ from smile.web.render import render
 router = APIRouter(route_class=DBRoute, tags=["hub"])
 Status = Literal[USAGE_STATUSES]  # type: ignore[valid-type]
 CSV_ROWS = 100_000
+Reader = Annotated[ApiKeyPrincipal | Principal, Depends(key_or_user("usage"))]
 
 
 class UsageOut(BaseModel):
@@ -104,24 +109,24 @@ async def daily(db, user_id: uuid.UUID, f: Filters) -> list[DailyOut]:
                      credits=r[5] or 0) for r in await db.execute(stmt)]
 
 
-@router.get("/api/v1/hub/usage", response_model=Page[UsageOut], responses=responses(401, 422))
-async def usage_log(me: CurrentUser, db: DB, f: FilterBy, cursor: str | None = None,
+@router.get("/api/v1/hub/usage", response_model=Page[UsageOut], responses=responses(401, 403, 422))
+async def usage_log(me: Reader, db: DB, f: FilterBy, cursor: str | None = None,
                     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)) -> Page[UsageOut]:
     """Your AI requests, newest first; filter by `model`, `status`, `key_id`, `from` / `to` (UTC dates)."""
     items, next_cursor = await log_page(db, me.id, f, cursor, limit)
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.get("/api/v1/hub/usage/daily", response_model=list[DailyOut], responses=responses(401, 422))
-async def usage_daily(me: CurrentUser, db: DB, f: FilterBy) -> list[DailyOut]:
+@router.get("/api/v1/hub/usage/daily", response_model=list[DailyOut], responses=responses(401, 403, 422))
+async def usage_daily(me: Reader, db: DB, f: FilterBy) -> list[DailyOut]:
     """Requests, tokens and credits per UTC day and model (same filters as the log)."""
     return await daily(db, me.id, f)
 
 
 @router.get("/api/v1/hub/usage.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}, "description": "One line per request"},
-                       **responses(401, 422)})
-async def usage_csv(me: CurrentUser, db: DB, f: FilterBy) -> StreamingResponse:
+                       **responses(401, 403, 422)})
+async def usage_csv(me: Reader, db: DB, f: FilterBy) -> StreamingResponse:
     """The log as CSV (newest first, at most 100,000 rows)."""
     rows = await db.scalars(select(AiUsage).where(*f.where(me.id)).order_by(AiUsage.id.desc()).limit(CSV_ROWS))
     out = io.StringIO()

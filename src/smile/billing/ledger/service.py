@@ -15,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, true, update
+from psycopg.types.json import Jsonb
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.billing.ledger.models import CREDITS, LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction
-from smile.kit.db import utcnow
+from smile.kit.db import driver, fetch_one, utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.ids import new_id
 from smile.kit.pagination import keyset, page_of
@@ -82,17 +83,24 @@ class Balance:
         return self.balance - self.held
 
 
+_ACCOUNT_OF_OWNER = ("SELECT id FROM ledger_accounts WHERE owner_id = %(owner)s AND purpose = %(purpose)s "
+                     "AND currency = %(currency)s")
+_ACCOUNT_OF_PLATFORM = ("SELECT id FROM ledger_accounts WHERE owner_id IS NULL AND purpose = %(purpose)s "
+                        "AND currency = %(currency)s")
+
+
 async def account(db: AsyncSession, owner_id: uuid.UUID | None, purpose: str, currency: str) -> uuid.UUID:
     """The id of the owner's account for purpose and currency, created on first use.
 
     The platform's accounts (owner None) mirror the outside world and may go negative; users' never do.
     A new account of an owner whose money is frozen starts frozen too.
     """
+    found = await fetch_one(db, _ACCOUNT_OF_PLATFORM if owner_id is None else _ACCOUNT_OF_OWNER,
+                            {"owner": owner_id, "purpose": purpose, "currency": currency})
+    if found:
+        return found[0]
     where = and_(LedgerAccount.owner_id.is_(None) if owner_id is None else LedgerAccount.owner_id == owner_id,
                  LedgerAccount.purpose == purpose, LedgerAccount.currency == currency)
-    found = await db.scalar(select(LedgerAccount.id).where(where))
-    if found:
-        return found
     frozen = None if owner_id is None else (
         select(func.max(LedgerAccount.frozen_at)).where(LedgerAccount.owner_id == owner_id).scalar_subquery())
     await db.execute(insert(LedgerAccount).values(
@@ -117,9 +125,9 @@ async def balance(db: AsyncSession, account_id: uuid.UUID) -> Balance:
 
 async def wallet_balance(db: AsyncSession, user_id: uuid.UUID) -> Balance:
     """A user's credit wallet in one query (zero when it has never been used)."""
-    row = (await db.execute(select(LedgerAccount.balance, LedgerAccount.held).where(
-        LedgerAccount.owner_id == user_id, LedgerAccount.purpose == WALLET, LedgerAccount.currency == CREDITS))).first()
-    return Balance(balance=row.balance, held=row.held) if row else Balance(0, 0)
+    row = await fetch_one(db, "SELECT balance, held FROM ledger_accounts WHERE owner_id = %s AND purpose = %s "
+                              "AND currency = %s", (user_id, WALLET, CREDITS))
+    return Balance(balance=row[0], held=row[1]) if row else Balance(0, 0)
 
 
 def _merge(legs: Iterable[Leg]) -> list[Leg]:
@@ -149,6 +157,19 @@ async def post(db: AsyncSession, kind: str, legs: Iterable[Leg], *, key: str,
                             created_by=created_by, reverses_id=reverses_id, check_frozen=check_frozen)
 
 
+_INSERT_TRANSACTION = (
+    "INSERT INTO ledger_transactions (id, kind, idempotency_key, reference_type, reference_id, memo, metadata, "
+    "created_by, reverses_id) VALUES (%(id)s, %(kind)s, %(key)s, %(ref_type)s, %(ref_id)s, %(memo)s, %(data)s, "
+    "%(created_by)s, %(reverses_id)s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+# One statement for every leg: a debit must be covered (unless the account may go negative) and, when
+# asked, the account must not be frozen; `released` lowers the held amount in the same UPDATE (a capture).
+_MOVE = (
+    "UPDATE ledger_accounts SET balance = balance + %(amount)s, held = held - %(released)s "
+    "WHERE id = %(account)s AND (%(amount)s >= 0 OR ((allow_negative OR balance - held + %(released)s "
+    "+ %(amount)s >= 0) AND (NOT %(check_frozen)s OR frozen_at IS NULL))) RETURNING currency")
+_INSERT_ENTRY = "(%s, %s, %s, %s, %s)"
+
+
 async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg], *, key: str,
                  reference: tuple[str, object] | None, memo: str, data: dict | None = None,
                  created_by: uuid.UUID | None = None, reverses_id: uuid.UUID | None = None,
@@ -157,40 +178,32 @@ async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg
 
     `unhold` (account, amount) lowers that account's held amount in the same UPDATE (a capture).
     A refusal can leave earlier legs applied: callers that go on after one run this in a savepoint.
+    Plain SQL through psycopg (kit.db.driver): every metered AI call runs this.
     """
+    conn = await driver(db)
     ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
-    inserted = await db.scalar(insert(LedgerTransaction).values(
-        id=tx_id, kind=kind, idempotency_key=key, reference_type=ref_type, reference_id=ref_id,
-        memo=memo[:500], data=data or {}, created_by=created_by, reverses_id=reverses_id,
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerTransaction.id))
-    if inserted is None:
-        existing = await db.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key))
-        return Posted(existing, replayed=True)
+    cursor = await conn.execute(_INSERT_TRANSACTION, {
+        "id": tx_id, "kind": kind, "key": key, "ref_type": ref_type, "ref_id": ref_id, "memo": memo[:500],
+        "data": Jsonb(data or {}), "created_by": created_by, "reverses_id": reverses_id})
+    if await cursor.fetchone() is None:
+        cursor = await conn.execute("SELECT id FROM ledger_transactions WHERE idempotency_key = %s", (key,))
+        return Posted((await cursor.fetchone())[0], replayed=True)
     sums: dict[str, int] = defaultdict(int)
-    entries = []
+    entries: list = []
     for leg in merged:
-        values: dict = {"balance": LedgerAccount.balance + leg.amount}
-        released = 0
-        if unhold is not None and unhold[0] == leg.account_id:
-            released = unhold[1]
-            values["held"] = LedgerAccount.held - released
-        guard = true()
-        if leg.amount < 0:
-            guard = or_(LedgerAccount.allow_negative,
-                        LedgerAccount.balance - LedgerAccount.held + released + leg.amount >= 0)
-            if check_frozen:
-                guard = and_(guard, LedgerAccount.frozen_at.is_(None))
-        currency = await db.scalar(update(LedgerAccount).where(LedgerAccount.id == leg.account_id, guard)
-                                   .values(**values).returning(LedgerAccount.currency))
-        if currency is None:
+        released = unhold[1] if unhold is not None and unhold[0] == leg.account_id else 0
+        cursor = await conn.execute(_MOVE, {"amount": leg.amount, "released": released, "account": leg.account_id,
+                                            "check_frozen": check_frozen})
+        row = await cursor.fetchone()
+        if row is None:
             await _refusal(db, leg.account_id)
-        sums[currency] += leg.amount
-        entries.append({"id": new_id(), "transaction_id": tx_id, "account_id": leg.account_id,
-                        "amount": leg.amount, "currency": currency})
+        sums[row[0]] += leg.amount
+        entries += [new_id(), tx_id, leg.account_id, leg.amount, row[0]]
     unbalanced = {c: s for c, s in sums.items() if s}
     if unbalanced:
         raise ValueError(f"entries do not sum to zero: {unbalanced}")
-    await db.execute(insert(LedgerEntry), entries)
+    await conn.execute("INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency) VALUES "
+                       + ", ".join([_INSERT_ENTRY] * len(merged)), entries)
     return Posted(tx_id, replayed=False)
 
 
@@ -219,6 +232,15 @@ async def reverse(db: AsyncSession, transaction_id: uuid.UUID, *, memo: str = ""
                       reverses_id=transaction_id, check_frozen=False)
 
 
+_RESERVE = ("UPDATE ledger_accounts SET held = held + %(amount)s WHERE id = %(account)s AND frozen_at IS NULL "
+            "AND (allow_negative OR balance - held >= %(amount)s) RETURNING id")
+_INSERT_HOLD = (
+    "INSERT INTO ledger_holds (id, account_id, amount, idempotency_key, reference_type, reference_id, expires_at) "
+    "VALUES (%(id)s, %(account)s, %(amount)s, %(key)s, %(ref_type)s, %(ref_id)s, %(expires_at)s) "
+    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+_HOLD_BY_KEY = "SELECT id FROM ledger_holds WHERE idempotency_key = %s"
+
+
 async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str,
                expires_at: dt.datetime | None = None, minutes: int = 15,
                reference: tuple[str, object] | None = None) -> uuid.UUID:
@@ -228,25 +250,20 @@ async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str
     gives the amount straight back."""
     if amount <= 0:
         raise Invalid("A hold must be for a positive amount.", fields={"amount": "must be positive"})
-    reserved = await db.scalar(update(LedgerAccount).where(
-        LedgerAccount.id == account_id, LedgerAccount.frozen_at.is_(None),
-        or_(LedgerAccount.allow_negative, LedgerAccount.balance - LedgerAccount.held >= amount),
-    ).values(held=LedgerAccount.held + amount).returning(LedgerAccount.id))
-    existing = select(LedgerHold.id).where(LedgerHold.idempotency_key == key)
+    conn = await driver(db)
+    reserved = await (await conn.execute(_RESERVE, {"amount": amount, "account": account_id})).fetchone()
     if reserved is None:
-        if (replayed := await db.scalar(existing)) is not None:
-            return replayed
+        if (replayed := await (await conn.execute(_HOLD_BY_KEY, (key,))).fetchone()) is not None:
+            return replayed[0]
         await _refusal(db, account_id)
     ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
-    hold_id = await db.scalar(insert(LedgerHold).values(
-        id=new_id(), account_id=account_id, amount=amount, idempotency_key=key, reference_type=ref_type,
-        reference_id=ref_id, expires_at=expires_at or utcnow() + dt.timedelta(minutes=minutes),
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(LedgerHold.id))
-    if hold_id is None:
-        await db.execute(update(LedgerAccount).where(LedgerAccount.id == account_id)
-                         .values(held=LedgerAccount.held - amount))
-        return await db.scalar(existing)
-    return hold_id
+    row = await (await conn.execute(_INSERT_HOLD, {
+        "id": new_id(), "account": account_id, "amount": amount, "key": key, "ref_type": ref_type, "ref_id": ref_id,
+        "expires_at": expires_at or utcnow() + dt.timedelta(minutes=minutes)})).fetchone()
+    if row is None:
+        await conn.execute("UPDATE ledger_accounts SET held = held - %s WHERE id = %s", (amount, account_id))
+        return (await (await conn.execute(_HOLD_BY_KEY, (key,))).fetchone())[0]
+    return row[0]
 
 
 async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterable[Leg] | uuid.UUID, *,
@@ -261,24 +278,24 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
     """
     if amount < 0:
         raise Invalid("The captured amount cannot be negative.")
-    tx_id = new_id()
-    row = (await db.execute(update(LedgerHold).where(
-        LedgerHold.id == hold_id, LedgerHold.status == "open", LedgerHold.amount >= amount,
-    ).values(status="captured", captured=amount, settled_at=utcnow())
-        .returning(LedgerHold.account_id, LedgerHold.amount))).first()
+    conn = await driver(db)
+    row = await (await conn.execute(
+        "UPDATE ledger_holds SET status = 'captured', captured = %(amount)s, settled_at = now() "
+        "WHERE id = %(hold)s AND status = 'open' AND amount >= %(amount)s RETURNING account_id, amount",
+        {"amount": amount, "hold": hold_id})).fetchone()
     if row is None:
         await _hold_refusal(db, hold_id, amount)
+    account_id, held = row
     if amount == 0:
-        await db.execute(update(LedgerAccount).where(LedgerAccount.id == row.account_id)
-                         .values(held=LedgerAccount.held - row.amount))
+        await conn.execute("UPDATE ledger_accounts SET held = held - %s WHERE id = %s", (held, account_id))
         return None
     legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
-    if any(leg.account_id == row.account_id for leg in legs):
+    if any(leg.account_id == account_id for leg in legs):
         raise ValueError("a hold cannot be captured into the account it holds")
-    posted = await _write(db, tx_id, kind, _merge([Leg(row.account_id, -amount), *legs]),
+    posted = await _write(db, new_id(), kind, _merge([Leg(account_id, -amount), *legs]),
                           key=f"hold:{hold_id}:capture", reference=reference or ("hold", hold_id), memo=memo,
-                          data=data, check_frozen=False, unhold=(row.account_id, row.amount))
-    await db.execute(update(LedgerHold).where(LedgerHold.id == hold_id).values(transaction_id=posted.transaction_id))
+                          data=data, check_frozen=False, unhold=(account_id, held))
+    await conn.execute("UPDATE ledger_holds SET transaction_id = %s WHERE id = %s", (posted.transaction_id, hold_id))
     return posted
 
 
