@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smile.ai.models import AiModel
 from smile.ai.types import Usage
 from smile.config import Settings
+from smile.kit.db import driver
 from smile.kit.errors import Invalid, NotFound
 
 MILLION = 1_000_000
@@ -55,11 +56,14 @@ async def ensure_seeded(db: AsyncSession, settings: Settings) -> None:
     await db.execute(insert(AiModel).values(_seed_rows(settings)).on_conflict_do_nothing(index_elements=["id"]))
 
 
+_ALL_MODELS = ("SELECT id, provider, upstream_model, input_credits_per_m, output_credits_per_m, cached_credits_per_m, "
+               "context_window, enabled, fallbacks FROM ai_models {where} ORDER BY position, id")
+
+
 async def all_models(db: AsyncSession, *, enabled_only: bool = False) -> list[Model]:
-    stmt = select(AiModel).order_by(AiModel.position, AiModel.id)
-    if enabled_only:
-        stmt = stmt.where(AiModel.enabled)
-    return [Model.of(row) for row in await db.scalars(stmt)]
+    """Every model in catalog order (plain SQL: every AI call reads the catalog)."""
+    cursor = await (await driver(db)).execute(_ALL_MODELS.format(where="WHERE enabled" if enabled_only else ""))
+    return [Model(*row[:8], tuple(row[8] or ())) for row in await cursor.fetchall()]
 
 
 async def chain(db: AsyncSession, alias: str, providers: set[str], settings: Settings) -> list[Model]:
