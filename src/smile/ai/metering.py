@@ -52,6 +52,10 @@ async def reserve(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, a
                              reference=("ai_usage", request_id))
 
 
+def _wallet_left(posted: ledger.Posted | None, revenue: uuid.UUID) -> int | None:
+    return next((v for k, v in posted.available.items() if k != revenue), None) if posted else None
+
+
 @dataclass
 class Settled:
     charged: int
@@ -65,21 +69,24 @@ async def settle(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, ho
     reference = ("ai_usage", request_id)
     memo = f"AI: {model}"
     from_hold = min(cost, reserved) if hold_id else 0
+    left: int | None = None  # the wallet's available balance after the charge, when a posting told us
     if hold_id:
         try:
-            await ledger.capture(db, hold_id, from_hold, revenue, kind=KIND, reference=reference, memo=memo)
+            posted = await ledger.capture(db, hold_id, from_hold, revenue, kind=KIND, reference=reference, memo=memo)
+            left = _wallet_left(posted, revenue)
         except Conflict:  # the hold expired before the call ended: charge the wallet directly
             from_hold = 0
     rest, uncharged = cost - from_hold, 0
     if rest > 0:
         wallet = await ledger.wallet(db, user_id)
         try:
-            await ledger.post(db, KIND, [Leg(wallet, -rest), Leg(revenue, rest)], key=f"ai:{request_id}:rest",
-                              reference=reference, memo=memo)
+            posted = await ledger.post(db, KIND, [Leg(wallet, -rest), Leg(revenue, rest)],
+                                       key=f"ai:{request_id}:rest", reference=reference, memo=memo)
+            left = _wallet_left(posted, revenue)
         except (ledger.InsufficientFunds, ledger.AccountFrozen):
             uncharged = rest
     if cost - uncharged > 0:
-        await credits.spent(db, user_id)
+        await credits.spent(db, user_id, available=left)
     return Settled(charged=cost - uncharged, uncharged=uncharged)
 
 

@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.billing.credits.models import CreditPackage, CreditWallet
 from smile.billing.credits.schemas import (
-    AdjustmentIn, AdjustmentOut, HistoryLine, PackageCreate, PackageOut, PackageUpdate, WalletOut,
+    AdjustmentIn,
+    AdjustmentOut,
+    HistoryLine,
+    PackageCreate,
+    PackageOut,
+    PackageUpdate,
+    WalletOut,
 )
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.models import LedgerEntry, LedgerTransaction
@@ -199,14 +205,16 @@ async def topped_up(db: AsyncSession, user_id: uuid.UUID) -> None:
                          .values(low_balance_armed=True))
 
 
-async def spent(db: AsyncSession, user_id: uuid.UUID) -> bool:
-    """Call after taking credits from a wallet: when the available balance fell below
-    settings.low_balance_credits, email the user once per crossing. Returns True when a notice was queued."""
+async def spent(db: AsyncSession, user_id: uuid.UUID, available: int | None = None) -> bool:
+    """Call after taking credits from a wallet (`available`: its balance - held now, when the caller has it):
+    when the available balance fell below settings.low_balance_credits, email the user once per crossing.
+    Returns True when a notice was queued."""
     threshold = _settings().low_balance_credits
     if threshold <= 0:
         return False
-    found = await ledger.wallet_balance(db, user_id)
-    if found.available >= threshold:
+    if available is None:
+        available = (await ledger.wallet_balance(db, user_id)).available
+    if available >= threshold:
         return False
     disarmed = await db.scalar(update(CreditWallet).where(CreditWallet.user_id == user_id,
                                                           CreditWallet.low_balance_armed.is_(True))
@@ -219,10 +227,10 @@ async def spent(db: AsyncSession, user_id: uuid.UUID) -> bool:
         return False
     base = _settings().base_url.rstrip("/")
     await mail.send(db, user.email, "Your smile credits are running low",
-                    f"Hi {user.display_name},\n\nYou have {found.available:,} credits left, below your "
+                    f"Hi {user.display_name},\n\nYou have {available:,} credits left, below your "
                     f"low-balance mark of {threshold:,}.\n\nTop up at {base}/billing/wallet so nothing stops "
                     "halfway.\n\n— smile")
-    log.info("low_balance_notice", user_id=str(user_id), available=found.available)
+    log.info("low_balance_notice", user_id=str(user_id), available=available)
     return True
 
 

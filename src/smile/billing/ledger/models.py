@@ -6,7 +6,15 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, UniqueConstraint, text,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -92,5 +100,5 @@ class LedgerHold(IdMixin, TimestampMixin, Base):
     reference_id: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ledger_transactions.id"))  # the capture
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(  # the capture (set with the claim: checked at commit)
+        UUID(as_uuid=True), ForeignKey("ledger_transactions.id", deferrable=True, initially="DEFERRED"))

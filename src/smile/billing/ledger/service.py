@@ -13,21 +13,43 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from smile.billing.ledger.models import CREDITS, LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction
+from smile.billing.ledger.models import (
+    CREDITS,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerHold,
+    LedgerTransaction,
+)
 from smile.kit.db import driver, fetch_one, utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.ids import new_id
 from smile.kit.pagination import keyset, page_of
 
-__all__ = ["CREDITS", "Leg", "Posted", "Balance", "InsufficientFunds", "AccountFrozen", "account", "post",
-           "reverse", "balance", "hold", "capture", "release", "expire_holds", "freeze", "unfreeze"]
+__all__ = [
+    "CREDITS",
+    "AccountFrozen",
+    "Balance",
+    "InsufficientFunds",
+    "Leg",
+    "Posted",
+    "account",
+    "balance",
+    "capture",
+    "expire_holds",
+    "freeze",
+    "hold",
+    "post",
+    "release",
+    "reverse",
+    "unfreeze",
+]
 
 # Purposes of a user's accounts
 WALLET = "wallet"        # credits (CRD) a user spends
@@ -71,6 +93,7 @@ class Leg:
 class Posted:
     transaction_id: uuid.UUID
     replayed: bool  # the idempotency key had been used: nothing moved this time
+    available: dict[uuid.UUID, int] = field(default_factory=dict)  # balance - held of each account after it
 
 
 @dataclass(frozen=True)
@@ -166,7 +189,7 @@ _INSERT_TRANSACTION = (
 _MOVE = (
     "UPDATE ledger_accounts SET balance = balance + %(amount)s, held = held - %(released)s "
     "WHERE id = %(account)s AND (%(amount)s >= 0 OR ((allow_negative OR balance - held + %(released)s "
-    "+ %(amount)s >= 0) AND (NOT %(check_frozen)s OR frozen_at IS NULL))) RETURNING currency")
+    "+ %(amount)s >= 0) AND (NOT %(check_frozen)s OR frozen_at IS NULL))) RETURNING currency, balance - held")
 _INSERT_ENTRY = "(%s, %s, %s, %s, %s)"
 
 
@@ -190,6 +213,7 @@ async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg
         return Posted((await cursor.fetchone())[0], replayed=True)
     sums: dict[str, int] = defaultdict(int)
     entries: list = []
+    available: dict[uuid.UUID, int] = {}
     for leg in merged:
         released = unhold[1] if unhold is not None and unhold[0] == leg.account_id else 0
         cursor = await conn.execute(_MOVE, {"amount": leg.amount, "released": released, "account": leg.account_id,
@@ -198,13 +222,14 @@ async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg
         if row is None:
             await _refusal(db, leg.account_id)
         sums[row[0]] += leg.amount
+        available[leg.account_id] = row[1]
         entries += [new_id(), tx_id, leg.account_id, leg.amount, row[0]]
     unbalanced = {c: s for c, s in sums.items() if s}
     if unbalanced:
         raise ValueError(f"entries do not sum to zero: {unbalanced}")
     await conn.execute("INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency) VALUES "
                        + ", ".join([_INSERT_ENTRY] * len(merged)), entries)
-    return Posted(tx_id, replayed=False)
+    return Posted(tx_id, replayed=False, available=available)
 
 
 async def _refusal(db: AsyncSession, account_id: uuid.UUID):
@@ -279,10 +304,12 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
     if amount < 0:
         raise Invalid("The captured amount cannot be negative.")
     conn = await driver(db)
+    tx_id = new_id()
     row = await (await conn.execute(
-        "UPDATE ledger_holds SET status = 'captured', captured = %(amount)s, settled_at = now() "
-        "WHERE id = %(hold)s AND status = 'open' AND amount >= %(amount)s RETURNING account_id, amount",
-        {"amount": amount, "hold": hold_id})).fetchone()
+        "UPDATE ledger_holds SET status = 'captured', captured = %(amount)s, settled_at = now(), "
+        "transaction_id = %(tx)s WHERE id = %(hold)s AND status = 'open' AND amount >= %(amount)s "
+        "RETURNING account_id, amount", {"amount": amount, "hold": hold_id, "tx": tx_id if amount else None})
+    ).fetchone()
     if row is None:
         await _hold_refusal(db, hold_id, amount)
     account_id, held = row
@@ -292,11 +319,9 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
     legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
     if any(leg.account_id == account_id for leg in legs):
         raise ValueError("a hold cannot be captured into the account it holds")
-    posted = await _write(db, new_id(), kind, _merge([Leg(account_id, -amount), *legs]),
-                          key=f"hold:{hold_id}:capture", reference=reference or ("hold", hold_id), memo=memo,
-                          data=data, check_frozen=False, unhold=(account_id, held))
-    await conn.execute("UPDATE ledger_holds SET transaction_id = %s WHERE id = %s", (posted.transaction_id, hold_id))
-    return posted
+    return await _write(db, tx_id, kind, _merge([Leg(account_id, -amount), *legs]), key=f"hold:{hold_id}:capture",
+                        reference=reference or ("hold", hold_id), memo=memo, data=data, check_frozen=False,
+                        unhold=(account_id, held))
 
 
 async def _hold_refusal(db: AsyncSession, hold_id: uuid.UUID, amount: int):
