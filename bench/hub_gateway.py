@@ -351,7 +351,8 @@ def report(results, checks: dict, answered: dict[str, int], args, database: str,
     violations = checks["violations"]
     return "\n".join([
         BEGIN,
-        "## Gateway overhead: `POST /v1/chat/completions` through smile vs straight to the upstream",
+        "## Gateway overhead: `POST /v1/chat/completions` through smile and through LiteLLM proxy vs straight "
+        "to the upstream",
         "",
         f"- Date: {now_utc()}",
         f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
@@ -363,6 +364,13 @@ def report(results, checks: dict, answered: dict[str, int], args, database: str,
         "counted). Request: 2 short messages, `max_tokens: 16`; streamed with `stream_options.include_usage`. "
         "Through smile each call authenticates the key, counts the rate limits, reserves the wallet (ledger "
         "hold), calls the upstream with the `openai` SDK, captures the hold and writes the `ai_usage` row. "
+        f"LiteLLM proxy {litellm_proxy.LITELLM_VERSION} (`litellm[proxy]` from PyPI in its own venv, "
+        "`bench/litellm_proxy.py`) runs one process on the same machine against the same stub, with its "
+        "PostgreSQL database on the same server, a virtual key with `max_budget` and per-token prices, so "
+        "budget checks and spend tracking are on. Prisma's native query engine cannot be downloaded here, so "
+        "the same engine commit's WebAssembly build from npm (`@prisma/query-engine-wasm` on "
+        "`@prisma/adapter-pg`) answers in its place through a small Node shim (about 2-3.5 ms of CPU per "
+        "LiteLLM request, counted in LiteLLM's column). "
         f"Load: this script's keep-alive HTTP/1.1 generator, {args.rounds} alternating rounds of "
         f"{args.duration / args.rounds:.1f} s per path and concurrency after {args.warmup:.0f} s warm-up. "
         "Generator, stub, smile and PostgreSQL share the same cores: compare ratios, not absolute figures. "
