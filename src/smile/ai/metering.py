@@ -16,6 +16,7 @@ from smile.ai.types import Usage
 from smile.billing.credits import service as credits
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.service import CREDITS, Leg
+from smile.kit.db import Last
 from smile.kit.errors import Conflict
 
 KIND = "ai_usage"
@@ -52,41 +53,72 @@ async def reserve(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, a
                              reference=("ai_usage", request_id))
 
 
-def _wallet_left(posted: ledger.Posted | None, revenue: uuid.UUID) -> int | None:
-    return next((v for k, v in posted.available.items() if k != revenue), None) if posted else None
+@dataclass
+class Reservation:
+    hold_id: uuid.UUID
+    wallet: uuid.UUID
+    queued: Last  # its row is None after the commit when the wallet could not cover the amount
+
+
+async def reserve_at_commit(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, amount: int,
+                            minutes: int) -> Reservation:
+    """reserve(), made with the COMMIT (commit with kit.db.commit; then `refused` tells whether it held)."""
+    wallet = await ledger.wallet(db, user_id)
+    hold_id, queued = ledger.hold_at_commit(db, wallet, amount, key=f"ai:{request_id}", minutes=minutes,
+                                            reference=("ai_usage", request_id))
+    return Reservation(hold_id, wallet, queued)
+
+
+async def refused(db: AsyncSession, reservation: Reservation):
+    """After the commit: None when the reservation held, else the error that says why not."""
+    return None if reservation.queued.row is not None else await ledger.refusal(db, reservation.wallet)
 
 
 @dataclass
 class Settled:
     charged: int
     uncharged: int  # cost the wallet could not cover (the reservation was too small and the balance is gone)
+    left: int | None = None  # the wallet's balance - held after the charge, when a posting told us
+    later: Last | None = None  # or the wallet's UPDATE queued for the COMMIT, whose row tells it then
+
+    def wallet_left(self) -> int | None:
+        return self.later.row[0] if self.later is not None and self.later.row is not None else self.left
 
 
 async def settle(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, hold_id: uuid.UUID | None,
                  reserved: int, cost: int, model: str) -> Settled:
-    """Charge exactly `cost`: from the hold, and (rarely) the excess over it straight from the wallet."""
+    """Charge exactly `cost`: from the hold, and (rarely) the excess over it straight from the wallet.
+
+    The capture's account UPDATEs go with the COMMIT: the caller commits with kit.db.commit(db), then calls
+    `after_commit` for the low-balance notice.
+    """
     revenue = await ledger.platform(db, ledger.REVENUE, CREDITS)
     reference = ("ai_usage", request_id)
     memo = f"AI: {model}"
     from_hold = min(cost, reserved) if hold_id else 0
-    left: int | None = None  # the wallet's available balance after the charge, when a posting told us
+    done = Settled(charged=0, uncharged=0)
     if hold_id:
         try:
-            posted = await ledger.capture(db, hold_id, from_hold, revenue, kind=KIND, reference=reference, memo=memo)
-            left = _wallet_left(posted, revenue)
+            posted = await ledger.capture(db, hold_id, from_hold, revenue, kind=KIND, reference=reference, memo=memo,
+                                          last=True)
+            done.later = next((q for k, q in posted.last.items() if k != revenue), None) if posted else None
         except Conflict:  # the hold expired before the call ended: charge the wallet directly
             from_hold = 0
-    rest, uncharged = cost - from_hold, 0
+    rest = cost - from_hold
     if rest > 0:
         wallet = await ledger.wallet(db, user_id)
         try:
             posted = await ledger.post(db, KIND, [Leg(wallet, -rest), Leg(revenue, rest)],
                                        key=f"ai:{request_id}:rest", reference=reference, memo=memo)
-            left = _wallet_left(posted, revenue)
+            done.left, done.later = posted.available.get(wallet), None
         except (ledger.InsufficientFunds, ledger.AccountFrozen):
-            uncharged = rest
-    if cost - uncharged > 0:
-        await credits.spent(db, user_id, available=left)
-    return Settled(charged=cost - uncharged, uncharged=uncharged)
+            done.uncharged = rest
+    done.charged = cost - done.uncharged
+    return done
 
 
+async def after_commit(db_factory, user_id: uuid.UUID, done: Settled) -> None:
+    """The low-balance notice, in its own transaction and only when the balance may have crossed the mark."""
+    if done.charged > 0 and credits.may_be_low(left := done.wallet_left()):
+        async with db_factory() as db:
+            await credits.spent(db, user_id, available=left)

@@ -30,13 +30,14 @@ from smile.ai.types import ChatRequest, ChatResult, Delta, ProviderError, Usage
 from smile.billing.ledger.service import InsufficientFunds
 from smile.config import Settings
 from smile.kit import runtime
-from smile.kit.db import fetch_one, utcnow
+from smile.kit.db import commit, fetch_one, utcnow
 from smile.kit.errors import AppError, Invalid, TooManyRequests
 from smile.kit.ids import new_id
 
 log = structlog.get_logger("smile.ai")
 DbFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-OnSettle = Callable[[AsyncSession, int], Awaitable[None]]  # (settlement's session, credits charged)
+# (settlement's session, credits charged): may queue statements with kit.db.at_commit
+OnSettle = Callable[[AsyncSession, int], Awaitable[None]]
 _background: set[asyncio.Task] = set()
 
 
@@ -53,6 +54,16 @@ _CLAIM_USAGE = (
     "input_tokens = %(input_tokens)s, output_tokens = %(output_tokens)s, cached_tokens = %(cached_tokens)s, "
     "latency_ms = %(latency_ms)s, first_byte_ms = %(first_byte_ms)s, error = %(error)s, settled_at = now(), "
     "credits = %(credits)s, uncharged = 0 WHERE id = %(id)s AND status = 'pending' RETURNING id")
+
+
+_REFUSE_USAGE = ("UPDATE ai_usage SET status = %(status)s, error = %(error)s, reserved = 0, hold_id = NULL, "
+                 "settled_at = now(), latency_ms = 0 WHERE id = %(id)s AND status = 'pending'")
+
+
+def _refused_status(refused: AppError | None) -> str:
+    if refused is None:
+        return "pending"
+    return "insufficient_credits" if isinstance(refused, InsufficientFunds) else "failed"
 
 
 class UpstreamError(AppError):
@@ -108,10 +119,14 @@ class _Call:
             raise Invalid("max_tokens must be at least 1.", fields={"max_tokens": "must be >= 1"})
 
     async def prepare(self) -> None:
-        """Resolve the chain, inject max_tokens if missing, reserve the worst case, write the usage row."""
+        """Resolve the chain, inject max_tokens if missing, reserve the worst case, write the usage row.
+
+        The reservation (the wallet's UPDATE and the hold) goes with the COMMIT, after the usage row; when it
+        is refused, a second transaction records why on the row."""
         self._validate()
         providers = registry(self.settings)
         refused: AppError | None = None
+        reservation: metering.Reservation | None = None
         async with self.db_factory() as db:
             chain = await catalog.chain(db, self.request.model, set(providers), self.settings)
             prompt = tokens.upper_bound(self.request.messages, self.request.tools)
@@ -123,28 +138,34 @@ class _Call:
                     chain, prompt, await metering.available(db, self.user_id), cap)
             self.reserved = metering.worst_case(chain, prompt, max(1, max_tokens))
             if max_tokens < 1:
-                refused = InsufficientFunds("Your credits do not cover this prompt; top up your wallet.")
-            else:
-                try:
-                    self.hold_id = await metering.reserve(db, self.user_id, self.id, self.reserved,
-                                                          self.settings.ai_hold_minutes)
-                except AppError as exc:
-                    refused = exc
-            if isinstance(refused, InsufficientFunds):
-                available = await metering.available(db, self.user_id)
-                refused = InsufficientFunds(f"This request may cost up to {self.reserved:,} credits and you have "
-                                            f"{available:,} available; top up or lower max_tokens.")
-            status = "pending" if refused is None else (
-                "insufficient_credits" if isinstance(refused, InsufficientFunds) else "failed")
+                refused = await self._explained(db, InsufficientFunds())
+            elif self.reserved > 0:
+                reservation = await metering.reserve_at_commit(db, self.user_id, self.id, self.reserved,
+                                                               self.settings.ai_hold_minutes)
+                self.hold_id = reservation.hold_id
             await fetch_one(db, _INSERT_USAGE, {
                 "id": self.id, "user_id": self.user_id, "api_key_id": self.api_key_id, "model": self.request.model,
-                "stream": self.stream, "status": status, "reserved": 0 if refused else self.reserved,
+                "stream": self.stream, "status": _refused_status(refused), "reserved": 0 if refused else self.reserved,
                 "hold_id": self.hold_id, "error": refused.message if refused else None,
                 "settled_at": utcnow() if refused else None, "latency_ms": 0 if refused else None})
+            await commit(db)
+        if reservation is not None and reservation.queued.row is None:
+            self.hold_id = None
+            async with self.db_factory() as db:
+                refused = await self._explained(db, await metering.refused(db, reservation))
+                await fetch_one(db, _REFUSE_USAGE, {"id": self.id, "status": _refused_status(refused),
+                                                    "error": refused.message})
         if refused is not None:
             raise refused
         self.request = replace(self.request, max_tokens=max_tokens)
         self.router = Router(chain, providers, self.settings)
+
+    async def _explained(self, db: AsyncSession, refused: AppError) -> AppError:
+        if not isinstance(refused, InsufficientFunds):
+            return refused
+        available = await metering.available(db, self.user_id)
+        return InsufficientFunds(f"This request may cost up to {self.reserved:,} credits and you have "
+                                 f"{available:,} available; top up or lower max_tokens.")
 
     async def settle(self, status: str, usage: Usage | None, served: Model | None, error: str | None = None) -> int:
         """Exactly once: charge `served.cost(usage)`, release the rest of the hold, finish the usage row."""
@@ -172,6 +193,8 @@ class _Call:
                                  .values(credits=done.charged, uncharged=done.uncharged))
             if self.on_settle is not None:
                 await self.on_settle(db, done.charged)
+            await commit(db)  # the wallet's, the revenue's and the key's UPDATEs go with the COMMIT
+        await metering.after_commit(self.db_factory, self.user_id, done)
         self.credits = done.charged
         log.info("ai_call", request_id=str(self.id), status=status, model=served.id if served else None,
                  credits=done.charged, attempts=len(attempts))

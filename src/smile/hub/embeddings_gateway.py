@@ -24,7 +24,7 @@ from smile.hub.auth import ApiKeyPrincipal
 from smile.hub.errors import OpenAIError
 from smile.hub.limits import check_rate
 from smile.kit import runtime
-from smile.kit.db import utcnow
+from smile.kit.db import commit, utcnow
 from smile.kit.errors import AppError
 from smile.kit.ids import new_id
 
@@ -115,6 +115,8 @@ async def create(me: ApiKeyPrincipal, body: EmbeddingsIn) -> dict:
                     latency_ms=int((anyio.current_time() - started) * 1000), settled_at=utcnow()))
                 if charge < cost:
                     await service.release_key(db, key_id, cost - charge)
+                await commit(db)
+            await metering.after_commit(runtime.current().db.session, user_id, done)
     return {"object": "list", "model": name,
             "data": [{"object": "embedding", "index": i, "embedding": _encode(v, body.encoding_format)}
                      for i, v in enumerate(vectors)],

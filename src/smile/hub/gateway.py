@@ -33,6 +33,7 @@ from smile.hub.limits import check_rate
 from smile.hub.service import CreditLimitReached
 from smile.identity.auth import DB
 from smile.kit import runtime
+from smile.kit.db import Last
 from smile.kit.errors import AppError
 from smile.kit.ids import new_id
 
@@ -159,17 +160,22 @@ async def _correct_key(db, key_id: uuid.UUID, held: int, charged: int) -> None:
 
 class KeySpend:
     """The key's spend becomes exactly what the call was charged: corrected inside the call's settlement
-    transaction (`on_settle`), or afterwards by `finish` when the call never settled (refused, failed early)."""
+    transaction, with its COMMIT (`on_settle`), or afterwards by `finish` when the call never settled
+    (refused, failed early)."""
 
     def __init__(self, key_id: uuid.UUID, held: int) -> None:
         self.key_id, self.held, self.done = key_id, held, False
+        self.correction: tuple[Last, int] | None = None
 
     async def on_settle(self, db, charged: int) -> None:
         self.done = True
-        await _correct_key(db, self.key_id, self.held, charged)
+        if charged != self.held:
+            self.correction = (service.adjust_key_at_commit(db, self.key_id, charged - self.held), charged)
 
     async def finish(self, request_id: uuid.UUID) -> None:
         if self.done:
+            if self.correction is not None and self.correction[0].row is None and self.correction[1] > self.held:
+                log.warning("key_limit_overrun", key_id=str(self.key_id), credits=self.correction[1] - self.held)
             return
         with anyio.CancelScope(shield=True):
             async with runtime.current().db.session() as db:

@@ -15,7 +15,7 @@ from smile.hub.schemas import KeyCreate, KeyCreated, KeyOut, KeyUpdate
 from smile.identity import audit
 from smile.identity.models import User
 from smile.kit import runtime
-from smile.kit.db import fetch_one, utcnow
+from smile.kit.db import Last, at_commit, fetch_one, utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.pagination import keyset, page_of
 
@@ -163,6 +163,19 @@ async def charge_key(db: AsyncSession, key_id: uuid.UUID, credits: int) -> int:
         raise CreditLimitReached(f"This API key's credit limit is reached: {left:,} of its "
                                  f"{key.credit_limit:,} credits left, {credits:,} needed.")
     return spent[0]
+
+
+# A correction of the spend after the call (+ more, - less than charged before it), sent with the COMMIT; a
+# correction upwards past the credit limit changes nothing (the key is capped at its limit).
+_ADJUST_KEY = ("UPDATE hub_api_keys SET spent_credits = spent_credits + %(n)s WHERE id = %(id)s "
+               "AND spent_credits + %(n)s >= 0 AND (%(n)s <= 0 OR credit_limit IS NULL "
+               "OR spent_credits + %(n)s <= credit_limit) RETURNING spent_credits")
+
+
+def adjust_key_at_commit(db: AsyncSession, key_id: uuid.UUID, credits: int) -> Last:
+    """Queue the key's spend correction by `credits` for the COMMIT (kit.db.at_commit); its row is None after
+    the commit when it was refused (past the limit)."""
+    return at_commit(db, _ADJUST_KEY, {"n": credits, "id": key_id})
 
 
 async def release_key(db: AsyncSession, key_id: uuid.UUID, credits: int) -> int:

@@ -100,6 +100,57 @@ async def fetch_one(session: AsyncSession, sql: str, params: dict | tuple | None
     return await cursor.fetchone() if cursor.description else None
 
 
+class Last:
+    """A statement queued by `at_commit`; `row` is its first row once `commit` has run (None if none)."""
+
+    __slots__ = ("sql", "params", "row")
+
+    def __init__(self, sql: str, params: dict | tuple | None) -> None:
+        self.sql, self.params, self.row = sql, params, None
+
+
+def at_commit(session: AsyncSession, sql: str, params: dict | tuple | None = None) -> Last:
+    """Queue `sql` to run as the transaction's last statements, sent with COMMIT by `commit(session)`.
+
+    For UPDATEs of rows many requests share (a wallet, the platform's revenue account, an API key's
+    spend): queued, their row locks last only as long as the server takes to run them and commit, never
+    across an await in this process, so concurrent requests do not queue behind an event loop that is
+    busy elsewhere. A statement that fails aborts the whole transaction. Committing the session any other
+    way with statements queued is an error (they would be lost).
+    """
+    sync = session.sync_session
+    queued = sync.info.setdefault("at_commit", [])
+    if not event.contains(sync, "before_commit", _refuse_queued):
+        event.listen(sync, "before_commit", _refuse_queued)
+        event.listen(sync, "after_soft_rollback", _drop_queued)
+    queued.append(last := Last(sql, params))
+    return last
+
+
+async def commit(session: AsyncSession) -> None:
+    """Send the statements queued by `at_commit` and COMMIT in one pipeline, then finish the session's
+    transaction (SQLAlchemy's commit is then a no-op at the server; its after-commit hooks run)."""
+    queued = session.sync_session.info.pop("at_commit", [])
+    if queued:
+        conn = await driver(session)
+        async with conn.pipeline():
+            cursors = [await conn.execute(q.sql, q.params) for q in queued]
+            await conn.commit()
+        for q, cursor in zip(queued, cursors, strict=True):
+            q.row = await cursor.fetchone() if cursor.description else None
+    await session.commit()
+
+
+def _refuse_queued(sync) -> None:
+    if sync.info.get("at_commit"):
+        raise RuntimeError("statements queued with at_commit(); commit with smile.kit.db.commit(session)")
+
+
+def _drop_queued(sync, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        sync.info.pop("at_commit", None)
+
+
 _after_commit_tasks: set[asyncio.Task] = set()
 
 

@@ -205,6 +205,12 @@ async def topped_up(db: AsyncSession, user_id: uuid.UUID) -> None:
                          .values(low_balance_armed=True))
 
 
+def may_be_low(available: int | None) -> bool:
+    """Whether `spent` could send a notice for this available balance (None: unknown), without a query."""
+    threshold = _settings().low_balance_credits
+    return threshold > 0 and (available is None or available < threshold)
+
+
 async def spent(db: AsyncSession, user_id: uuid.UUID, available: int | None = None) -> bool:
     """Call after taking credits from a wallet (`available`: its balance - held now, when the caller has it):
     when the available balance fell below settings.low_balance_credits, email the user once per crossing.

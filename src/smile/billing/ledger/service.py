@@ -27,7 +27,7 @@ from smile.billing.ledger.models import (
     LedgerHold,
     LedgerTransaction,
 )
-from smile.kit.db import driver, fetch_one, utcnow
+from smile.kit.db import Last, at_commit, driver, fetch_one, utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.ids import new_id
 from smile.kit.pagination import keyset, page_of
@@ -45,7 +45,9 @@ __all__ = [
     "expire_holds",
     "freeze",
     "hold",
+    "hold_at_commit",
     "post",
+    "refusal",
     "release",
     "reverse",
     "unfreeze",
@@ -94,6 +96,7 @@ class Posted:
     transaction_id: uuid.UUID
     replayed: bool  # the idempotency key had been used: nothing moved this time
     available: dict[uuid.UUID, int] = field(default_factory=dict)  # balance - held of each account after it
+    last: dict[uuid.UUID, Last] = field(default_factory=dict)  # instead, when the UPDATEs go with the COMMIT
 
 
 @dataclass(frozen=True)
@@ -184,23 +187,35 @@ _INSERT_TRANSACTION = (
     "INSERT INTO ledger_transactions (id, kind, idempotency_key, reference_type, reference_id, memo, metadata, "
     "created_by, reverses_id) VALUES (%(id)s, %(kind)s, %(key)s, %(ref_type)s, %(ref_id)s, %(memo)s, %(data)s, "
     "%(created_by)s, %(reverses_id)s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+# The entries take their currency from their account; the rows returned are checked to sum to zero.
+_INSERT_ENTRIES = (
+    "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency) SELECT v.id, v.tx, v.account, "
+    "v.amount, a.currency FROM (VALUES {rows}) AS v (id, tx, account, amount) JOIN ledger_accounts a "
+    "ON a.id = v.account RETURNING currency, amount")
+_ENTRY = "(%s::uuid, %s::uuid, %s::uuid, %s::bigint)"
 # One statement for every leg: a debit must be covered (unless the account may go negative) and, when
 # asked, the account must not be frozen; `released` lowers the held amount in the same UPDATE (a capture).
 _MOVE = (
     "UPDATE ledger_accounts SET balance = balance + %(amount)s, held = held - %(released)s "
     "WHERE id = %(account)s AND (%(amount)s >= 0 OR ((allow_negative OR balance - held + %(released)s "
-    "+ %(amount)s >= 0) AND (NOT %(check_frozen)s OR frozen_at IS NULL))) RETURNING currency, balance - held")
-_INSERT_ENTRY = "(%s, %s, %s, %s, %s)"
+    "+ %(amount)s >= 0) AND (NOT %(check_frozen)s OR frozen_at IS NULL))) RETURNING balance - held")
+# A capture's legs cannot be refused (the debit is covered by the hold it releases); sent with the COMMIT,
+# and the CHECK constraint not_overdrawn still stands behind them.
+_MOVE_LAST = ("UPDATE ledger_accounts SET balance = balance + %(amount)s, held = held - %(released)s "
+              "WHERE id = %(account)s RETURNING balance - held")
 
 
 async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg], *, key: str,
                  reference: tuple[str, object] | None, memo: str, data: dict | None = None,
                  created_by: uuid.UUID | None = None, reverses_id: uuid.UUID | None = None,
-                 check_frozen: bool = True, unhold: tuple[uuid.UUID, int] | None = None) -> Posted:
-    """The transaction row, one conditional UPDATE per account (in id order) and the entries.
+                 check_frozen: bool = True, unhold: tuple[uuid.UUID, int] | None = None,
+                 last: bool = False) -> Posted:
+    """The transaction row, the entries, then one UPDATE per account (in id order).
 
     `unhold` (account, amount) lowers that account's held amount in the same UPDATE (a capture).
-    A refusal can leave earlier legs applied: callers that go on after one run this in a savepoint.
+    `last` queues the account UPDATEs to go with the COMMIT (kit.db.at_commit; only for legs that cannot
+    be refused): Posted.last then has each account's queued UPDATE, whose row is its balance - held.
+    A refusal can leave the transaction's rows written: callers that go on after one run this in a savepoint.
     Plain SQL through psycopg (kit.db.driver): every metered AI call runs this.
     """
     conn = await driver(db)
@@ -211,34 +226,38 @@ async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg
     if await cursor.fetchone() is None:
         cursor = await conn.execute("SELECT id FROM ledger_transactions WHERE idempotency_key = %s", (key,))
         return Posted((await cursor.fetchone())[0], replayed=True)
+    values = [v for leg in merged for v in (new_id(), tx_id, leg.account_id, leg.amount)]
+    cursor = await conn.execute(_INSERT_ENTRIES.format(rows=", ".join([_ENTRY] * len(merged))), values)
+    rows = await cursor.fetchall()
+    if len(rows) < len(merged):
+        raise NotFound("No such ledger account.")
     sums: dict[str, int] = defaultdict(int)
-    entries: list = []
-    available: dict[uuid.UUID, int] = {}
-    for leg in merged:
-        released = unhold[1] if unhold is not None and unhold[0] == leg.account_id else 0
-        cursor = await conn.execute(_MOVE, {"amount": leg.amount, "released": released, "account": leg.account_id,
-                                            "check_frozen": check_frozen})
-        row = await cursor.fetchone()
-        if row is None:
-            await _refusal(db, leg.account_id)
-        sums[row[0]] += leg.amount
-        available[leg.account_id] = row[1]
-        entries += [new_id(), tx_id, leg.account_id, leg.amount, row[0]]
+    for currency, amount in rows:
+        sums[currency] += amount
     unbalanced = {c: s for c, s in sums.items() if s}
     if unbalanced:
         raise ValueError(f"entries do not sum to zero: {unbalanced}")
-    await conn.execute("INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency) VALUES "
-                       + ", ".join([_INSERT_ENTRY] * len(merged)), entries)
-    return Posted(tx_id, replayed=False, available=available)
+    available: dict[uuid.UUID, int] = {}
+    queued: dict[uuid.UUID, Last] = {}
+    for leg in merged:
+        params = {"amount": leg.amount, "account": leg.account_id, "check_frozen": check_frozen,
+                  "released": unhold[1] if unhold is not None and unhold[0] == leg.account_id else 0}
+        if last:
+            queued[leg.account_id] = at_commit(db, _MOVE_LAST, params)
+            continue
+        row = await (await conn.execute(_MOVE, params)).fetchone()
+        if row is None:
+            raise await refusal(db, leg.account_id)
+        available[leg.account_id] = row[0]
+    return Posted(tx_id, replayed=False, available=available, last=queued)
 
 
-async def _refusal(db: AsyncSession, account_id: uuid.UUID):
+async def refusal(db: AsyncSession, account_id: uuid.UUID) -> AppError:
+    """Why a debit or hold on the account was refused: the error to raise."""
     row = (await db.execute(select(LedgerAccount.frozen_at).where(LedgerAccount.id == account_id))).first()
     if row is None:
-        raise NotFound("No such ledger account.")
-    if row.frozen_at is not None:
-        raise AccountFrozen()
-    raise InsufficientFunds()
+        return NotFound("No such ledger account.")
+    return AccountFrozen() if row.frozen_at is not None else InsufficientFunds()
 
 
 async def reverse(db: AsyncSession, transaction_id: uuid.UUID, *, memo: str = "",
@@ -280,7 +299,7 @@ async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str
     if reserved is None:
         if (replayed := await (await conn.execute(_HOLD_BY_KEY, (key,))).fetchone()) is not None:
             return replayed[0]
-        await _refusal(db, account_id)
+        raise await refusal(db, account_id)
     ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
     row = await (await conn.execute(_INSERT_HOLD, {
         "id": new_id(), "account": account_id, "amount": amount, "key": key, "ref_type": ref_type, "ref_id": ref_id,
@@ -291,15 +310,38 @@ async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str
     return row[0]
 
 
+# hold() in one statement, for at_commit: the hold row exists only if the reservation was made.
+_HOLD_LAST = (
+    "WITH reserved AS (UPDATE ledger_accounts SET held = held + %(amount)s WHERE id = %(account)s "
+    "AND frozen_at IS NULL AND (allow_negative OR balance - held >= %(amount)s) RETURNING id) "
+    "INSERT INTO ledger_holds (id, account_id, amount, idempotency_key, reference_type, reference_id, expires_at) "
+    "SELECT %(id)s, id, %(amount)s, %(key)s, %(ref_type)s, %(ref_id)s, %(expires_at)s FROM reserved RETURNING id")
+
+
+def hold_at_commit(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str, minutes: int = 15,
+                   reference: tuple[str, object] | None = None) -> tuple[uuid.UUID, Last]:
+    """hold(), queued to go with the COMMIT (kit.db.at_commit): returns the hold's id and the queued
+    statement, whose row is None after the commit when the reservation was refused (see `refusal`).
+    Not replayable: a key used before makes the commit fail."""
+    if amount <= 0:
+        raise Invalid("A hold must be for a positive amount.", fields={"amount": "must be positive"})
+    hold_id = new_id()
+    ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
+    return hold_id, at_commit(db, _HOLD_LAST, {
+        "id": hold_id, "account": account_id, "amount": amount, "key": key, "ref_type": ref_type, "ref_id": ref_id,
+        "expires_at": utcnow() + dt.timedelta(minutes=minutes)})
+
+
 async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterable[Leg] | uuid.UUID, *,
                   kind: str, reference: tuple[str, object] | None = None, memo: str = "",
-                  data: dict | None = None) -> Posted | None:
+                  data: dict | None = None, last: bool = False) -> Posted | None:
     """Take `amount` (0..hold amount) of an open hold and release the rest, exactly once.
 
     `to` is the account that receives everything, or legs (positive amounts summing to `amount`).
     Returns None when amount is 0 (a pure release). Raises Conflict when the hold is no longer open,
     before changing anything. The held account's release and debit are one UPDATE, and every account
     is updated in id order like post(), so captures and postings on the same accounts cannot deadlock.
+    `last` sends the account UPDATEs with the COMMIT (see _write; the caller commits with kit.db.commit).
     """
     if amount < 0:
         raise Invalid("The captured amount cannot be negative.")
@@ -314,14 +356,18 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
         await _hold_refusal(db, hold_id, amount)
     account_id, held = row
     if amount == 0:
-        await conn.execute("UPDATE ledger_accounts SET held = held - %s WHERE id = %s", (held, account_id))
+        release_sql = "UPDATE ledger_accounts SET held = held - %s WHERE id = %s"
+        if last:
+            at_commit(db, release_sql, (held, account_id))
+        else:
+            await conn.execute(release_sql, (held, account_id))
         return None
     legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
     if any(leg.account_id == account_id for leg in legs):
         raise ValueError("a hold cannot be captured into the account it holds")
     return await _write(db, tx_id, kind, _merge([Leg(account_id, -amount), *legs]), key=f"hold:{hold_id}:capture",
                         reference=reference or ("hold", hold_id), memo=memo, data=data, check_frozen=False,
-                        unhold=(account_id, held))
+                        unhold=(account_id, held), last=last)
 
 
 async def _hold_refusal(db: AsyncSession, hold_id: uuid.UUID, amount: int):
