@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
@@ -197,6 +198,8 @@ def cpu_of(procs: dict[str, list[psutil.Process]]) -> dict[str, float]:
             try:
                 t = p.cpu_times()
                 total += t.user + t.system
+                if p is group[0] and who == "postgres":  # the postmaster: add its exited backends' CPU too
+                    total += t.children_user + t.children_system
             except psutil.Error:
                 pass
         out[who] = total
@@ -204,21 +207,27 @@ def cpu_of(procs: dict[str, list[psutil.Process]]) -> dict[str, float]:
 
 
 async def run_round(port: int, request: bytes, stream: bool, seconds: float, concurrency: int, stats: Stats,
-                    procs: dict[str, list[psutil.Process]]) -> None:
-    before, started = cpu_of(procs), time.perf_counter()
+                    procs_fn) -> None:
+    """Processes are listed before and after: a backend that exits during the round is counted through the
+    postmaster's children times, one that starts during it through the second listing."""
+    before, started = cpu_of(procs_fn()), time.perf_counter()
     stop_at = started + seconds
     await asyncio.gather(*(client(port, request, stream, stats, stop_at) for _ in range(concurrency)))
     stats.seconds += time.perf_counter() - started
-    for who, value in cpu_of(procs).items():
+    for who, value in cpu_of(procs_fn()).items():
         stats.cpu[who] = stats.cpu.get(who, 0.0) + value - before[who]
+
+
+@functools.cache
+def _postmaster(data_dir: Path) -> psutil.Process | None:
+    pid_file = next(data_dir.rglob("postmaster.pid"), None)
+    return psutil.Process(int(pid_file.read_text().split()[0])) if pid_file else None
 
 
 def postgres_processes(data_dir: Path, url: str) -> list[psutil.Process]:
     """The postmaster and its backends (embedded: found by its pid file; external: none measured)."""
-    for pid_file in data_dir.rglob("postmaster.pid"):
-        master = psutil.Process(int(pid_file.read_text().split()[0]))
-        return [master, *master.children(recursive=True)]
-    return []
+    master = _postmaster(data_dir)
+    return [master, *master.children(recursive=True)] if master else []
 
 
 def gateway(name: str) -> str | None:
@@ -242,11 +251,9 @@ async def measure(ports: dict[str, int], keys: dict[str, str], args, procs_fn
             answered[g] += len(stats.latencies) - stats.errors
 
     for concurrency in args.concurrency:
-        procs = procs_fn()  # the backends the pools opened so far
         for name, (port, request, stream) in requests.items():  # warm-up, not counted
-            await run_round(port, request, stream, args.warmup, concurrency, stats := Stats(), procs)
+            await run_round(port, request, stream, args.warmup, concurrency, stats := Stats(), procs_fn)
             count(name, stats)
-        procs = procs_fn()
         for name in requests:
             results[(name, concurrency)] = Stats()
         for i in range(args.rounds):
@@ -254,7 +261,7 @@ async def measure(ports: dict[str, int], keys: dict[str, str], args, procs_fn
             for name in order:
                 port, request, stream = requests[name]
                 await run_round(port, request, stream, args.duration / args.rounds, concurrency,
-                                results[(name, concurrency)], procs)
+                                results[(name, concurrency)], procs_fn)
         for name in requests:
             count(name, results[(name, concurrency)])
     return results, answered

@@ -33,7 +33,7 @@ def resolve_database_url(settings: Settings) -> str:
     return embedded.start(settings.data_dir)
 
 
-def start(settings: Settings, database_url: str | None = None, pool_size: int = 10) -> Runtime:
+def start(settings: Settings, database_url: str | None = None, pool_size: int = 20) -> Runtime:
     global _current
     url = database_url or resolve_database_url(settings)
     _current = Runtime(
