@@ -351,7 +351,8 @@ def report(results, checks: dict, answered: dict[str, int], args, database: str,
                 sm, lt = results[("smile" + suffix, c)], results[("litellm" + suffix, c)]
                 ratios.append(f"  - **smile ÷ LiteLLM ({kind}, {c} connections): {sm.rps() / lt.rps():.2f}× the "
                               f"throughput, {(sm.pct(0.5) - d.pct(0.5)) / (lt.pct(0.5) - d.pct(0.5)):.2f}× the added "
-                              f"p50, {sm.cpu_us('smile') / lt.cpu_us('litellm'):.2f}× the gateway CPU per request**")
+                              f"p50, {(sm.pct(0.95) - d.pct(0.95)) / (lt.pct(0.95) - d.pct(0.95)):.2f}× the added "
+                              f"p95, {sm.cpu_us('smile') / lt.cpu_us('litellm'):.2f}× the gateway CPU per request**")
     command = " ".join([".venv/bin/python", "bench/hub_gateway.py", *sys.argv[1:]])
     sent = answered["smile"]
     verdict = "exact" if checks["exact"] and checks["calls"] == sent else "NOT exact"
@@ -382,7 +383,7 @@ def report(results, checks: dict, answered: dict[str, int], args, database: str,
         f"{args.duration / args.rounds:.1f} s per path and concurrency after {args.warmup:.0f} s warm-up. "
         "Generator, stub, smile and PostgreSQL share the same cores: compare ratios, not absolute figures. "
         "Latency is to the last byte; head = time to the response head (for smile's streams: after the hold "
-        "and the upstream connect). CPU is per process (smile's uvicorn process; the postmaster and the backends alive at the round's start: backends the pool opens or closes mid-round are missed, so the PostgreSQL column is a lower bound and unreliable at 32 connections).",
+        "and the upstream connect). CPU is per process (smile's uvicorn process; LiteLLM's process and its Node engine; for PostgreSQL the postmaster, its backends listed at the round's start and end, and the backends that exited in between through the postmaster's children times; both gateways' databases are on that one server).",
         "",
         *table,
         "",
