@@ -186,3 +186,24 @@ def test_key_credit_limit_is_enforced_and_spent_exactly(account, stub_models, se
     assert refused >= 1 and total <= 3
     assert balance(server, api.user["id"]).balance == 10_000 - total
     assert sum(r[6] for r in usage_rows(db, api.user["id"])) == total
+
+
+def test_a_call_that_takes_the_wallet_under_the_low_balance_mark_sends_one_notice(account, server, mailbox, db):
+    from smile.billing.credits import service as credits
+
+    api, key, sdk = account(credits=100)  # exactly the default mark: armed, not yet low
+    user_id = uuid.UUID(api.user["id"])
+
+    async def arm():
+        async with runtime.current().db.session() as db:
+            await credits.open_wallet(db, user_id)  # no starting grant in the tests
+            await credits.topped_up(db, user_id)
+    server.call(arm())
+    reply = sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=40)
+    charged = reply.model_extra["smile"]["credits"]
+    assert charged > 0
+    notice = mailbox.wait(api.email, "running low")  # sent after the settlement committed
+    assert f"You have {100 - charged:,} credits left" in notice["body"]
+    sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=40)  # still low: no second notice
+    assert db.execute("SELECT count(*) FROM emails WHERE \"to\" = %s AND subject LIKE '%%running low%%'",
+                      (api.email,)).fetchone()[0] == 1
