@@ -57,21 +57,17 @@ async def reserve(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, a
 class Reservation:
     hold_id: uuid.UUID
     wallet: uuid.UUID
-    queued: Last  # its row is None after the commit when the wallet could not cover the amount
+    queued: Last
 
 
 async def reserve_at_commit(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, amount: int,
                             minutes: int) -> Reservation:
-    """reserve(), made with the COMMIT (commit with kit.db.commit; then `refused` tells whether it held)."""
+    """reserve(), made with the COMMIT (commit with kit.db.commit; `queued.row` is None after it when the
+    wallet could not cover the amount, and ledger.refusal says why)."""
     wallet = await ledger.wallet(db, user_id)
     hold_id, queued = ledger.hold_at_commit(db, wallet, amount, key=f"ai:{request_id}", minutes=minutes,
                                             reference=("ai_usage", request_id))
     return Reservation(hold_id, wallet, queued)
-
-
-async def refused(db: AsyncSession, reservation: Reservation):
-    """After the commit: None when the reservation held, else the error that says why not."""
-    return None if reservation.queued.row is not None else await ledger.refusal(db, reservation.wallet)
 
 
 @dataclass

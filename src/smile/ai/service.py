@@ -27,6 +27,7 @@ from smile.ai.models import AiUsage
 from smile.ai.providers import registry
 from smile.ai.routing import Router
 from smile.ai.types import ChatRequest, ChatResult, Delta, ProviderError, Usage
+from smile.billing.ledger import service as ledger
 from smile.billing.ledger.service import InsufficientFunds
 from smile.config import Settings
 from smile.kit import runtime
@@ -60,7 +61,7 @@ _REFUSE_USAGE = ("UPDATE ai_usage SET status = %(status)s, error = %(error)s, re
                  "settled_at = now(), latency_ms = 0 WHERE id = %(id)s AND status = 'pending'")
 
 
-def _refused_status(refused: AppError | None) -> str:
+def _status(refused: AppError | None) -> str:
     if refused is None:
         return "pending"
     return "insufficient_credits" if isinstance(refused, InsufficientFunds) else "failed"
@@ -145,15 +146,15 @@ class _Call:
                 self.hold_id = reservation.hold_id
             await fetch_one(db, _INSERT_USAGE, {
                 "id": self.id, "user_id": self.user_id, "api_key_id": self.api_key_id, "model": self.request.model,
-                "stream": self.stream, "status": _refused_status(refused), "reserved": 0 if refused else self.reserved,
+                "stream": self.stream, "status": _status(refused), "reserved": 0 if refused else self.reserved,
                 "hold_id": self.hold_id, "error": refused.message if refused else None,
                 "settled_at": utcnow() if refused else None, "latency_ms": 0 if refused else None})
             await commit(db)
         if reservation is not None and reservation.queued.row is None:
             self.hold_id = None
             async with self.db_factory() as db:
-                refused = await self._explained(db, await metering.refused(db, reservation))
-                await fetch_one(db, _REFUSE_USAGE, {"id": self.id, "status": _refused_status(refused),
+                refused = await self._explained(db, await ledger.refusal(db, reservation.wallet))
+                await fetch_one(db, _REFUSE_USAGE, {"id": self.id, "status": _status(refused),
                                                     "error": refused.message})
         if refused is not None:
             raise refused

@@ -33,7 +33,7 @@ from smile.hub.limits import check_rate
 from smile.hub.service import CreditLimitReached
 from smile.identity.auth import DB
 from smile.kit import runtime
-from smile.kit.db import Last
+from smile.kit.db import Last, commit
 from smile.kit.errors import AppError
 from smile.kit.ids import new_id
 
@@ -148,40 +148,32 @@ async def hold_key(principal: ApiKeyPrincipal, request: ChatRequest) -> tuple[Ch
     return request, held
 
 
-async def _correct_key(db, key_id: uuid.UUID, held: int, charged: int) -> None:
-    if charged < held:
-        await service.release_key(db, key_id, held - charged)
-    elif charged > held:
-        try:
-            await service.charge_key(db, key_id, charged - held)
-        except CreditLimitReached:  # the estimate was short and the limit is reached: cap at the limit
-            log.warning("key_limit_overrun", key_id=str(key_id), credits=charged - held)
-
-
 class KeySpend:
-    """The key's spend becomes exactly what the call was charged: corrected inside the call's settlement
-    transaction, with its COMMIT (`on_settle`), or afterwards by `finish` when the call never settled
-    (refused, failed early)."""
+    """The key's spend becomes exactly what the call was charged: one correction (service.adjust_key_at_commit)
+    sent with the COMMIT of the call's settlement (`on_settle`), or by `finish` in a transaction of its own
+    when the call never settled (refused, failed early)."""
 
     def __init__(self, key_id: uuid.UUID, held: int) -> None:
         self.key_id, self.held, self.done = key_id, held, False
-        self.correction: tuple[Last, int] | None = None
+        self.correction: Last | None = None
 
-    async def on_settle(self, db, charged: int) -> None:
+    def _correct(self, db, charged: int) -> None:
         self.done = True
         if charged != self.held:
-            self.correction = (service.adjust_key_at_commit(db, self.key_id, charged - self.held), charged)
+            self.correction = service.adjust_key_at_commit(db, self.key_id, charged - self.held)
+
+    async def on_settle(self, db, charged: int) -> None:
+        self._correct(db, charged)
 
     async def finish(self, request_id: uuid.UUID) -> None:
-        if self.done:
-            if self.correction is not None and self.correction[0].row is None and self.correction[1] > self.held:
-                log.warning("key_limit_overrun", key_id=str(self.key_id), credits=self.correction[1] - self.held)
-            return
-        with anyio.CancelScope(shield=True):
-            async with runtime.current().db.session() as db:
-                charged = await db.scalar(select(AiUsage.credits).where(AiUsage.id == request_id)) or 0
-                await _correct_key(db, self.key_id, self.held, charged)
-        self.done = True
+        if not self.done:
+            with anyio.CancelScope(shield=True):
+                async with runtime.current().db.session() as db:
+                    self._correct(db, await db.scalar(select(AiUsage.credits).where(AiUsage.id == request_id)) or 0)
+                    await commit(db)
+        if self.correction is not None and self.correction.row is None:  # the estimate was short, the limit hit
+            log.warning("key_limit_overrun", key_id=str(self.key_id), credits=self.correction.params["n"])
+            self.correction = None
 
 
 # ---- responses ----
