@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     platform_fee_overrides: str = ""  # "product_type=percent,..." e.g. "agent=30,mentoring=20"
     escrow_days: int = Field(default=7, ge=0, le=365)
     payout_threshold: int = Field(default=1000, ge=1)  # minor units (10.00)
+    # What a seller earns (before the fee) per 1,000 credits a buyer pays: one operator-set rate, never the
+    # seller's; every credit package must sell paid credits at or above it (checked when packages change)
+    credit_payout_value: int = Field(default=900, ge=0, le=1_000_000)  # minor units per 1,000 credits
+    payout_cooling_hours: int = Field(default=48, ge=0, le=24 * 90)  # a new payout destination waits this long
+    payout_review_over: int = Field(default=50_000, ge=0)  # payouts above this (minor units) need an admin
     starting_credits: int = Field(default=0, ge=0)
     low_balance_credits: int = Field(default=100, ge=0)
     hold_minutes: int = Field(default=15, ge=1, le=10080)  # default lifetime of a credit hold

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from smile.billing.credits import service as credits_service
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.service import CREDITS, Leg
 from smile.billing.ledger.verify import verify
@@ -30,15 +31,25 @@ def listing(signup):
 
 @pytest.fixture
 def fund(ledger_db):
-    """Give a user credits (a promotion posting, as a redeemed code would)."""
+    """Give a user bought credits: the postings and bookkeeping of a paid credit purchase at 1 cent a
+    credit, without the checkout (tests/billing/test_credit_cash_properties.py goes through the checkout).
+    fund(user, n, bought=False) gives promotional credits instead, as a redeemed code would."""
 
-    def give(user_id, credits: int) -> None:
+    def give(user_id, credits: int, bought: bool = True) -> None:
         async def run(database):
             async with database.session() as db:
-                wallet = await ledger.wallet(db, uuid.UUID(str(user_id)))
-                promo = await ledger.platform(db, ledger.PROMOTIONS, CREDITS)
-                await ledger.post(db, "promo_redemption", [Leg(promo, -credits), Leg(wallet, credits)],
-                                  key=f"test-fund:{uuid.uuid4()}")
+                user = uuid.UUID(str(user_id))
+                wallet = await credits_service.open_wallet(db, user)
+                if bought:
+                    legs = [Leg(await ledger.platform(db, ledger.CLEARING, "USD"), -credits),
+                            Leg(await ledger.platform(db, ledger.REVENUE, "USD"), credits),
+                            Leg(await ledger.platform(db, ledger.ISSUANCE, CREDITS), -credits), Leg(wallet, credits)]
+                    kind = "credit_purchase"
+                else:
+                    legs = [Leg(await ledger.platform(db, ledger.PROMOTIONS, CREDITS), -credits), Leg(wallet, credits)]
+                    kind = "promo_redemption"
+                await ledger.post(db, kind, legs, key=f"test-fund:{uuid.uuid4()}")
+                await credits_service.note_wallet_change(db, user, added=credits, purchased=credits if bought else 0)
         ledger_db(run)
 
     return give

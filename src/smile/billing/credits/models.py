@@ -40,17 +40,22 @@ class CreditPackage(IdMixin, TimestampMixin, Base):
 
 
 class CreditWallet(Base):
-    """What credits remembers per user: the starting grant and the low-balance notice.
+    """What credits remembers per user: the starting grant, the low-balance notice and the payable credits.
 
     `low_balance_armed` is set when the available balance is at or above the threshold and
     cleared (by a conditional UPDATE) when the notice for a crossing below it is sent.
     """
 
     __tablename__ = "credit_wallets"
+    __table_args__ = (CheckConstraint("payable >= 0", name="payable_not_negative"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"), primary_key=True)
     low_balance_armed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     low_balance_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Credits bought and still held, bonus credits counted as spent first: the only credits that may pay
+    # another person (see credits.service.payable). Kept by note_wallet_change() after every posting that
+    # adds to the wallet or pays a person; AI spending leaves it alone (the cap is applied lazily).
+    payable: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -178,6 +178,7 @@ async def redeem(db: AsyncSession, user: User, raw_code: str) -> RedemptionOut:
                                    reference=("promo_redemption", redemption_id), memo=f"Promo code: {batch.name}")
         await db.execute(update(PromoRedemption).where(PromoRedemption.id == redemption_id)
                          .values(transaction_id=posted.transaction_id))
+        await service.note_wallet_change(db, user.id, added=batch.amount)  # promo credits never pay people
         await service.topped_up(db, user.id)
     redemption = await db.get(PromoRedemption, redemption_id)
     return await _out(db, redemption, promo.code, replayed=False)

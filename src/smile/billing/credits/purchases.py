@@ -62,6 +62,14 @@ async def _bought(db: AsyncSession, payment: Payment) -> int:
     return package.total
 
 
+async def _paid(db: AsyncSession, payment: Payment) -> int:
+    """Credits the payment bought without the package's bonus: the part that may later pay people."""
+    data = payment.data or {}
+    if "credits" in data:
+        return int(data["credits"])
+    return (await service.get_package(db, uuid.UUID(payment.reference_id))).credits
+
+
 @hooks.paid(PURPOSE)
 async def credits_paid(db: AsyncSession, payment: Payment) -> None:
     credits = await _bought(db, payment)
@@ -74,6 +82,7 @@ async def credits_paid(db: AsyncSession, payment: Payment) -> None:
                                reference=("payment", payment.id), memo=payment.description,
                                data={"credits": credits, "package": (payment.data or {}).get("package")})
     if not posted.replayed:
+        await service.note_wallet_change(db, payment.user_id, added=credits, purchased=await _paid(db, payment))
         await service.topped_up(db, payment.user_id)
         log.info("credits_bought", user_id=str(payment.user_id), credits=credits, payment_id=str(payment.id))
 
@@ -117,6 +126,7 @@ async def credits_refunded(db: AsyncSession, payment: Payment, amount: int, key:
     if take < wanted:
         log.warning("credit_refund_shortfall", payment_id=str(payment.id), wanted=wanted, taken=take)
     if take:
+        await service.note_wallet_change(db, payment.user_id, added=-take, purchased=-take)
         await service.spent(db, payment.user_id)
 
 

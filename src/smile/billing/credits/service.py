@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import structlog
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +34,7 @@ from smile.identity import audit
 from smile.identity.models import User
 from smile.kit import mail, runtime
 from smile.kit.db import utcnow
-from smile.kit.errors import Conflict, NotFound
+from smile.kit.errors import Conflict, Invalid, NotFound
 from smile.kit.ids import new_id
 
 log = structlog.get_logger("smile.billing.credits")
@@ -78,7 +78,18 @@ async def get_package(db: AsyncSession, package_id: uuid.UUID) -> CreditPackage:
     return package
 
 
+def _check_value(price: int, credits: int) -> None:
+    """A package never sells bought credits below what a seller is paid for them, or credits would buy cash."""
+    value = _settings().credit_payout_value
+    if price * 1000 < credits * value:
+        least = -(-credits * value // 1000)
+        raise Invalid(f"{credits:,} credits cost at least {least:,} (minor units): sellers are paid {value:,} per "
+                      "1,000 credits (SMILE_CREDIT_PAYOUT_VALUE), so a cheaper package would turn credits into cash.",
+                      fields={"price": f"at least {least}"})
+
+
 async def create_package(db: AsyncSession, admin: User, data: PackageCreate, ip: str = "") -> CreditPackage:
+    _check_value(data.price, data.credits)
     if await db.scalar(select(CreditPackage.id).where(CreditPackage.slug == data.slug)):
         raise Conflict("A package with this slug exists already.", fields={"slug": "taken"})
     package = CreditPackage(**data.model_dump())
@@ -94,6 +105,7 @@ async def update_package(db: AsyncSession, admin: User, package_id: uuid.UUID, d
     """Change price, credits, bonus or active; purchases already started keep what they were sold."""
     package = await get_package(db, package_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    _check_value(changes.get("price", package.price), changes.get("credits", package.credits))
     for name, value in changes.items():
         setattr(package, name, value)
     package.updated_at = utcnow()
@@ -120,6 +132,37 @@ async def open_wallet(db: AsyncSession, user_id: uuid.UUID) -> uuid.UUID:
                           key=f"signup_grant:{user_id}", reference=("user", user_id), memo="Welcome credits")
         await topped_up(db, user_id)
     return wallet_id
+
+
+# ---- payable credits: the only credits that may pay another person ----
+#
+# Credits a user bought (a package's paid credits, not its bonus) and still holds, counting bonus,
+# promotional, granted and adjusted credits as spent first. Buying adds, paying a person or a refund of a
+# purchase takes away; AI spending does not touch the row (it is the hot path): instead every change that
+# adds credits first caps `payable` at what the wallet held just before it, which is exactly what
+# bonus-first spending leaves. So cash paid to sellers for credits never exceeds the cash that bought them.
+
+_NOTE = text("""
+    UPDATE credit_wallets w SET payable = GREATEST(0, LEAST(w.payable, a.balance - a.held - :added) + :purchased)
+    FROM ledger_accounts a
+    WHERE w.user_id = :user AND a.owner_id = :user AND a.purpose = 'wallet' AND a.currency = 'CRD'
+""")
+
+
+async def note_wallet_change(db: AsyncSession, user_id: uuid.UUID, *, added: int, purchased: int = 0) -> None:
+    """Call after a posting changed the user's wallet by `added` credits (negative: taken), of which
+    `purchased` were bought credits arriving (+) or leaving (-): keeps `payable` exact."""
+    await open_wallet(db, user_id)
+    await db.execute(_NOTE, {"user": user_id, "added": added, "purchased": purchased})
+
+
+async def payable(db: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> int:
+    """Credits the user may pay another person with now (lock=True holds the row until the caller's commit,
+    so two payments cannot both count the same credits)."""
+    await open_wallet(db, user_id)
+    stmt = select(CreditWallet.payable).where(CreditWallet.user_id == user_id)
+    stored = await db.scalar(stmt.with_for_update() if lock else stmt)
+    return max(0, min(stored or 0, (await ledger.wallet_balance(db, user_id)).available))
 
 
 async def wallet_balance(db: AsyncSession, user_id: uuid.UUID) -> WalletOut:
@@ -271,6 +314,7 @@ async def adjust(db: AsyncSession, admin: User, data: AdjustmentIn, key: str | N
         raise ledger.InsufficientFunds(f"@{user.username} has only {available:,} credits available; "
                                        f"cannot take {-data.amount:,}.", fields={"amount": "more than the balance"})
     if not posted.replayed:
+        await note_wallet_change(db, user.id, added=data.amount)  # granted credits never pay people
         await audit.record(db, admin.id, "credits.adjusted", user.id, ip=ip, amount=data.amount,
                            reason=data.reason, transaction_id=str(posted.transaction_id))
         if data.amount > 0:

@@ -1,4 +1,4 @@
-"""Admin HTML: the payouts queue (mark paid / failed) and freezing an account's outgoing money."""
+"""Admin HTML: the payouts queue (approve in review, mark paid / failed) and freezing an account's outgoing money."""
 
 from __future__ import annotations
 
@@ -20,17 +20,23 @@ from smile.web.render import attempt, render
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 BACK = "/admin/finance/payouts"
-STATUSES = ("requested", "paid", "failed")
+STATUSES = ("review", "requested", "paid", "failed")
 
 
 @router.get("/admin/finance/payouts", response_class=HTMLResponse)
-async def payouts_page(request: Request, admin: AdminUser, db: DB, status: str = "requested",
+async def payouts_page(request: Request, admin: AdminUser, db: DB, status: str = "review",
                        cursor: str | None = None) -> HTMLResponse:
     status = status if status in STATUSES else ""
     rows, more = await payouts.admin_payouts(db, status or None, cursor, 50)
     return render(request, "billing/sales/admin_payouts.html", {
         "rows": rows, "more": more, "status": status, "statuses": STATUSES, "money": payouts.money,
         "frozen": await payouts.frozen_accounts(db)})
+
+
+@router.post("/admin/finance/payouts/{payout_id}/approve")
+async def approve(payout_id: uuid.UUID, request: Request, admin: AdminUser, db: DB) -> Response:
+    action = payouts.approve(db, admin.user, payout_id, ip=client_info(request)[1])
+    return await attempt(request, db, action, "Payout approved.", BACK)
 
 
 @router.post("/admin/finance/payouts/{payout_id}/paid")

@@ -154,10 +154,19 @@ def _admin_payout(payout, username: str) -> AdminPayoutOut:
 
 
 @router.get("/admin/payouts", response_model=AdminPayoutPage, responses=responses(401, 403, 404))
-async def admin_payouts(admin: AdminUser, db: DB, status: Literal["requested", "paid", "failed"] | None = None,
+async def admin_payouts(admin: AdminUser, db: DB,
+                        status: Literal["review", "requested", "paid", "failed"] | None = None,
                         cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> AdminPayoutPage:
     rows, next_cursor = await payouts.admin_payouts(db, status, cursor, limit)
     return AdminPayoutPage(items=[_admin_payout(p, u) for p, u in rows], next_cursor=next_cursor)
+
+
+@router.post("/admin/payouts/{payout_id}/approve", response_model=PayoutOut,
+             responses=responses(401, 403, 404, 409))
+async def approve_payout(payout_id: uuid.UUID, admin: AdminUser, db: DB, request: Request) -> PayoutOut:
+    """Approve a payout waiting in review (a seller's first, or one over the review limit): it goes out
+    (Stripe: by the transfer job; sandbox: mark it paid once sent). Reject with /failed. Audited."""
+    return PayoutOut.model_validate(await payouts.approve(db, admin.user, payout_id, ip=client_info(request)[1]))
 
 
 @router.post("/admin/payouts/{payout_id}/paid", response_model=PayoutOut, responses=responses(401, 403, 404, 409))
@@ -171,7 +180,8 @@ async def mark_paid(payout_id: uuid.UUID, body: MarkPaidIn, admin: AdminUser, db
 @router.post("/admin/payouts/{payout_id}/failed", response_model=PayoutOut,
              responses=responses(401, 403, 404, 409, 422))
 async def mark_failed(payout_id: uuid.UUID, body: ReasonIn, admin: AdminUser, db: DB, request: Request) -> PayoutOut:
-    """Mark a requested payout as failed: its money returns to the seller's available earnings. Audited."""
+    """Mark a requested payout as failed, or reject one in review: its money returns to the seller's
+    available earnings. Audited."""
     payout = await payouts.mark_failed(db, admin.user, payout_id, body.reason, ip=client_info(request)[1])
     return PayoutOut.model_validate(payout)
 

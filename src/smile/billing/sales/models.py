@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from smile.kit.db import Base, IdMixin, TimestampMixin
 
 SALE_STATUSES = ("pending", "escrow", "released", "refunded", "failed")
-PAYOUT_STATUSES = ("requested", "paid", "failed")
+PAYOUT_STATUSES = ("review", "requested", "paid", "failed")
 METHODS = ("card", "credits")
 
 
@@ -106,20 +106,26 @@ class PayoutAccount(Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(_uuid(), ForeignKey("users.id"), primary_key=True)
     destination: Mapped[str] = mapped_column(String(200))
+    usable_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())  # cooling-off
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                     onupdate=func.now())
 
 
 class Payout(IdMixin, TimestampMixin, Base):
-    """Money a seller asked to be paid: requested → paid | failed. At most one open per seller."""
+    """Money a seller asked to be paid: [review →] requested → paid | failed. At most one open per seller.
+
+    A seller's first payout and any payout above settings.payout_review_over wait in `review` until an
+    admin approves (→ requested, then sent) or rejects it (→ failed, the money returns to earnings).
+    """
 
     __tablename__ = "payouts"
     __table_args__ = (
         Index("ix_payouts_user_id_id", "user_id", text("id DESC")),
-        Index("uq_payouts_one_open", "user_id", unique=True, postgresql_where=text("status = 'requested'")),
+        Index("uq_payouts_one_open", "user_id", unique=True,
+              postgresql_where=text("status IN ('review', 'requested')")),
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('requested', 'paid', 'failed')", name="status"),
+        CheckConstraint("status IN ('review', 'requested', 'paid', 'failed')", name="status"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(_uuid(), ForeignKey("users.id"))
@@ -131,3 +137,6 @@ class Payout(IdMixin, TimestampMixin, Base):
     failure_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     settled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     settled_by: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("users.id"))
+    review_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")  # why it waits
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

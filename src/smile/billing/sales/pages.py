@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from smile.billing.sales import admin_pages, payouts, service
 from smile.identity.auth import DB, CurrentUser, require_recent_mfa
 from smile.identity.mfa import service as mfa_service
+from smile.kit.db import utcnow
 from smile.kit.errors import AppError, Invalid
 from smile.kit.requests import DBRoute
 from smile.web.render import attempt, flash, redirect, render
@@ -48,7 +49,7 @@ async def earnings_page(request: Request, principal: CurrentUser, db: DB, cursor
              "currency": summary.currency}
     return render(request, "billing/sales/earnings.html", {
         "e": summary, "sales": sales, "more": more, "payouts": history, "listings": listings,
-        "account": await payouts.payout_account(db, me), "money": payouts.money, "chart": json.dumps(chart),
+        "account": await payouts.payout_account(db, me), "now": utcnow(), "money": payouts.money, "chart": json.dumps(chart),
         "stripe": request.app.state.settings.payment_provider == "stripe",
         "mfa_on": principal.user.mfa_enabled, "mfa_recent": principal.mfa_is_recent(_mfa_minutes(request))})
 

@@ -24,7 +24,7 @@ from smile.billing.ledger.service import Leg
 from smile.billing.sales.models import Payout, PayoutAccount, Sale
 from smile.identity import audit
 from smile.identity.models import User
-from smile.kit import jobs, runtime
+from smile.kit import jobs, mail, runtime
 from smile.kit.db import utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.ids import new_id
@@ -79,7 +79,7 @@ async def earnings(db: AsyncSession, user_id: uuid.UUID, days: int = 30) -> Earn
             Sale.paid_at >= dt.datetime.combine(since, dt.time(), dt.UTC)).group_by(day))).all())
     by_day = [(d, int(per_day.get(d, 0))) for d in (since + dt.timedelta(days=i) for i in range(days))]
     return Earnings(currency=cur, pending=rows.get(ledger.ESCROW, 0), available=rows.get(ledger.EARNINGS, 0),
-                    in_transit=int(totals.get("requested") or 0), paid_out=int(totals.get("paid") or 0),
+                    in_transit=int((totals.get("requested") or 0) + (totals.get("review") or 0)), paid_out=int(totals.get("paid") or 0),
                     threshold=_settings().payout_threshold, frozen=await ledger.is_frozen(db, user_id), by_day=by_day)
 
 
@@ -98,9 +98,22 @@ async def set_payout_account(db: AsyncSession, user_id: uuid.UUID, destination: 
     elif not 3 <= len(destination) <= 200:
         raise Invalid("Describe where payouts go in 3 to 200 characters (e.g. an IBAN or \"PayPal me@example.com\").",
                       fields={"destination": "3 to 200 characters"})
-    await db.execute(insert(PayoutAccount).values(user_id=user_id, destination=destination).on_conflict_do_update(
-        index_elements=["user_id"], set_={"destination": destination, "updated_at": func.now()}))
+    current = await payout_account(db, user_id)
+    if current is not None and current.destination == destination:
+        return current  # unchanged: no new cooling-off
+    usable_from = utcnow() + dt.timedelta(hours=_settings().payout_cooling_hours)
+    await db.execute(insert(PayoutAccount).values(user_id=user_id, destination=destination, usable_from=usable_from)
+                     .on_conflict_do_update(index_elements=["user_id"], set_={
+                         "destination": destination, "usable_from": usable_from, "updated_at": func.now()}))
     await db.flush()
+    user = await db.get(User, user_id)
+    when = usable_from.strftime("%Y-%m-%d %H:%M UTC")
+    await mail.send(db, user.email, "Your payout destination changed",
+                    f"Hello {user.display_name or user.username},\n\n"
+                    f"Payouts from your smile earnings will now go to: {destination}\n"
+                    f"For your safety, payouts to a new destination can be requested from {when}.\n\n"
+                    "If you did not make this change, change your password now and contact support: "
+                    "until then no payout can go to it.\n")
     return await db.get(PayoutAccount, user_id, populate_existing=True)
 
 
@@ -116,6 +129,9 @@ async def request_payout(db: AsyncSession, user_id: uuid.UUID, amount: int | Non
     account = await payout_account(db, user_id)
     if account is None:
         raise Conflict("Set where payouts go first (PUT /api/v1/billing/payout-account).", code="no_payout_account")
+    if account.usable_from > utcnow():
+        raise Conflict("Your payout destination is new: for your safety, payouts to it can be requested from "
+                       f"{account.usable_from.strftime('%Y-%m-%d %H:%M UTC')}.", code="payout_destination_cooling_off")
     cur, threshold = settings.currency, settings.payout_threshold
     earnings_id = await ledger.account(db, user_id, ledger.EARNINGS, cur)
     available = (await ledger.balance(db, earnings_id)).available
@@ -126,8 +142,9 @@ async def request_payout(db: AsyncSession, user_id: uuid.UUID, amount: int | Non
     if amount < threshold or amount > available:
         raise Invalid(f"Ask for between {money(threshold, cur)} and {money(available, cur)}.",
                       fields={"amount": "out of range"})
-    payout = Payout(id=new_id(), user_id=user_id, amount=amount, currency=cur, status="requested",
-                    destination=account.destination)
+    review = await _review_reason(db, user_id, amount)
+    payout = Payout(id=new_id(), user_id=user_id, amount=amount, currency=cur,
+                    status="review" if review else "requested", review_reason=review, destination=account.destination)
     try:
         async with db.begin_nested():
             db.add(payout)
@@ -139,11 +156,28 @@ async def request_payout(db: AsyncSession, user_id: uuid.UUID, amount: int | Non
                                                Leg(await ledger.platform(db, ledger.PAYOUTS, cur), amount)],
                       key=f"payout:{payout.id}:requested", reference=("payout", payout.id), created_by=user_id,
                       memo=f"Payout to {account.destination}"[:500])
-    if settings.payment_provider == "stripe":
+    if not review:
+        await _send(db, payout)
+    return payout
+
+
+async def _review_reason(db: AsyncSession, user_id: uuid.UUID, amount: int) -> str:
+    """Why this payout must wait for an admin ("" when it need not): a seller's first, or a large one."""
+    if not await db.scalar(select(func.count()).select_from(Payout).where(Payout.user_id == user_id,
+                                                                        Payout.status == "paid")):
+        return "first payout"
+    over = _settings().payout_review_over
+    if amount > over:
+        return f"over {money(over, _settings().currency)}"
+    return ""
+
+
+async def _send(db: AsyncSession, payout: Payout) -> None:
+    """A requested payout goes out: by the transfer job in Stripe mode, by an admin by hand otherwise."""
+    if _settings().payment_provider == "stripe":
         from smile.billing.sales import tasks
 
         await jobs.defer(db, tasks.send_payout, payout_id=str(payout.id))
-    return payout
 
 
 async def payouts_of(db: AsyncSession, user_id: uuid.UUID, cursor: str | None,
@@ -180,18 +214,33 @@ async def _settle(db: AsyncSession, payout: Payout, *, paid: bool, actor_id: uui
     return payout
 
 
-async def _open(db: AsyncSession, payout_id: uuid.UUID) -> Payout:
+async def _open(db: AsyncSession, payout_id: uuid.UUID, *statuses: str) -> Payout:
     payout = await db.scalar(select(Payout).where(Payout.id == payout_id).with_for_update())
     if payout is None:
         raise NotFound("No such payout.")
-    if payout.status != "requested":
+    if payout.status == "review" and "review" not in statuses:
+        raise Conflict("This payout waits for review: approve it first.", code="payout_in_review")
+    if payout.status not in statuses:
         raise Conflict(f"This payout is already {payout.status}.", code="payout_settled")
+    return payout
+
+
+async def approve(db: AsyncSession, admin: User, payout_id: uuid.UUID, ip: str = "") -> Payout:
+    """Admin: a payout in review may go (sent by the transfer job in Stripe mode, by hand otherwise). Audited."""
+    payout = await _open(db, payout_id, "review")
+    if payout.user_id == admin.id:
+        raise Conflict("Another admin must review your own payout.", code="own_payout")
+    payout.status, payout.reviewed_by, payout.reviewed_at = "requested", admin.id, utcnow()
+    await db.flush()
+    await _send(db, payout)
+    await audit.record(db, admin.id, "billing.payout_approved", payout.user_id, ip=ip, payout_id=str(payout.id),
+                       amount=payout.amount, currency=payout.currency, reason=payout.review_reason)
     return payout
 
 
 async def mark_paid(db: AsyncSession, admin: User, payout_id: uuid.UUID, reference: str, ip: str = "") -> Payout:
     """Admin: the money was sent by hand (sandbox, or a transfer made outside smile)."""
-    payout = await _settle(db, await _open(db, payout_id), paid=True, actor_id=admin.id,
+    payout = await _settle(db, await _open(db, payout_id, "requested"), paid=True, actor_id=admin.id,
                            transfer_ref=reference.strip()[:200] or "manual")
     await audit.record(db, admin.id, "billing.payout_paid", payout.user_id, ip=ip, payout_id=str(payout.id),
                        amount=payout.amount, currency=payout.currency, reference=payout.transfer_ref)
@@ -199,10 +248,13 @@ async def mark_paid(db: AsyncSession, admin: User, payout_id: uuid.UUID, referen
 
 
 async def mark_failed(db: AsyncSession, admin: User, payout_id: uuid.UUID, reason: str, ip: str = "") -> Payout:
-    """Admin: the payout could not be made; the money returns to the seller's earnings."""
+    """Admin: the payout could not be made, or was rejected in review; the money returns to the seller's earnings."""
     if len(reason.strip()) < 3:
         raise Invalid("Say why the payout failed (the seller sees it).", fields={"reason": "required"})
-    payout = await _settle(db, await _open(db, payout_id), paid=False, actor_id=admin.id, reason=reason.strip())
+    payout = await _open(db, payout_id, "review", "requested")
+    if payout.status == "review":
+        payout.reviewed_by, payout.reviewed_at = admin.id, utcnow()
+    payout = await _settle(db, payout, paid=False, actor_id=admin.id, reason=reason.strip())
     await audit.record(db, admin.id, "billing.payout_failed", payout.user_id, ip=ip, payout_id=str(payout.id),
                        amount=payout.amount, currency=payout.currency, reason=payout.failure_reason)
     return payout

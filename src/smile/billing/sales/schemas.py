@@ -132,7 +132,8 @@ class PayoutOut(BaseModel):
     user_id: uuid.UUID
     amount: int
     currency: str
-    status: str = Field(description="requested | paid | failed")
+    status: str = Field(description="review (waits for an admin) | requested | paid | failed")
+    review_reason: str = Field(description="why it waits for review: first payout, or over the review limit")
     destination: str
     transfer_ref: str | None
     failure_reason: str

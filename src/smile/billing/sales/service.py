@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smile.billing.credits import service as credits
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.models import LedgerEntry
 from smile.billing.ledger.service import CREDITS, Leg
@@ -82,6 +83,25 @@ def split(price: int, percent: int) -> Split:
     return Split(percent=percent, fee=fee, seller=price - fee)
 
 
+def credit_value(credits: int) -> int:
+    """What `credits` paid to a seller are worth in minor units, before the fee: one operator-set rate
+    (settings.credit_payout_value per 1,000 credits), never a price the seller chose."""
+    return credits * _settings().credit_payout_value // 1000
+
+
+def _check_credit_price(credit_price: int | None) -> None:
+    if credit_price is None:
+        return
+    value = _settings().credit_payout_value
+    if value == 0:
+        raise Invalid("Paying sellers in credits is turned off on this platform; sell for card payment only.",
+                      fields={"credit_price": "credit payments are off"})
+    least = -(-1000 // value)  # the smallest number of credits worth one minor unit
+    if credit_price < least:
+        raise Invalid(f"A credit price is at least {least} credits (worth one cent to the seller).",
+                      fields={"credit_price": f"at least {least}"})
+
+
 # ---------------------------------------------------------------- listings
 
 def _check_type(product_type: str) -> None:
@@ -93,6 +113,7 @@ def _check_type(product_type: str) -> None:
 async def create_listing(db: AsyncSession, seller_id: uuid.UUID, *, product_type: str, title: str,
                          description: str, price: int, credit_price: int | None) -> Listing:
     _check_type(product_type)
+    _check_credit_price(credit_price)
     listing = Listing(id=new_id(), seller_id=seller_id, product_type=product_type, title=title.strip(),
                       description=description.strip(), price=price, currency=_settings().currency,
                       credit_price=credit_price, active=True)
@@ -113,6 +134,7 @@ async def update_listing(db: AsyncSession, seller_id: uuid.UUID, listing_id: uui
     listing = await db.get(Listing, listing_id, with_for_update=True)
     if listing is None or listing.seller_id != seller_id:
         raise NotFound("No such product.")
+    _check_credit_price(changes.get("credit_price"))
     for name in ("title", "description", "price", "credit_price", "active"):
         if name in changes:
             value = changes[name]
@@ -166,8 +188,12 @@ async def start_sale(db: AsyncSession, buyer_id: uuid.UUID, seller_id: uuid.UUID
     _check_type(product_type)
     if buyer_id == seller_id:
         raise Invalid("You cannot buy your own product.", code="own_product")
-    if method == "credits" and not credit_price:
-        raise Invalid("This product cannot be bought with credits; pay by card.", fields={"method": "no credit price"})
+    if method == "credits":
+        if not credit_price:
+            raise Invalid("This product cannot be bought with credits; pay by card.",
+                          fields={"method": "no credit price"})
+        _check_credit_price(credit_price)
+        price = credit_value(credit_price)  # the seller is paid the platform's value of the credits
     share = split(price, fee_percent(product_type))
     key = key or f"sale:{new_id()}"
     if found := await db.scalar(select(Sale).where(Sale.idempotency_key == key)):
@@ -211,7 +237,14 @@ async def _replay(db: AsyncSession, sale: Sale, buyer_id: uuid.UUID) -> Started:
 
 
 async def _settle_by_credits(db: AsyncSession, sale: Sale) -> None:
-    """Credits retire into ISSUANCE; the money side moves out of ISSUANCE into the fee and the seller's escrow."""
+    """Credits retire into ISSUANCE; the money side (the credits' platform value) moves out of ISSUANCE into
+    the fee and the seller's escrow. Only payable (bought) credits may pay: 402 otherwise."""
+    payable = await credits.payable(db, sale.buyer_id, lock=True)
+    if payable < sale.credit_price:
+        raise ledger.InsufficientFunds(
+            f"This costs {sale.credit_price:,} credits and {payable:,} of yours can pay other people: only "
+            "credits you bought can (bonus, promo and welcome credits pay for AI use). Buy credits or pay by card.",
+            code="credits_not_payable", fields={"method": "not enough bought credits"})
     cur = sale.currency
     legs = [Leg(await ledger.wallet(db, sale.buyer_id), -sale.credit_price),
             Leg(await ledger.platform(db, ledger.ISSUANCE, CREDITS), sale.credit_price),
@@ -221,6 +254,7 @@ async def _settle_by_credits(db: AsyncSession, sale: Sale) -> None:
     posted = await ledger.post(db, "sale", legs, key=f"sale:{sale.id}:paid", reference=("sale", sale.id),
                                memo=f"Sale: {sale.title}"[:500], created_by=sale.buyer_id,
                                data={"method": "credits", "fee": sale.fee, "credits": sale.credit_price})
+    await credits.note_wallet_change(db, sale.buyer_id, added=-sale.credit_price, purchased=-sale.credit_price)
     _mark_paid(sale, posted.transaction_id)
     await db.flush()
 
@@ -292,6 +326,8 @@ async def _reverse(db: AsyncSession, sale: Sale, actor_id: uuid.UUID | None, rea
     await ledger.post(db, "sale_refund", [Leg(r.account_id, -r.amount) for r in rows], key=f"sale:{sale.id}:refund",
                       reference=("sale", sale.id), memo=f"Refund: {reason}"[:500], created_by=actor_id,
                       reverses_id=sale.transaction_id, check_frozen=False)
+    if sale.method == "credits":  # the bought credits come back as bought credits
+        await credits.note_wallet_change(db, sale.buyer_id, added=sale.credit_price, purchased=sale.credit_price)
     sale.status, sale.refunded_at, sale.refunded_by, sale.refund_reason = "refunded", utcnow(), actor_id, reason[:500]
     await db.flush()
 
