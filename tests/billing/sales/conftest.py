@@ -14,6 +14,7 @@ from smile.billing.sales import tasks
 from tests.admin.helpers import make_admin
 
 API = "/api/v1/billing"
+TEN = 1112  # credits worth 10.00 to a seller at the default SMILE_CREDIT_PAYOUT_VALUE (900 per 1,000)
 
 
 @pytest.fixture
@@ -101,3 +102,16 @@ def admin(signup, db):
 
 def buy(api, listing_id: str, method: str = "credits", **extra):
     return api.post(f"{API}/listings/{listing_id}/buy", json={"method": method, **extra})
+
+
+def cooled(db, api) -> None:
+    """As if the payout destination's cooling-off period had passed."""
+    db.execute("UPDATE payout_accounts SET usable_from = now() - interval '1 minute' WHERE user_id = %s",
+               (api.user["id"],))
+
+
+def approve(admin, payout: dict) -> dict:
+    """An admin approves a payout waiting in review."""
+    r = admin.post(f"{API}/admin/payouts/{payout['id']}/approve")
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.billing.sales.conftest import API
+from tests.billing.sales.conftest import API, cooled
 from tests.support import enable_mfa
 
 HTML = {"Accept": "text/html"}
@@ -24,15 +24,15 @@ def form(api, url: str, **data):
 
 def test_buy_by_form_confirm_and_the_seller_sees_earnings(signup, listing, fund):
     seller, buyer = signup(), signup()
-    product = listing(seller, price=1999, credit_price=300)
-    fund(buyer.user["id"], 300)
+    product = listing(seller, price=1999, credit_price=2223)  # worth 20.00 to the seller
+    fund(buyer.user["id"], 2223)
 
     html = page(buyer, f"/billing/listings/{product['id']}")
-    assert "19.99 USD" in html and "Pay 300 credits" in html
+    assert "19.99 USD" in html and "Pay 2223 credits" in html
     where = form(buyer, f"/billing/listings/{product['id']}/buy", method="credits")
     assert where.startswith("/billing/purchases?sale=")
     html = page(buyer, where)
-    assert "Paid with 300 credits" in html and "Confirm I received it" in html
+    assert "Paid with 2223 credits" in html and "Confirm I received it" in html
 
     html = page(seller, "/billing/earnings")
     assert re.search(r'id="earnings-pending">14\.00 USD<', html)
@@ -72,8 +72,9 @@ def test_payout_form_takes_the_two_factor_code_when_the_check_is_stale(signup, l
     seller, buyer = signup(), signup()
     device, _ = enable_mfa(seller)
     seller.put(f"{API}/payout-account", json={"destination": "PayPal seller@example.com"})
-    product = listing(seller, price=2000, credit_price=10)
-    fund(buyer.user["id"], 10)
+    cooled(db, seller)
+    product = listing(seller, price=5, credit_price=2223)  # worth 20.00 to the seller
+    fund(buyer.user["id"], 2223)
     sale = buyer.post(f"{API}/listings/{product['id']}/buy", json={"method": "credits"}).json()["sale"]
     buyer.post(f"{API}/sales/{sale['id']}/confirm")
     db.execute("UPDATE auth_sessions SET mfa_at = now() - interval '1 day' WHERE user_id = %s", (seller.user["id"],))
@@ -84,7 +85,7 @@ def test_payout_form_takes_the_two_factor_code_when_the_check_is_stale(signup, l
     form(seller, "/billing/earnings/payout", code="000000")
     assert db.execute("SELECT count(*) FROM payouts").fetchone()[0] == 0
     form(seller, "/billing/earnings/payout", code=device.code())
-    assert db.execute("SELECT status, amount FROM payouts").fetchone() == ("requested", 1400)
+    assert db.execute("SELECT status, amount FROM payouts").fetchone() == ("review", 1400)  # a first payout
     assert "Payout requested." in page(seller, "/billing/earnings")
 
 
@@ -92,16 +93,20 @@ def test_admin_payouts_page_marks_paid_and_freezes(signup, listing, fund, admin,
     seller, buyer = signup(), signup()
     enable_mfa(seller)
     seller.put(f"{API}/payout-account", json={"destination": "PayPal seller@example.com"})
-    product = listing(seller, price=2000, credit_price=10)
-    fund(buyer.user["id"], 10)
+    cooled(db, seller)
+    product = listing(seller, price=5, credit_price=2223)  # worth 20.00 to the seller
+    fund(buyer.user["id"], 2223)
     sale = buyer.post(f"{API}/listings/{product['id']}/buy", json={"method": "credits"}).json()["sale"]
     buyer.post(f"{API}/sales/{sale['id']}/confirm")
     form(seller, "/billing/earnings/payout")
     payout_id = db.execute("SELECT id FROM payouts").fetchone()[0]
 
     assert seller.get("/admin/finance/payouts", headers=HTML).status_code == 404
-    html = page(admin, "/admin/finance/payouts")
+    html = page(admin, "/admin/finance/payouts")  # the review queue first
     assert f"@{seller.user['username']}" in html and "14.00 USD" in html and "PayPal seller@example.com" in html
+    assert "review: first payout" in html and f"/admin/finance/payouts/{payout_id}/approve" in html
+    form(admin, f"/admin/finance/payouts/{payout_id}/approve")
+    assert "Payout approved." in page(admin, "/admin/finance/payouts?status=requested")
     form(admin, f"/admin/finance/payouts/{payout_id}/paid", reference="PP-42")
     assert db.execute("SELECT status, transfer_ref FROM payouts").fetchone() == ("paid", "PP-42")
     assert "Payout marked as paid." in page(admin, "/admin/finance/payouts?status=paid")

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from smile.billing.sales import tasks
-from tests.billing.sales.conftest import API, buy
+from tests.billing.sales.conftest import API, approve, buy, cooled
 from tests.billing.support import wait_for
 from tests.support import enable_mfa
 
@@ -21,8 +21,9 @@ def earn(listing, fund, signup):
 
     def make(seller, price: int) -> dict:
         buyer = signup()
-        product = listing(seller, price=price, credit_price=10)
-        fund(buyer.user["id"], 10)
+        credits = -(-price * 1000 // 900)  # the fewest credits worth `price` at the default payout value
+        product = listing(seller, price=price, credit_price=credits)
+        fund(buyer.user["id"], credits)
         sale = buy(buyer, product["id"]).json()["sale"]
         assert buyer.post(f"{API}/sales/{sale['id']}/confirm").status_code == 200
         return sale
@@ -31,16 +32,18 @@ def earn(listing, fund, signup):
 
 
 @pytest.fixture
-def seller(signup):
+def seller(signup, db):
     """A seller with two-factor on (session freshly verified) and a sandbox payout account."""
     api = signup()
     enable_mfa(api)
     r = api.put(f"{API}/payout-account", json={"destination": "IBAN DE89 3704 0044 0532 0130 00"})
     assert r.status_code == 200, r.text
+    cooled(db, api)
     return api
 
 
-def test_payouts_need_two_factor(signup, earn):
+
+def test_payouts_need_two_factor(signup, earn, db):
     api = signup()
     earn(api, 2000)
     r = api.post(f"{API}/payouts", json={})
@@ -49,6 +52,9 @@ def test_payouts_need_two_factor(signup, earn):
     assert r.status_code == 403
     enable_mfa(api)
     assert api.put(f"{API}/payout-account", json={"destination": "somewhere"}).status_code == 200
+    r = api.post(f"{API}/payouts", json={})
+    assert r.status_code == 409 and r.json()["error"] == "payout_destination_cooling_off"
+    cooled(db, api)
     assert api.post(f"{API}/payouts", json={}).status_code == 201
 
 
@@ -78,12 +84,13 @@ def test_below_threshold_and_missing_account_are_clear_409s(signup, seller, earn
 
 def test_payout_paid_by_admin_moves_earnings_out_through_payouts(seller, earn, admin, balance, violations, db):
     earn(seller, 2000)
+    clearing = balance(None, "clearing")
     e = seller.get(f"{API}/earnings").json()
     assert (e["available"], e["pending"], e["can_request_payout"]) == (1400, 0, True)
     r = seller.post(f"{API}/payouts", json={})
     assert r.status_code == 201, r.text
     payout = r.json()
-    assert (payout["status"], payout["amount"]) == ("requested", 1400)
+    assert (payout["status"], payout["amount"], payout["review_reason"]) == ("review", 1400, "first payout")
     assert payout["destination"].startswith("IBAN")
     assert balance(seller.user["id"], "earnings") == 0
     assert balance(None, "payouts") == 1400
@@ -91,17 +98,21 @@ def test_payout_paid_by_admin_moves_earnings_out_through_payouts(seller, earn, a
     assert (e["available"], e["in_transit"], e["can_request_payout"]) == (0, 1400, False)
 
     assert seller.get(f"{API}/admin/payouts").status_code == 404  # not an admin
-    queue = admin.get(f"{API}/admin/payouts", params={"status": "requested"}).json()["items"]
+    queue = admin.get(f"{API}/admin/payouts", params={"status": "review"}).json()["items"]
     assert [p["id"] for p in queue] == [payout["id"]] and queue[0]["username"] == seller.user["username"]
+    r = admin.post(f"{API}/admin/payouts/{payout['id']}/paid", json={"reference": "SEPA-123"})
+    assert r.status_code == 409 and r.json()["error"] == "payout_in_review"  # approve first
+    assert approve(admin, payout)["status"] == "requested"
+    assert admin.post(f"{API}/admin/payouts/{payout['id']}/approve").status_code == 409  # once
     r = admin.post(f"{API}/admin/payouts/{payout['id']}/paid", json={"reference": "SEPA-123"})
     assert r.status_code == 200 and r.json()["status"] == "paid" and r.json()["transfer_ref"] == "SEPA-123"
     assert admin.post(f"{API}/admin/payouts/{payout['id']}/failed", json={"reason": "oops"}).status_code == 409
-    assert balance(None, "payouts") == 0 and balance(None, "clearing") == 1400
+    assert balance(None, "payouts") == 0 and balance(None, "clearing") == clearing + 1400
     e = seller.get(f"{API}/earnings").json()
     assert (e["paid_out"], e["in_transit"], e["available"]) == (1400, 0, 0)
     assert [p["status"] for p in seller.get(f"{API}/payouts").json()["items"]] == ["paid"]
     actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE target_id = %s", (seller.user["id"],))]
-    assert "billing.payout_paid" in actions
+    assert "billing.payout_approved" in actions and "billing.payout_paid" in actions
     assert violations() == []
 
 
@@ -161,15 +172,19 @@ def test_frozen_account_cannot_request_payouts(seller, earn, admin, balance, db,
     assert seller.post(f"{API}/payouts", json={}).status_code == 201
 
 
-def test_transfer_job_pays_a_requested_payout(seller, earn, server, balance, violations):
+def test_transfer_job_pays_a_requested_payout(seller, earn, server, admin, balance, violations):
     """The job Stripe mode defers, run here against the sandbox processor: transfer, then paid."""
     earn(seller, 2000)
+    clearing = balance(None, "clearing")
     payout = seller.post(f"{API}/payouts", json={}).json()
+    server.call(tasks.send_payout(payout_id=payout["id"]))  # in review: the job sends nothing
+    assert seller.get(f"{API}/payouts").json()["items"][0]["status"] == "review"
+    approve(admin, payout)
     server.call(tasks.send_payout(payout_id=payout["id"]))
     done = seller.get(f"{API}/payouts").json()["items"][0]
     assert done["status"] == "paid" and done["transfer_ref"]
     server.call(tasks.send_payout(payout_id=payout["id"]))  # a retried job changes nothing
-    assert balance(None, "clearing") == 1400 and balance(None, "payouts") == 0
+    assert balance(None, "clearing") == clearing + 1400 and balance(None, "payouts") == 0
     assert violations() == []
 
 
@@ -185,8 +200,8 @@ def test_stripe_mode_needs_a_connect_account_id(signup, settings, monkeypatch):
 def test_earnings_by_day_counts_the_sellers_share(seller, earn, listing, fund, signup):
     earn(seller, 2000)
     buyer = signup()
-    fund(buyer.user["id"], 10)
-    buy(buyer, listing(seller, price=1001, credit_price=10)["id"])  # in escrow: 701
+    fund(buyer.user["id"], 1113)
+    buy(buyer, listing(seller, price=5, credit_price=1113)["id"])  # worth 10.01; in escrow: 701
     e = seller.get(f"{API}/earnings", params={"days": 7}).json()
     assert (e["pending"], e["available"]) == (701, 1400)
     assert len(e["by_day"]) == 7
@@ -194,10 +209,18 @@ def test_earnings_by_day_counts_the_sellers_share(seller, earn, listing, fund, s
     assert sum(d["amount"] for d in e["by_day"]) == 2101
 
 
-def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(seller, earn, stripe_mode, balance, violations):
+def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(seller, earn, stripe_mode, admin, balance,
+                                                                  violations, db):
     earn(seller, 2000)  # bought with credits: no processor involved
+    clearing = balance(None, "clearing")
     assert seller.put(f"{API}/payout-account", json={"destination": "acct_1SellerTest"}).status_code == 200
+    r = seller.post(f"{API}/payouts", json={})
+    assert r.status_code == 409 and r.json()["error"] == "payout_destination_cooling_off"  # a changed destination
+    cooled(db, seller)
     payout = seller.post(f"{API}/payouts", json={}).json()
+    assert payout["status"] == "review"  # in Stripe mode too: nothing leaves before an admin looks
+    assert not stripe_mode.calls("/v1/transfers")
+    payout = approve(admin, payout)
     assert payout["status"] == "requested"
     done = wait_for(lambda: next((p for p in seller.get(f"{API}/payouts").json()["items"]
                                   if p["status"] != "requested"), None), message="payout settled by the job")
@@ -205,5 +228,47 @@ def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(seller, earn, 
     [call] = stripe_mode.calls("/v1/transfers")
     assert (call.params["amount"], call.params["destination"]) == ("1400", "acct_1SellerTest")
     assert call.idempotency_key == f"transfer:payout:{payout['id']}"
-    assert balance(None, "clearing") == 1400 and balance(None, "payouts") == 0
+    assert balance(None, "clearing") == clearing + 1400 and balance(None, "payouts") == 0
+    assert violations() == []
+
+
+def test_a_new_or_changed_destination_cools_off_and_the_owner_is_emailed(seller, earn, mailbox, db):
+    earn(seller, 2000)
+    mail = mailbox.wait(seller.email, "payout destination changed")
+    assert "IBAN DE89" in mail["body"] and "did not make this change" in mail["body"]
+    notices = lambda: db.execute("SELECT count(*) FROM emails WHERE subject = 'Your payout destination changed'"  # noqa: E731
+                                 ).fetchone()[0]
+    # saving the same destination again starts nothing new
+    assert seller.put(f"{API}/payout-account", json={"destination": "IBAN DE89 3704 0044 0532 0130 00"}).status_code == 200
+    assert seller.post(f"{API}/payouts", json={}).status_code == 201
+    assert notices() == 1
+    # a thief who changes it cannot take the next payout for 48 hours, and the owner hears of it
+    db.execute("UPDATE payouts SET status = 'failed'")
+    r = seller.put(f"{API}/payout-account", json={"destination": "PayPal thief@example.com"})
+    assert r.status_code == 200
+    usable_from = dt.datetime.fromisoformat(r.json()["usable_from"])
+    assert dt.timedelta(hours=47, minutes=59) < usable_from - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=48)
+    r = seller.post(f"{API}/payouts", json={})
+    assert r.status_code == 409 and r.json()["error"] == "payout_destination_cooling_off"
+    assert usable_from.strftime("%Y-%m-%d %H:%M") in r.json()["detail"]
+    assert notices() == 2 and "thief@example.com" in mailbox.wait(seller.email, "payout destination", after=1)["body"]
+
+
+def test_first_and_large_payouts_wait_for_review_in_every_mode(seller, earn, admin, settings, monkeypatch, balance,
+                                                               violations):
+    monkeypatch.setattr(settings, "payout_review_over", 1500)
+    for _ in range(4):
+        earn(seller, 2000)  # 4 x 14.00
+    first = seller.post(f"{API}/payouts", json={"amount": 1000}).json()
+    assert (first["status"], first["review_reason"]) == ("review", "first payout")
+    approve(admin, first)
+    assert admin.post(f"{API}/admin/payouts/{first['id']}/paid", json={"reference": "r1"}).status_code == 200
+    small = seller.post(f"{API}/payouts", json={"amount": 1500}).json()
+    assert (small["status"], small["review_reason"]) == ("requested", "")  # paid before, at the limit: no review
+    assert admin.post(f"{API}/admin/payouts/{small['id']}/paid", json={"reference": "r2"}).status_code == 200
+    large = seller.post(f"{API}/payouts", json={"amount": 1501}).json()
+    assert (large["status"], large["review_reason"]) == ("review", "over 15.00 USD")
+    r = admin.post(f"{API}/admin/payouts/{large['id']}/failed", json={"reason": "Need proof of identity"})
+    assert r.status_code == 200 and r.json()["status"] == "failed"
+    assert balance(seller.user["id"], "earnings") == 5600 - 1000 - 1500
     assert violations() == []

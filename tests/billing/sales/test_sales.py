@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from smile.billing.sales.service import fee_overrides, split
-from tests.billing.sales.conftest import API, buy
+from tests.billing.sales.conftest import API, TEN, buy
 from tests.billing.support import pay_sandbox, wait_for
 
 DAY = dt.timedelta(days=1)
@@ -38,9 +38,9 @@ def test_fee_overrides_parse_and_skip_malformed_entries():
         "agent": 20, "mentoring": 15, "course": 0}
 
 
-def test_credit_sale_splits_an_odd_price_exactly_into_fee_and_escrow(signup, listing, fund, balance, violations):
+def test_credit_sale_pays_the_platform_value_of_the_credits_split_exactly(signup, listing, fund, balance, violations):
     seller, buyer = signup(), signup()
-    product = listing(seller, price=1999, credit_price=2500)
+    product = listing(seller, price=1999, credit_price=2501)  # the cash price plays no part in a credit sale
     fund(buyer.user["id"], 3000)
 
     r = buy(buyer, product["id"])
@@ -48,14 +48,16 @@ def test_credit_sale_splits_an_odd_price_exactly_into_fee_and_escrow(signup, lis
     body = r.json()
     sale = body["sale"]
     assert body["checkout_url"] is None
-    assert (sale["status"], sale["fee"], sale["seller_amount"], sale["fee_percent"]) == ("escrow", 599, 1400, 30)
-    assert sale["credit_price"] == 2500 and sale["method"] == "credits"
-    assert balance(buyer.user["id"], "wallet", "CRD") == 500
-    assert balance(seller.user["id"], "escrow") == 1400
+    # 2,501 credits at 900 per 1,000 are worth 2,250 (rounded down); 30% of it is 675
+    assert (sale["status"], sale["price"], sale["fee"], sale["seller_amount"], sale["fee_percent"]) == (
+        "escrow", 2250, 675, 1575, 30)
+    assert sale["credit_price"] == 2501 and sale["method"] == "credits"
+    assert balance(buyer.user["id"], "wallet", "CRD") == 499
+    assert balance(seller.user["id"], "escrow") == 1575
     assert balance(seller.user["id"], "earnings") == 0
-    assert balance(None, "fees") == 599
-    assert balance(None, "issuance", "CRD") == 2500  # the spent credits are retired
-    assert balance(None, "issuance") == -1999
+    assert balance(None, "fees") == 675
+    assert balance(None, "issuance", "CRD") == 2501 - 3000  # the spent credits are retired
+    assert balance(None, "issuance") == -2250
     assert violations() == []
     # both sides see it; a stranger gets 404
     assert seller.get(f"{API}/sales/{sale['id']}").json()["status"] == "escrow"
@@ -66,8 +68,8 @@ def test_credit_sale_splits_an_odd_price_exactly_into_fee_and_escrow(signup, lis
 def test_per_type_fee_override_applies(signup, listing, fund, settings, monkeypatch):
     monkeypatch.setattr(settings, "platform_fee_overrides", "mentoring=15")
     seller, buyer = signup(), signup()
-    product = listing(seller, price=1001, credit_price=10, product_type="mentoring")
-    fund(buyer.user["id"], 10)
+    product = listing(seller, price=5, credit_price=1113, product_type="mentoring")  # 1,113 credits are worth 10.01
+    fund(buyer.user["id"], 1113)
     sale = buy(buyer, product["id"]).json()["sale"]
     assert (sale["fee_percent"], sale["fee"], sale["seller_amount"]) == (15, 150, 851)
 
@@ -108,8 +110,8 @@ def test_replaying_an_idempotency_key_returns_the_same_sale_and_charges_once(sig
 
 def test_escrow_is_released_by_the_job_once_due(signup, listing, fund, balance, release_job, violations):
     seller, buyer = signup(), signup()
-    product = listing(seller, price=1000, credit_price=100)
-    fund(buyer.user["id"], 100)
+    product = listing(seller, price=1000, credit_price=TEN)
+    fund(buyer.user["id"], TEN)
     sale = buy(buyer, product["id"]).json()["sale"]
     until = dt.datetime.fromisoformat(sale["escrow_until"])
     assert dt.timedelta(days=6, hours=23) < until - now() <= dt.timedelta(days=7)
@@ -127,8 +129,8 @@ def test_escrow_is_released_by_the_job_once_due(signup, listing, fund, balance, 
 
 def test_buyer_confirmation_releases_early_and_only_the_buyer_may(signup, listing, fund, balance, release_job):
     seller, buyer = signup(), signup()
-    product = listing(seller, price=1000, credit_price=100)
-    fund(buyer.user["id"], 100)
+    product = listing(seller, price=1000, credit_price=TEN)
+    fund(buyer.user["id"], TEN)
     sale = buy(buyer, product["id"]).json()["sale"]
     assert seller.post(f"{API}/sales/{sale['id']}/confirm").status_code == 404
     r = buyer.post(f"{API}/sales/{sale['id']}/confirm")
@@ -163,8 +165,8 @@ def test_refund_inside_the_window_restores_the_buyer_and_empties_escrow(signup, 
 
 def test_refund_after_release_is_refused_with_a_clear_409(signup, listing, fund, balance, release_job, admin):
     seller, buyer = signup(), signup()
-    product = listing(seller, price=1000, credit_price=100)
-    fund(buyer.user["id"], 100)
+    product = listing(seller, price=1000, credit_price=TEN)
+    fund(buyer.user["id"], TEN)
     sale = buy(buyer, product["id"]).json()["sale"]
     release_job(now() + 8 * DAY)
     for who in (seller, admin):
@@ -177,11 +179,11 @@ def test_refund_after_release_is_refused_with_a_clear_409(signup, listing, fund,
 
 def test_admin_can_refund_inside_the_window(signup, listing, fund, balance, admin):
     seller, buyer = signup(), signup()
-    product = listing(seller, price=1000, credit_price=100)
-    fund(buyer.user["id"], 100)
+    product = listing(seller, price=1000, credit_price=TEN)
+    fund(buyer.user["id"], TEN)
     sale = buy(buyer, product["id"]).json()["sale"]
     assert admin.post(f"{API}/sales/{sale['id']}/refund", json={"reason": "fraud report"}).status_code == 200
-    assert balance(buyer.user["id"], "wallet", "CRD") == 100
+    assert balance(buyer.user["id"], "wallet", "CRD") == TEN
 
 
 def test_card_sale_through_the_sandbox_then_refund_returns_the_card_payment(signup, listing, balance, violations, db):

@@ -118,6 +118,7 @@ class PayoutAccountOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     destination: str
+    usable_from: dt.datetime = Field(description="payouts to a new or changed destination can start then")
     updated_at: dt.datetime
 
 

@@ -240,7 +240,7 @@ async def _settle_by_credits(db: AsyncSession, sale: Sale) -> None:
     """Credits retire into ISSUANCE; the money side (the credits' platform value) moves out of ISSUANCE into
     the fee and the seller's escrow. Only payable (bought) credits may pay: 402 otherwise."""
     payable = await credits.payable(db, sale.buyer_id, lock=True)
-    if payable < sale.credit_price:
+    if payable < sale.credit_price <= (await ledger.wallet_balance(db, sale.buyer_id)).available:
         raise ledger.InsufficientFunds(
             f"This costs {sale.credit_price:,} credits and {payable:,} of yours can pay other people: only "
             "credits you bought can (bonus, promo and welcome credits pay for AI use). Buy credits or pay by card.",
