@@ -304,6 +304,19 @@ def test_mfa_user_signing_in_with_oidc_still_needs_the_code(providers, make_clie
     assert me(fresh)["email"] == "jo@example.org"
 
 
+def test_account_without_password_enables_two_factor_only_soon_after_signing_in(providers, make_client, db):
+    sub = provider_user(providers, "lena@example.org")
+    browser = make_client()
+    assert oauth_flow(browser, sub).status_code == 303
+    browser.http.headers.update(csrf(browser))
+    db.execute("UPDATE auth_sessions SET created_at = now() - interval '1 hour'")  # an old (maybe stolen) session
+    assert browser.post("/api/v1/auth/mfa/setup").status_code == 200
+    r = browser.post("/api/v1/auth/mfa/enable", json={"code": "123456"})
+    assert r.status_code == 403 and r.json()["error"] == "reauthentication_required"
+    assert "sign in again" in r.json()["detail"]
+    assert db.execute("SELECT mfa_enabled_at FROM users").fetchone() == (None,)
+
+
 def test_unknown_provider_and_provider_list(providers, client):
     assert client.get("/auth/oauth/nope/login").status_code == 404
     assert client.post("/api/v1/auth/oauth/nope/unlink").status_code == 401  # auth comes first
