@@ -97,7 +97,8 @@ def test_enable_needs_the_password_and_is_no_fresh_two_factor_check(signup, db, 
     assert mfa_status(api)["session_verified"] is False
     r = api.get("/api/v1/admin/users")
     assert r.status_code == 403 and r.json()["error"] == "mfa_required"
-    assert "Two-factor authentication was turned on" in mailbox.wait(api.email, "Two-factor authentication is on")["body"]
+    mail = mailbox.wait(api.email, "Two-factor authentication is on")
+    assert "Two-factor authentication was turned on" in mail["body"]
     assert api.post("/api/v1/auth/mfa/confirm", json={"code": device.code()}).status_code == 200
     assert api.get("/api/v1/admin/users").status_code == 200
 

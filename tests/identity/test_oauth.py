@@ -120,7 +120,8 @@ def test_unverified_provider_email_creates_no_account(providers, make_client, si
 
 def link_flow(browser: Api, sub: str, provider: str = "mock") -> httpx.Response:
     """Link `sub` to the account signed in on `browser` (a login_page session)."""
-    start = browser.post(f"/auth/oauth/{provider}/login?link=1", data={"csrf_token": browser.http.cookies["smile_csrf"]})
+    start = browser.post(f"/auth/oauth/{provider}/login?link=1",
+                         data={"csrf_token": browser.http.cookies["smile_csrf"]})
     return oauth_flow(browser, sub, provider=provider, start=start)
 
 

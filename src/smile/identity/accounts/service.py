@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from smile.identity import audit, sessions
+from smile.identity import audit, hooks, sessions
 from smile.identity.accounts.schemas import (
-    LoginIn, PasswordChangeIn, PasswordResetConfirmIn, RegisterIn, SessionOut,
+    LoginIn, PasswordChangeIn, PasswordResetConfirmIn, RegisterIn, Revoked, SessionOut,
 )
 from smile.identity.auth import Principal
 from smile.identity.mfa import service as mfa_service
@@ -275,10 +275,15 @@ async def revoke_session(db: AsyncSession, principal: Principal, session_id: uui
     await audit.record(db, principal.id, "sessions.revoke", principal.id, ip=ip, session_id=str(session_id))
 
 
-async def revoke_other_sessions(db: AsyncSession, principal: Principal, ip: str) -> int:
+async def revoke_other_sessions(db: AsyncSession, principal: Principal, ip: str) -> Revoked:
+    """Sign out every other device, and revoke the API keys (they are devices too: scripts, apps)."""
     count = await sessions.revoke_all(db, principal.id, except_id=principal.session.id)
+    revoked = await hooks.revoke_credentials(db, principal.id, "sign_out_others")
     await audit.record(db, principal.id, "sessions.revoke_others", principal.id, ip=ip, count=count)
-    return count
+    keys = sum(r.count for r in revoked if r.kind == "api_keys")
+    devices = f"Signed out {count} other device{'s' if count != 1 else ''}." if count else \
+        "No other devices were signed in."
+    return Revoked(revoked=count, api_keys_revoked=keys, detail=" ".join([devices, *(r.note for r in revoked)]))
 
 
 # Passwords
@@ -347,9 +352,10 @@ async def confirm_password_reset(db: AsyncSession, body: PasswordResetConfirmIn,
     await db.execute(update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
                      .values(used_at=utcnow()))
     count = await sessions.revoke_all(db, user.id, reason="password_reset")
+    revoked = await hooks.revoke_credentials(db, user.id, "password_reset")
     await _limiter().clear_failures(_lockout_rule(), *_lockout_key(user, ""))
     await audit.record(db, user.id, "password.reset", user.id, ip=ip, sessions_revoked=count)
-    notes = []
+    notes = [r.note for r in revoked]
     if unlinked:
         notes.append(f"We unlinked {', '.join(oauth_client.label(p) for p in unlinked)} from your account: it was "
                      "linked before your email address was verified, so it may not be yours. If it is, link it "
