@@ -161,11 +161,17 @@ class Authenticator:
         return self.totp.generate_otp(step)
 
 
-def enable_mfa(api: Api) -> tuple[Authenticator, list[str]]:
-    """Turn on two-factor for a logged-in Api (its session becomes MFA-verified)."""
+def enable_mfa(api: Api, password: str | None = None, verify: bool = True) -> tuple[Authenticator, list[str]]:
+    """Turn on two-factor for a logged-in Api with its password (api.password unless given; none for accounts
+    without one). With verify, a second code then confirms the session (enabling alone does not verify it)."""
     r = api.post("/api/v1/auth/mfa/setup")
     assert r.status_code == 200, r.text
     device = Authenticator(r.json()["secret"])
-    r = api.post("/api/v1/auth/mfa/enable", json={"code": device.code()})
+    password = getattr(api, "password", "") if password is None else password
+    r = api.post("/api/v1/auth/mfa/enable", json={"password": password or "", "code": device.code()})
     assert r.status_code == 200, r.text
-    return device, r.json()["recovery_codes"]
+    codes = r.json()["recovery_codes"]
+    if verify:
+        r = api.post("/api/v1/auth/mfa/confirm", json={"code": device.code()})
+        assert r.status_code == 200, r.text
+    return device, codes

@@ -63,6 +63,7 @@ def test_register_verify_mfa_login_and_reset(new_page, log_in, shot, db):
     shot(page, "identity-mfa-setup")
     totp = pyotp.TOTP(page.locator(".mfa-secret").inner_text().replace(" ", ""))
     page.fill("form[action='/settings/security/mfa/enable'] input[name=code]", totp.now())
+    page.fill("form[action='/settings/security/mfa/enable'] input[name=password]", PASSWORD)
     page.click("form[action='/settings/security/mfa/enable'] button")
     expect(page.locator("h1")).to_contain_text("Two-factor authentication is on")
     recovery = page.locator("ul.codes code").all_inner_texts()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qs, urlsplit
 
 from tests.hub.conftest import bearer
 
@@ -105,3 +106,58 @@ def test_last_used_is_recorded_at_most_once_a_minute(signup, make_key, client, d
     assert client.get(CURRENT, headers=bearer(key["secret"])).status_code == 200
     later = db.execute("SELECT last_used_at FROM hub_api_keys WHERE id = %s", (key["id"],)).fetchone()[0]
     assert later > first
+
+
+def reset_password(client, mailbox, email: str) -> None:
+    assert client.post("/api/v1/auth/password-reset", json={"email": email}).status_code == 202
+    token = parse_qs(urlsplit(mailbox.link(email, "Reset your password")).query)["token"][0]
+    r = client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": "Fresh-Start-2027"})
+    assert r.status_code == 200, r.text
+
+
+def test_password_reset_revokes_every_key_and_says_so(signup, make_key, client, mailbox, db):
+    alice, bob = signup(), signup()
+    keys, bobs = [make_key(alice, name="ci"), make_key(alice, name="laptop")], make_key(bob)
+    assert client.get(CURRENT, headers=bearer(keys[0]["secret"])).status_code == 200
+    reset_password(client, mailbox, alice.email)
+    for key in keys:
+        openai_error(client.get(CURRENT, headers=bearer(key["secret"])), 401, "api_key_revoked",
+                     "invalid_request_error")
+    assert client.get(CURRENT, headers=bearer(bobs["secret"])).status_code == 200  # only the owner's keys
+    assert "2 API keys were revoked" in mailbox.wait(alice.email, "password was changed")["body"]
+    rows = db.execute("SELECT detail->>'reason', detail->>'count' FROM audit_log "
+                      "WHERE action = 'api_key.revoked_all'").fetchall()
+    assert rows == [("password_reset", "2")]
+
+
+def test_signing_out_other_devices_revokes_the_keys(signup, make_key, client):
+    alice = signup()
+    key = make_key(alice)
+    r = alice.post("/api/v1/auth/sessions/revoke-others")
+    assert r.status_code == 200 and r.json()["api_keys_revoked"] == 1
+    assert "1 API key was revoked" in r.json()["detail"]
+    openai_error(client.get(CURRENT, headers=bearer(key["secret"])), 401, "api_key_revoked", "invalid_request_error")
+    assert alice.get(f"/api/v1/hub/keys/{key['id']}").json()["status"] == "revoked"
+
+
+def test_keys_of_an_account_waiting_for_deletion_are_refused_until_it_is_cancelled(signup, make_key, make_client,
+                                                                                   client):
+    alice = signup()
+    key = make_key(alice)
+    assert alice.delete("/api/v1/users/me", json={"password": alice.password}).status_code == 202
+    error = openai_error(client.get(CURRENT, headers=bearer(key["secret"])), 403, "account_pending_deletion",
+                         "permission_error")
+    assert "cancel the deletion" in error["message"]
+    again = make_client()
+    r = again.post("/api/v1/auth/login", json={"login": alice.email, "password": alice.password})
+    again.access = r.json()["access_token"]
+    assert again.post("/api/v1/users/me/deletion/cancel").status_code == 200
+    assert client.get(CURRENT, headers=bearer(key["secret"])).status_code == 200
+
+
+def test_creating_a_key_emails_the_owner(signup, make_key, mailbox):
+    alice = signup()
+    key = make_key(alice, name="deploy bot", scopes=["chat", "models"])
+    body = mailbox.wait(alice.email, "A new API key was created")["body"]
+    assert '"deploy bot"' in body and key["hint"] in body and "chat, models" in body and "/hub/keys" in body
+    assert key["secret"] not in body

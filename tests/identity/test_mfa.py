@@ -60,23 +60,47 @@ def test_setup_gives_secret_uri_and_qr_code(signup, db):
 
 def test_enable_needs_a_right_code_and_returns_recovery_codes_once(signup, db, mailbox):
     api = signup()
-    assert api.post("/api/v1/auth/mfa/enable", json={"code": "123456"}).json()["error"] == "mfa_setup_missing"
+    enable = {"password": STRONG_PASSWORD}
+    assert api.post("/api/v1/auth/mfa/enable", json={**enable, "code": "123456"}).json()["error"] == "mfa_setup_missing"
     device = Authenticator(api.post("/api/v1/auth/mfa/setup").json()["secret"])
-    r = api.post("/api/v1/auth/mfa/enable", json={"code": wrong_code(device)})
+    r = api.post("/api/v1/auth/mfa/enable", json={**enable, "code": wrong_code(device)})
     assert r.status_code == 422 and r.json()["error"] == "mfa_code_invalid"
-    r = api.post("/api/v1/auth/mfa/enable", json={"code": device.code()})
+    r = api.post("/api/v1/auth/mfa/enable", json={**enable, "code": device.code()})
     assert r.status_code == 200
     codes = r.json()["recovery_codes"]
     assert len(codes) == 10 == len(set(codes)) and all(re.fullmatch(r"[a-z0-9]{5}-[a-z0-9]{5}", c) for c in codes)
     status = mfa_status(api)
     assert status == {"enabled": True, "setup_pending": False, "recovery_codes_left": 10,
-                      "session_verified": True, "required": False}
+                      "session_verified": False, "required": False}
     hashes = [h for (h,) in db.execute("SELECT code_hash FROM mfa_recovery_codes WHERE user_id = %s",
                                        (api.user["id"],))]
     assert len(hashes) == 10 and not set(hashes) & set(codes)
     assert api.get("/api/v1/users/me").json()["mfa_enabled"] is True
     assert api.post("/api/v1/auth/mfa/setup").status_code == 409
     assert "turned on" in mailbox.wait(api.email, "Two-factor")["body"]
+
+
+def test_enable_needs_the_password_and_is_no_fresh_two_factor_check(signup, db, mailbox):
+    """A stolen access token cannot turn two-factor on (locking the owner out) nor pass recent-check guards."""
+    api = signup()
+    make_admin(db, api)  # admin tools need a session verified with a code
+    device = Authenticator(api.post("/api/v1/auth/mfa/setup").json()["secret"])
+    code = device.code()
+    r = api.post("/api/v1/auth/mfa/enable", json={"code": code})
+    assert r.status_code == 422 and r.json()["error"] == "password_required" and "password" in r.json()["fields"]
+    r = api.post("/api/v1/auth/mfa/enable", json={"password": "Not-The-Password-1", "code": code})
+    assert r.status_code == 422 and r.json()["error"] == "wrong_password"
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'mfa.password_failed'").fetchone() == (1,)
+    assert mfa_status(api)["enabled"] is False
+    r = api.post("/api/v1/auth/mfa/enable", json={"password": STRONG_PASSWORD, "code": code})
+    assert r.status_code == 200
+    assert mfa_status(api)["session_verified"] is False
+    r = api.get("/api/v1/admin/users")
+    assert r.status_code == 403 and r.json()["error"] == "mfa_required"
+    mail = mailbox.wait(api.email, "Two-factor authentication is on")
+    assert "Two-factor authentication was turned on" in mail["body"]
+    assert api.post("/api/v1/auth/mfa/confirm", json={"code": device.code()}).status_code == 200
+    assert api.get("/api/v1/admin/users").status_code == 200
 
 
 def test_login_requires_the_second_step_and_totp_is_not_replayable(signup, make_client, db):
@@ -110,7 +134,7 @@ def test_recovery_code_signs_in_once(signup, make_client):
 
 def test_wrong_codes_are_counted_then_locked_out(signup, make_client, settings, db):
     owner = signup()
-    device, _ = enable_mfa(owner)
+    device, _ = enable_mfa(owner, verify=False)
     api, token = password_login(make_client, owner.user["username"])
     wrong = wrong_code(device)
     for _ in range(settings.lockout_failures):
@@ -150,7 +174,7 @@ def test_confirm_without_mfa_is_refused(signup):
 
 def test_disable_needs_password_and_code(signup, db, mailbox):
     api = signup()
-    device, _ = enable_mfa(api)
+    device, _ = enable_mfa(api, verify=False)
     r = api.post("/api/v1/auth/mfa/disable", json={"password": "Wrong-Password-1", "code": device.code()})
     assert r.status_code == 422 and r.json()["error"] == "wrong_password"
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'mfa.password_failed'").fetchone()[0] == 1
@@ -192,10 +216,7 @@ def test_admin_tools_need_enrolment_and_an_mfa_session(signup, make_client, db):
     make_admin(db, admin)
     r = admin.get("/api/v1/admin/users")
     assert r.status_code == 403 and r.json()["error"] == "mfa_enrolment_required"
-    device, _ = enable_mfa(admin)  # enabling verifies this session
-    assert admin.get("/api/v1/admin/users").status_code == 200
-    # a session signed in without the code (here: one that existed before enrolment) is refused
-    db.execute("UPDATE auth_sessions SET mfa_at = NULL WHERE user_id = %s", (admin.user["id"],))
+    device, _ = enable_mfa(admin, verify=False)  # enabling does not verify this session
     r = admin.get("/api/v1/admin/users")
     assert r.status_code == 403 and r.json()["error"] == "mfa_required"
     assert admin.post("/api/v1/auth/mfa/confirm", json={"code": device.code()}).status_code == 200
@@ -223,9 +244,13 @@ def test_security_page_enrolment_flow(signup, make_client):
     assert "<svg" in page
     secret = re.search(r'class="mfa-secret">([A-Z2-7]+)<', page).group(1)
     device = Authenticator(secret)
-    r = browser.post("/settings/security/mfa/enable", data={"csrf_token": csrf, "code": "12345"})
+    assert 'name="password" autocomplete="current-password"' in page
+    form = {"csrf_token": csrf, "password": STRONG_PASSWORD}
+    r = browser.post("/settings/security/mfa/enable", data={**form, "code": "12345"})
     assert r.status_code == 303 and "not match" in browser.get("/settings/security").text
     r = browser.post("/settings/security/mfa/enable", data={"csrf_token": csrf, "code": device.code()})
+    assert r.status_code == 303 and "Enter your password" in browser.get("/settings/security").text
+    r = browser.post("/settings/security/mfa/enable", data={**form, "code": device.code()})
     assert r.status_code == 200 and "shown only now" in r.text
     assert len(re.findall(r"<code>[a-z0-9]{5}-[a-z0-9]{5}</code>", r.text)) == 10
     page = browser.get("/settings/security").text

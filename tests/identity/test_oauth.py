@@ -104,11 +104,99 @@ def test_new_account_via_oidc_then_same_account_next_time(providers, make_client
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'oauth.signup'").fetchone()[0] == 1
 
 
-def test_unverified_provider_email_is_not_marked_verified(providers, make_client):
+def test_unverified_provider_email_creates_no_account(providers, make_client, signup, db):
     sub = provider_user(providers, "grace@example.org", verified=False, name="Grace")
     browser = make_client()
-    assert oauth_flow(browser, sub).status_code == 303
-    assert me(browser)["email_verified"] is False
+    r = oauth_flow(browser, sub)
+    assert r.status_code == 422 and "has not verified the email address grace@example.org" in r.text
+    assert "smile_session" not in browser.http.cookies
+    assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    # nor is the address's existing account offered for linking
+    signup("grace", email="grace@example.org")
+    r = oauth_flow(make_client(), sub)
+    assert r.status_code == 422 and "has not verified" in r.text
+    assert db.execute("SELECT count(*) FROM oauth_identities").fetchone() == (0,)
+
+
+def link_flow(browser: Api, sub: str, provider: str = "mock") -> httpx.Response:
+    """Link `sub` to the account signed in on `browser` (a login_page session)."""
+    start = browser.post(f"/auth/oauth/{provider}/login?link=1",
+                         data={"csrf_token": browser.http.cookies["smile_csrf"]})
+    return oauth_flow(browser, sub, provider=provider, start=start)
+
+
+def test_unverified_provider_email_is_not_linked(providers, make_client, signup, db):
+    signup("gus", email="gus@example.org")
+    browser = make_client()
+    login_page(browser, "gus")
+    r = link_flow(browser, provider_user(providers, "gus@example.org", verified=False))
+    assert r.status_code == 422 and "has not verified the email address gus@example.org" in r.text
+    assert db.execute("SELECT count(*) FROM oauth_identities").fetchone() == (0,)
+
+
+def test_account_with_an_unverified_address_cannot_link(providers, make_client, signup, db):
+    """The pre-hijack by password: sign up with someone else's address, then link your own provider."""
+    signup("hedy", email="hedy@example.org", verify=False)
+    browser = make_client()
+    login_page(browser, "hedy")
+    r = link_flow(browser, provider_user(providers, "mallory@example.net"))
+    assert r.status_code == 403 and "Verify your email address first" in r.text
+    assert db.execute("SELECT count(*) FROM oauth_identities").fetchone() == (0,)
+
+
+def reset_password(client: Api, mailbox, email: str) -> str:
+    """Ask for a reset link, set a new password with it; returns the reset email's body."""
+    assert client.post("/api/v1/auth/password-reset", json={"email": email}).status_code == 202
+    mail = mailbox.wait(email, "Reset your password")
+    token = parse_qs(urlsplit(mailbox.link(email, "Reset your password")).query)["token"][0]
+    r = client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": "Owner-Took-It-Back-9"})
+    assert r.status_code == 200, r.text
+    return mail["body"]
+
+
+def test_password_reset_unlinks_a_login_linked_while_the_address_was_unverified(providers, make_client, signup,
+                                                                                 client, mailbox, db):
+    """The attacker's account claims the owner's address and has the attacker's provider login linked (as the
+    old rules allowed); the owner's password reset takes that login away and says so."""
+    squatter = signup("ines", email="ines@example.org", verify=False)
+    sub = provider_user(providers, "ines@example.org", verified=False)
+    db.execute("INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) "
+               "VALUES (gen_random_uuid(), %s, 'mock', %s, 'ines@example.org', now())", (squatter.user["id"], sub))
+    assert oauth_flow(make_client(), sub).status_code == 303  # the attacker's way in, before the reset
+
+    body = reset_password(client, mailbox, "ines@example.org")
+    assert "You can also sign in to this account with: Mock (ines@example.org)." in body
+    assert "Resetting the password unlinks Mock" in body
+    changed = mailbox.wait("ines@example.org", "password was changed")["body"]
+    assert "We unlinked Mock from your account" in changed
+    assert db.execute("SELECT count(*) FROM oauth_identities").fetchone() == (0,)
+    attacker = make_client()
+    r = oauth_flow(attacker, sub)
+    assert r.status_code == 422 and "smile_session" not in attacker.http.cookies
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'oauth.unlinked_on_reset'").fetchone() == (1,)
+
+
+def test_password_reset_keeps_logins_linked_after_verification(providers, make_client, signup, client, mailbox, db):
+    owner = signup("jack", email="jack@example.org")
+    browser = make_client()
+    login_page(browser, "jack")
+    assert link_flow(browser, provider_user(providers, "jack@example.org")).status_code == 303
+    db.execute("INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) "
+               "VALUES (gen_random_uuid(), %s, 'other', 'old-sub', NULL, now() - interval '1 day')",
+               (owner.user["id"],))  # linked the day before the address was verified
+
+    body = reset_password(client, mailbox, "jack@example.org")
+    assert "You can also sign in to this account with: Mock (jack@example.org), Other." in body
+    assert "Resetting the password unlinks Other:" in body
+    assert "We unlinked Other" in mailbox.wait("jack@example.org", "password was changed")["body"]
+    rows = db.execute("SELECT provider FROM oauth_identities WHERE user_id = %s", (owner.user["id"],)).fetchall()
+    assert rows == [("mock",)]
+
+
+def test_reset_email_without_linked_logins_names_none(signup, client, mailbox):
+    signup("kate", email="kate@example.org")
+    body = reset_password(client, mailbox, "kate@example.org")
+    assert "sign in to this account with" not in body
 
 
 def test_username_is_made_unique_and_valid(providers, make_client, signup):
@@ -215,6 +303,19 @@ def test_mfa_user_signing_in_with_oidc_still_needs_the_code(providers, make_clie
     r = fresh.post("/login/mfa", data={"code": device.code(), "csrf_token": fresh.http.cookies["smile_csrf"]})
     assert r.status_code == 303 and r.headers["location"] == "/settings/security"
     assert me(fresh)["email"] == "jo@example.org"
+
+
+def test_account_without_password_enables_two_factor_only_soon_after_signing_in(providers, make_client, db):
+    sub = provider_user(providers, "lena@example.org")
+    browser = make_client()
+    assert oauth_flow(browser, sub).status_code == 303
+    browser.http.headers.update(csrf(browser))
+    db.execute("UPDATE auth_sessions SET created_at = now() - interval '1 hour'")  # an old (maybe stolen) session
+    assert browser.post("/api/v1/auth/mfa/setup").status_code == 200
+    r = browser.post("/api/v1/auth/mfa/enable", json={"code": "123456"})
+    assert r.status_code == 403 and r.json()["error"] == "reauthentication_required"
+    assert "sign in again" in r.json()["detail"]
+    assert db.execute("SELECT mfa_enabled_at FROM users").fetchone() == (None,)
 
 
 def test_unknown_provider_and_provider_list(providers, client):

@@ -88,10 +88,11 @@ def test_revoke_others_signs_out_every_other_device(signup, make_client, db):
     api = signup()
     others = [second_login(make_client, api) for _ in range(2)]
     r = api.post(f"{ME}/revoke-others")
-    assert r.status_code == 200 and r.json() == {"revoked": 2}
+    assert r.status_code == 200
+    assert r.json() == {"revoked": 2, "api_keys_revoked": 0, "detail": "Signed out 2 other devices."}
     assert all(o.get(ME).status_code == 401 for o in others)
     assert len(api.get(ME).json()) == 1
-    assert api.post(f"{ME}/revoke-others").json() == {"revoked": 0}
+    assert api.post(f"{ME}/revoke-others").json()["revoked"] == 0
     rows = db.execute("SELECT detail->>'count' FROM audit_log WHERE action = 'sessions.revoke_others'").fetchall()
     assert rows == [("2",), ("0",)]
 
@@ -158,9 +159,11 @@ def test_sessions_page_lists_devices_and_signs_out_others(browser, signup):
     page = web.get("/settings/sessions")
     assert page.status_code == 200
     assert page.text.count("this device") == 1 and "app / API" in page.text
+    assert "This also revokes all your API keys" in page.text
+    assert api.post("/api/v1/hub/keys", json={"name": "script"}).status_code == 201
     r = web.post("/settings/sessions/revoke-others", data={"csrf_token": web.cookies["smile_csrf"]})
     assert r.status_code == 303
-    assert "Signed out 1 other device" in web.get("/settings/sessions").text
+    assert "Signed out 1 other device. 1 API key was revoked" in web.get("/settings/sessions").text
     assert api.get(ME).status_code == 401
     r = web.post("/settings/sessions/revoke-others")  # no CSRF token: refused
     assert r.status_code == 403

@@ -1,7 +1,8 @@
 """Bearer API-key authentication for the gateway: `Authorization: Bearer sk-smile-...`.
 
-Errors are OpenAIError (401 missing/invalid/expired/revoked, 403 scope or model), rendered in
-OpenAI's shape by routes using smile.hub.errors.OpenAIRoute.
+Errors are OpenAIError (401 missing/invalid/expired/revoked, 403 scope, model, or an account that is
+suspended or waiting for deletion), rendered in OpenAI's shape by routes using smile.hub.errors.OpenAIRoute.
+The owner's status comes with the key in the one lookup query (service.find_by_secret): no extra round trip.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ async def api_key_principal(request: Request, db: DB) -> ApiKeyPrincipal:
     if user.status == "suspended":
         raise OpenAIError("This account is suspended. Contact support if you think this is a mistake.",
                           status=403, code="account_suspended", type="permission_error")
+    if user.status == "deleting":
+        raise OpenAIError("This account is scheduled for deletion, so its API keys do not work. Sign in and "
+                          "cancel the deletion to use them again.", status=403, code="account_pending_deletion",
+                          type="permission_error")
     if user.status == "deleted":
         raise _unauthorized("This account has been deleted.", "account_deleted")
     if key.last_used_at is None or utcnow() - key.last_used_at >= service.TOUCH_EVERY:

@@ -1,4 +1,8 @@
-"""hub: API key rules — create (secret shown once), list, change, revoke, look up, credit limits."""
+"""hub: API key rules — create (secret shown once), list, change, revoke, look up, credit limits.
+
+Keys die with the owner's sign-ins: a password reset by email and "sign out other devices" revoke every
+active key (revoke_all_keys, registered with identity's hooks).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smile.hub import keys
 from smile.hub.models import ApiKey
 from smile.hub.schemas import KeyCreate, KeyCreated, KeyOut, KeyUpdate
-from smile.identity import audit
+from smile.identity import audit, hooks
 from smile.identity.models import User
-from smile.kit import runtime
+from smile.kit import mail, runtime
 from smile.kit.db import Last, at_commit, fetch_one, utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.pagination import keyset, page_of
@@ -64,6 +68,12 @@ async def create_key(db: AsyncSession, user: User, data: KeyCreate, ip: str = ""
     await db.flush()
     await audit.record(db, user.id, "api_key.created", key.id, target_type="api_key", ip=ip, name=data.name,
                        scopes=list(data.scopes))
+    base = settings.base_url
+    await mail.send(db, user.email, "A new API key was created",
+                    f"Hi {user.display_name},\n\nA new API key, \"{' '.join(data.name.split())}\" ({key.hint}), was "
+                    f"created for your smile account @{user.username} with the scopes {', '.join(data.scopes)}.\n"
+                    f"If this was not you, revoke it now at {base}/hub/keys and reset your password at "
+                    f"{base}/password-reset (a reset revokes every API key).\n")
     return KeyCreated(**key_out(key, now).model_dump(), secret=secret)
 
 
@@ -118,6 +128,22 @@ async def revoke_key(db: AsyncSession, user: User, key_id: uuid.UUID, ip: str = 
         await db.flush()
         await audit.record(db, user.id, "api_key.revoked", key.id, target_type="api_key", ip=ip, name=key.name)
     return key_out(key)
+
+
+@hooks.credentials_revoked
+async def revoke_all_keys(db: AsyncSession, user_id: uuid.UUID, reason: str) -> hooks.Revocation | None:
+    """Revoke every active key of the user (on a password reset, or when they sign out other devices)."""
+    now = utcnow()
+    revoked = (await db.execute(update(ApiKey).where(ApiKey.user_id == user_id, *_active(now))
+                                .values(revoked_at=now).returning(ApiKey.id)
+                                .execution_options(synchronize_session=False))).scalars().all()
+    if not revoked:
+        return None
+    count = len(revoked)
+    await audit.record(db, user_id, "api_key.revoked_all", user_id, reason=reason, count=count)
+    keys_were = f"{count} API key was" if count == 1 else f"{count} API keys were"
+    return hooks.Revocation("api_keys", count, f"{keys_were} revoked; create new ones at "
+                                               f"{runtime.current().settings.base_url}/hub/keys.")
 
 
 async def find_by_secret(db: AsyncSession, secret: str) -> tuple[ApiKey, User] | None:

@@ -80,8 +80,8 @@ async def revoke_session(session_id: uuid.UUID, me: CurrentUser, request: Reques
 
 @router.post("/auth/sessions/revoke-others", response_model=Revoked, responses=responses(401))
 async def revoke_others(me: CurrentUser, request: Request, db: DB) -> Revoked:
-    """Sign out every other device."""
-    return Revoked(revoked=await service.revoke_other_sessions(db, me, _ip(request)))
+    """Sign out every other device and revoke every API key."""
+    return await service.revoke_other_sessions(db, me, _ip(request))
 
 
 @router.post("/auth/password-reset", response_model=Message, status_code=202, responses=responses(422, 429))

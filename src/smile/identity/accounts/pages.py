@@ -273,9 +273,7 @@ async def revoke_session(session_id: uuid.UUID, request: Request, db: DB, me: Cu
 
 @router.post("/settings/sessions/revoke-others")
 async def revoke_others(request: Request, db: DB, me: CurrentUser) -> Response:
-    count = await service.revoke_other_sessions(db, me, _ip(request))
-    flash(request, f"Signed out {count} other device{'s' if count != 1 else ''}." if count
-          else "No other devices were signed in.", "success")
+    flash(request, (await service.revoke_other_sessions(db, me, _ip(request))).detail, "success")
     return redirect("/settings/sessions", request)
 
 

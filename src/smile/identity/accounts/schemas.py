@@ -66,4 +66,6 @@ class SessionOut(BaseModel):
 
 
 class Revoked(BaseModel):
-    revoked: int
+    revoked: int = Field(description="Other sessions signed out.")
+    api_keys_revoked: int = Field(description="API keys revoked with them (they stop working at once).")
+    detail: str = Field(description="What was signed out and revoked, in words.")

@@ -15,12 +15,14 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from smile.identity import audit, sessions
+from smile.identity import audit, hooks, sessions
 from smile.identity.accounts.schemas import (
-    LoginIn, PasswordChangeIn, PasswordResetConfirmIn, RegisterIn, SessionOut,
+    LoginIn, PasswordChangeIn, PasswordResetConfirmIn, RegisterIn, Revoked, SessionOut,
 )
 from smile.identity.auth import Principal
 from smile.identity.mfa import service as mfa_service
+from smile.identity.oauth import client as oauth_client
+from smile.identity.oauth import service as oauth_service
 from smile.identity.models import AuthSession, EmailCode, PasswordReset, User
 from smile.identity.profile import service as profile_service
 from smile.identity.rules import password_message, password_problems, username_problem
@@ -273,10 +275,15 @@ async def revoke_session(db: AsyncSession, principal: Principal, session_id: uui
     await audit.record(db, principal.id, "sessions.revoke", principal.id, ip=ip, session_id=str(session_id))
 
 
-async def revoke_other_sessions(db: AsyncSession, principal: Principal, ip: str) -> int:
+async def revoke_other_sessions(db: AsyncSession, principal: Principal, ip: str) -> Revoked:
+    """Sign out every other device, and revoke the API keys (they are devices too: scripts, apps)."""
     count = await sessions.revoke_all(db, principal.id, except_id=principal.session.id)
+    revoked = await hooks.revoke_credentials(db, principal.id, "sign_out_others")
     await audit.record(db, principal.id, "sessions.revoke_others", principal.id, ip=ip, count=count)
-    return count
+    keys = sum(r.count for r in revoked if r.kind == "api_keys")
+    devices = f"Signed out {count} other device{'s' if count != 1 else ''}." if count else \
+        "No other devices were signed in."
+    return Revoked(revoked=count, api_keys_revoked=keys, detail=" ".join([devices, *(r.note for r in revoked)]))
 
 
 # Passwords
@@ -300,7 +307,22 @@ async def request_password_reset(db: AsyncSession, email: str, ip: str) -> None:
                     f"Hi {user.display_name},\n\nSomeone (hopefully you) asked to reset your smile password. "
                     f"Choose a new one here:\n\n{s.base_url}/password-reset/confirm?token={token}\n\n"
                     f"The link works once, for {RESET_MINUTES} minutes. If you did not ask, ignore this email: "
-                    "your password stays as it is.\n")
+                    f"your password stays as it is.\n{await _linked_logins_note(db, user)}")
+
+
+async def _linked_logins_note(db: AsyncSession, user: User) -> str:
+    """For the reset email: which sign-in providers can open this account, and which the reset removes."""
+    identities = await oauth_service.list_identities(db, user.id)
+    if not identities:
+        return ""
+    doubtful = {i.id for i in await oauth_service.unverified_links(db, user)}
+    names = ", ".join(oauth_client.label(i.provider) + (f" ({i.email})" if i.email else "") for i in identities)
+    note = f"\nYou can also sign in to this account with: {names}.\n"
+    if doubtful:
+        gone = ", ".join(oauth_client.label(i.provider) for i in identities if i.id in doubtful)
+        note += (f"Resetting the password unlinks {gone}: it was linked before this email address was verified, "
+                 "so it may not be yours. If it is, link it again afterwards in your security settings.\n")
+    return note
 
 
 async def _reset_row(db: AsyncSession, token: str) -> PasswordReset | None:
@@ -325,13 +347,20 @@ async def confirm_password_reset(db: AsyncSession, body: PasswordResetConfirmIn,
     if problems := password_problems(body.password, username=user.username, email=user.email):
         raise Invalid(password_message(problems), fields={"password": password_message(problems)})
     user.password_hash = hash_password(body.password)
+    unlinked = await oauth_service.drop_unverified_links(db, user, ip=ip)  # before the address counts as verified
     user.email_verified_at = user.email_verified_at or utcnow()  # the link proved the address
     await db.execute(update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
                      .values(used_at=utcnow()))
     count = await sessions.revoke_all(db, user.id, reason="password_reset")
+    revoked = await hooks.revoke_credentials(db, user.id, "password_reset")
     await _limiter().clear_failures(_lockout_rule(), *_lockout_key(user, ""))
     await audit.record(db, user.id, "password.reset", user.id, ip=ip, sessions_revoked=count)
-    await _password_changed_email(db, user)
+    notes = [r.note for r in revoked]
+    if unlinked:
+        notes.append(f"We unlinked {', '.join(oauth_client.label(p) for p in unlinked)} from your account: it was "
+                     "linked before your email address was verified, so it may not be yours. If it is, link it "
+                     f"again at {_settings().base_url}/settings/security.")
+    await _password_changed_email(db, user, notes)
     return user
 
 
@@ -354,8 +383,9 @@ async def change_password(db: AsyncSession, principal: Principal, body: Password
     return count
 
 
-async def _password_changed_email(db: AsyncSession, user: User) -> None:
+async def _password_changed_email(db: AsyncSession, user: User, notes: list[str] | None = None) -> None:
+    extra = "".join(f"{note}\n" for note in notes or [])
     await mail.send(db, user.email, "Your smile password was changed",
                     f"Hi {user.display_name},\n\nThe password of your smile account @{user.username} was just "
-                    "changed, and your other devices were signed out.\nIf this was not you, reset your "
+                    f"changed, and your other devices were signed out.\n{extra}If this was not you, reset your "
                     f"password now at {_settings().base_url}/password-reset and contact support.\n")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from smile.identity.auth import DB, CurrentUser
 from smile.identity.mfa import service
-from smile.identity.mfa.schemas import CodeIn, DisableIn, LoginMfaIn, MfaSetup, MfaStatus, RecoveryCodes
+from smile.identity.mfa.schemas import CodeIn, LoginMfaIn, MfaSetup, MfaStatus, PasswordCodeIn, RecoveryCodes
 from smile.identity.schemas import Message, Tokens
 from smile.identity.sessions import client_info
 from smile.kit import runtime
@@ -33,16 +33,20 @@ async def mfa_setup(me: CurrentUser, db: DB) -> dict:
 
 
 @router.post("/auth/mfa/enable", response_model=RecoveryCodes,
-             responses={**CODE_ERRORS, 409: {"description": "Already enabled, or no set-up started"}})
-async def mfa_enable(body: CodeIn, me: CurrentUser, db: DB, request: Request) -> RecoveryCodes:
-    """Turn two-factor on with a code from the new device. Returns 10 recovery codes, shown once."""
-    return RecoveryCodes(recovery_codes=await service.enable(db, me, body.code, ip=client_info(request)[1]))
+             responses={**CODE_ERRORS,
+                        403: {"description": "No password on the account and the session is not a recent sign-in"},
+                        409: {"description": "Already enabled, or no set-up started"}})
+async def mfa_enable(body: PasswordCodeIn, me: CurrentUser, db: DB, request: Request) -> RecoveryCodes:
+    """Turn two-factor on with the password and a code from the new device. Returns 10 recovery codes, shown
+    once. It does not verify this session: POST /auth/mfa/confirm does."""
+    codes = await service.enable(db, me, body.password, body.code, ip=client_info(request)[1])
+    return RecoveryCodes(recovery_codes=codes)
 
 
 @router.post("/auth/mfa/disable", response_model=Message,
              responses={**CODE_ERRORS, 403: {"description": "Admins cannot turn two-factor off"},
                         409: {"description": "Not enabled"}})
-async def mfa_disable(body: DisableIn, me: CurrentUser, db: DB, request: Request) -> Message:
+async def mfa_disable(body: PasswordCodeIn, me: CurrentUser, db: DB, request: Request) -> Message:
     """Turn two-factor off; needs the password (if the account has one) and a current code."""
     await service.disable(db, me, body.password, body.code, ip=client_info(request)[1])
     return Message(detail="Two-factor authentication is off.")

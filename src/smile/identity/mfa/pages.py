@@ -12,6 +12,7 @@ from smile.identity.mfa import service
 from smile.identity.oauth import client as oauth_client
 from smile.identity.oauth import service as oauth_service
 from smile.identity.sessions import client_info
+from smile.kit import runtime
 from smile.kit.errors import AppError
 from smile.kit.requests import DBRoute
 from smile.web.render import flash, login_redirect, redirect, render
@@ -31,6 +32,7 @@ async def _page(request: Request, db: DB, me: Principal, **extra) -> HTMLRespons
         "link_providers": [p for p in oauth_client.providers() if p.name not in linked],
         "labels": {p.name: p.label for p in oauth_client.providers()},
         "has_password": me.user.password_hash is not None,
+        "recent_mfa_minutes": runtime.current().settings.recent_mfa_minutes,
         **extra,
     })
 
@@ -54,11 +56,12 @@ async def setup_form(request: Request, db: DB, me: OptionalUser) -> Response:
 
 
 @router.post(PAGE + "/mfa/enable")
-async def enable_form(request: Request, db: DB, me: OptionalUser, code: Code = "") -> Response:
+async def enable_form(request: Request, db: DB, me: OptionalUser, code: Code = "",
+                      password: str = Form(default="", max_length=1024)) -> Response:
     if me is None:
         return login_redirect(request)
     try:
-        codes = await service.enable(db, me, code, ip=client_info(request)[1])
+        codes = await service.enable(db, me, password, code, ip=client_info(request)[1])
     except AppError as exc:
         flash(request, exc.message, "error")
         return redirect(PAGE + "#mfa", request)

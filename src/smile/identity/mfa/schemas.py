@@ -17,7 +17,7 @@ class CodeIn(BaseModel):
     code: str = Code
 
 
-class DisableIn(BaseModel):
+class PasswordCodeIn(BaseModel):
     password: str = Field(default="", max_length=200, description="Required when the account has a password")
     code: str = Code
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 
@@ -173,8 +174,34 @@ def pending_setup(user: User) -> dict[str, str] | None:
     return {"secret": totp.secret, "otpauth_uri": uri, "qr_svg": qr_svg(uri)}
 
 
-async def enable(db: AsyncSession, principal: Principal, code: str, ip: str = "") -> list[str]:
-    """Confirm the pending secret with a code; returns the recovery codes (shown once)."""
+async def _check_password(db: AsyncSession, principal: Principal, password: str, ip: str, what: str) -> None:
+    """The account's password (a wrong one counts towards the two-factor lockout).
+
+    An account without a password proves it is its owner by a recent sign-in (with its provider)
+    instead: a stolen access token of an older session is not enough.
+    """
+    user = principal.user
+    if user.password_hash is None:
+        minutes = runtime.current().settings.recent_mfa_minutes
+        if utcnow() - principal.session.created_at > dt.timedelta(minutes=minutes):
+            raise Forbidden(f"Sign out and sign in again, then {what} within {minutes} minutes of signing in.",
+                            code="reauthentication_required")
+        return
+    if not password:
+        raise Invalid(f"Enter your password to {what}.", code="password_required",
+                      fields={"password": "required"})
+    if not verify_password(user.password_hash, password):
+        await _failed(db, user, ip, what="password")
+        raise Invalid("Your password is not right.", code="wrong_password", fields={"password": "wrong password"},
+                      persist=True)
+
+
+async def enable(db: AsyncSession, principal: Principal, password: str, code: str, ip: str = "") -> list[str]:
+    """Confirm the pending secret with the password and a code; returns the recovery codes (shown once).
+
+    Turning two-factor on is not a fresh two-factor check of the session (POST /auth/mfa/confirm is), so a
+    stolen session cannot enable it and at once pass the recent-check guard of money operations.
+    """
     user = principal.user
     if user.mfa_enabled:
         raise Conflict("Two-factor authentication is already on.", code="mfa_already_enabled")
@@ -183,6 +210,7 @@ async def enable(db: AsyncSession, principal: Principal, code: str, ip: str = ""
         raise Conflict("Start the set-up first (POST /api/v1/auth/mfa/setup) to get a QR code.",
                        code="mfa_setup_missing")
     await _check_lockout(user)
+    await _check_password(db, principal, password, ip, "turn on two-factor authentication")
     step = _matching_step(totp, _normalise(code))
     if step is None:
         await _failed(db, user, ip)
@@ -192,11 +220,11 @@ async def enable(db: AsyncSession, principal: Principal, code: str, ip: str = ""
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_last_step = step
     user.mfa_enabled_at = utcnow()
-    principal.session.mfa_at = utcnow()
     codes = await _new_recovery_codes(db, user)
     await audit.record(db, user.id, "mfa.enabled", user.id, ip=ip)
     await _notify(db, user, "Two-factor authentication is on",
-                  "Two-factor authentication was turned on for your smile account.")
+                  "Two-factor authentication was turned on for your smile account: signing in now also "
+                  "needs a code from the authenticator app.")
     return codes
 
 
@@ -208,10 +236,8 @@ async def disable(db: AsyncSession, principal: Principal, password: str, code: s
         raise Forbidden("Admins must keep two-factor authentication on. Ask another admin to remove "
                         "your admin role first if you really need to turn it off.", code="mfa_required_for_admin")
     await _check_lockout(user)
-    if user.password_hash is not None and not verify_password(user.password_hash, password):
-        await _failed(db, user, ip, what="password")
-        raise Invalid("Your password is not right.", code="wrong_password", fields={"password": "wrong password"},
-                      persist=True)
+    if user.password_hash is not None:
+        await _check_password(db, principal, password, ip, "turn off two-factor authentication")
     await require_code(db, user, code)
     user.totp_secret = user.totp_pending_secret = None
     user.mfa_enabled_at = None

@@ -65,6 +65,11 @@ def providers() -> list[Provider]:
             for p in _configured()]
 
 
+def label(name: str) -> str:
+    """How a provider is named to people (also one that is no longer configured)."""
+    return next((p.label for p in providers() if p.name == name), LABELS.get(name, name.replace("_", " ").title()))
+
+
 def provider(name: str) -> Provider:
     for p in providers():
         if p.name == name:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from smile.identity import audit, sessions
 from smile.identity.auth import DB, OptionalUser, Principal
 from smile.identity.oauth import client, service
-from smile.kit.errors import Conflict, Invalid, NotFound
+from smile.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from smile.kit.requests import DBRoute
 from smile.web.render import flash, login_redirect, redirect, render, templates
 
@@ -85,7 +85,7 @@ async def oauth_callback(request: Request, db: DB, me: OptionalUser, provider: P
             flash(request, f"Your {label} account is linked. You can now sign in with it.", "success")
             return redirect("/settings/security", request)
         outcome = await service.sign_in(db, provider, claims, ip=ip)
-    except (Conflict, Invalid) as exc:  # raised before anything is written
+    except (Conflict, Forbidden, Invalid) as exc:  # raised before anything is written
         return _problem(request, exc.status, exc.message, label, back)
     if outcome.kind == "email_taken":
         return render(request, "identity/oauth_email_taken.html",

@@ -1,4 +1,10 @@
-"""OAuth/OIDC identities: sign in, sign up, link and unlink. Never merges accounts by email."""
+"""OAuth/OIDC identities: sign in, sign up, link and unlink. Never merges accounts by email.
+
+An address the provider has not verified never creates or links an account (else anyone could claim
+someone else's address there and pre-hijack the account), and no identity is linked to an account whose
+own address is unverified. Identities linked while the address was unverified (before these rules) are
+removed when the password is reset by email (`drop_unverified_links`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +23,7 @@ from smile.identity import audit
 from smile.identity.models import OAuthIdentity, User
 from smile.identity.rules import username_problem
 from smile.kit.db import utcnow
-from smile.kit.errors import Conflict, Invalid, NotFound
+from smile.kit.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 @dataclass
@@ -104,8 +110,19 @@ async def _add_identity(db: AsyncSession, user: User, provider: str, claims: Cla
     return identity
 
 
+def _refuse_unverified(provider: str, claims: Claims) -> None:
+    if claims.email and not claims.email_verified:
+        raise Invalid(f"{provider} has not verified the email address {claims.email}, so smile cannot use it. "
+                      f"Verify the address at {provider} and try again, or sign up with a password.",
+                      code="oauth_email_unverified")
+
+
 async def link(db: AsyncSession, user: User, provider: str, claims: Claims, ip: str = "") -> Outcome:
-    """Attach the provider account to the signed-in user."""
+    """Attach the provider account to the signed-in user (whose own email address must be verified)."""
+    if not user.email_verified:
+        raise Forbidden("Verify your email address first (enter the code we emailed you), then link "
+                        f"{provider}.", code="email_unverified")
+    _refuse_unverified(provider, claims)
     existing = await find_identity(db, provider, claims.sub)
     if existing is not None and existing.user_id != user.id:
         raise Conflict(f"This {provider} account is already linked to another smile account. "
@@ -120,7 +137,8 @@ async def link(db: AsyncSession, user: User, provider: str, claims: Claims, ip: 
 
 
 async def sign_in(db: AsyncSession, provider: str, claims: Claims, ip: str = "") -> Outcome:
-    """Sign in with an existing identity, or create an account; refuse to merge on a known email."""
+    """Sign in with an existing identity, or create an account from a verified email; never merge on a known
+    email."""
     identity = await find_identity(db, provider, claims.sub)
     if identity is not None:
         user = await db.get(User, identity.user_id)
@@ -129,12 +147,13 @@ async def sign_in(db: AsyncSession, provider: str, claims: Claims, ip: str = "")
     if not claims.email:
         raise Invalid(f"{provider} did not share an email address, which smile needs to create an account. "
                       "Allow email access at the provider and try again.", code="oauth_no_email")
+    _refuse_unverified(provider, claims)
     if await _email_taken(db, claims.email):
         return Outcome("email_taken", email=claims.email)
     now = utcnow()
     username = await unique_username(db, claims)
     user = User(email=claims.email, username=username, display_name=(claims.name or username).strip()[:80] or username,
-                password_hash=None, email_verified_at=now if claims.email_verified else None,
+                password_hash=None, email_verified_at=now,
                 terms_accepted_at=now, roles=["user"])
     try:
         async with db.begin_nested():  # all or nothing, also when another tab raced us
@@ -145,8 +164,7 @@ async def sign_in(db: AsyncSession, provider: str, claims: Claims, ip: str = "")
     except IntegrityError:
         raise Conflict("This account was being created at the same moment elsewhere. Try signing in again.",
                        code="oauth_signup_conflict")
-    await audit.record(db, user.id, "oauth.signup", user.id, ip=ip, provider=provider,
-                       email_verified=claims.email_verified)
+    await audit.record(db, user.id, "oauth.signup", user.id, ip=ip, provider=provider)
     return Outcome("created", user=user)
 
 
@@ -162,3 +180,29 @@ async def unlink(db: AsyncSession, user: User, provider: str, ip: str = "") -> N
     await db.delete(identity)
     await db.flush()
     await audit.record(db, user.id, "oauth.unlinked", user.id, ip=ip, provider=provider)
+
+
+def _linked_unverified(user: User):
+    """Identities linked before the account's email address was verified (or while it still is not)."""
+    if user.email_verified_at is None:
+        return OAuthIdentity.user_id == user.id
+    return (OAuthIdentity.user_id == user.id) & (OAuthIdentity.created_at < user.email_verified_at)
+
+
+async def unverified_links(db: AsyncSession, user: User) -> list[OAuthIdentity]:
+    """The identities a password reset would remove (see drop_unverified_links)."""
+    return list((await db.scalars(select(OAuthIdentity).where(_linked_unverified(user))
+                                  .order_by(OAuthIdentity.provider))).all())
+
+
+async def drop_unverified_links(db: AsyncSession, user: User, ip: str = "") -> list[str]:
+    """On a password reset by email: remove identities linked while the address was unverified.
+
+    Whoever linked them never proved they own the address, so they may be someone else's way into the
+    account. Call before the reset marks the address verified. Returns the removed providers' names.
+    """
+    removed = list((await db.scalars(delete(OAuthIdentity).where(_linked_unverified(user))
+                                     .returning(OAuthIdentity.provider))).all())
+    if removed:
+        await audit.record(db, user.id, "oauth.unlinked_on_reset", user.id, ip=ip, providers=sorted(removed))
+    return sorted(removed)
