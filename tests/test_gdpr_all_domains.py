@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 import zipfile
 
@@ -267,7 +266,10 @@ def test_export_and_erasure_on_s3(s3_server, signup, db, server, settings):
         ok(alice.request("PUT", "/api/v1/users/me/avatar", files={"file": ("a.png", picture("red"), "image/png")}))
         media = upload(alice, "blue")
         ok(alice.post("/api/v1/posts", json={"body": "on s3", "media_ids": [media["id"]]}), 201)
-        listed = lambda: [o["Key"] for o in storage.client.list_objects_v2(Bucket="smile-gdpr").get("Contents", [])]  # noqa: E731
+
+        def listed() -> list[str]:
+            return [o["Key"] for o in storage.client.list_objects_v2(Bucket="smile-gdpr").get("Contents", [])]
+
         assert len(listed()) == 3  # the avatar, the picture and its thumbnail
         data, names = export_archive(alice)
         assert ids(data["social"]["media"]) == {media["id"]}

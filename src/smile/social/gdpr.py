@@ -21,8 +21,8 @@ from smile.identity.profile import gdpr
 from smile.kit.db import utcnow
 from smile.social.models import (
     Block, Bookmark, Comment, Conversation, ConversationMember, Follow, Media, Mention, Message, Mute,
-    Notification, NotificationPref, PollOption, PollVote, Post, PostEdit, Reaction, Report, SocialActivity, SocialCounts,
-    StreamEvent, TimelineEntry,
+    Notification, NotificationPref, PollOption, PollVote, Post, PostEdit, Reaction, Report, SocialActivity,
+    SocialCounts, StreamEvent, TimelineEntry,
 )
 
 ERASED = ""  # what an erased comment or message says
@@ -136,9 +136,10 @@ async def erase(db: AsyncSession, user: User) -> list[str]:
     await db.execute(update(Message).where(Message.sender_id == uid).values(
         body=ERASED, body_html=ERASED, deleted_at=func.coalesce(Message.deleted_at, now))
         .execution_options(synchronize_session=False))
-    await db.execute(delete(ConversationMember).where(ConversationMember.user_id == uid))
-    await db.execute(delete(Conversation).where(~exists().where(ConversationMember.conversation_id
-                                                                == Conversation.id)))
+    theirs = list(await db.scalars(delete(ConversationMember).where(ConversationMember.user_id == uid)
+                                   .returning(ConversationMember.conversation_id)))
+    await db.execute(delete(Conversation).where(Conversation.id.in_(theirs), ~exists().where(
+        ConversationMember.conversation_id == Conversation.id)))
     for model, columns in ((Bookmark, ("user_id",)), (Follow, ("follower_id", "followee_id")),
                            (Block, ("blocker_id", "blocked_id")), (Mute, ("muter_id", "muted_id")),
                            (Mention, ("user_id",)), (Notification, ("user_id", "actor_id")),
