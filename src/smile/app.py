@@ -62,12 +62,20 @@ MODULE_TASKS: dict[str, list[str]] = {
     "social": ["smile.social.posts.tasks", "smile.social.timelines.tasks", "smile.social.realtime.tasks",
                "smile.social.media.tasks"],
 }
+# Each enabled module's exporter and eraser: importing one registers it with identity's GDPR registry.
+MODULE_GDPR: dict[str, list[str]] = {
+    "ai": ["smile.ai.gdpr"],
+    "billing": ["smile.billing.gdpr"],
+    "hub": ["smile.hub.gdpr"],
+    "social": ["smile.social.gdpr"],
+}
 CORE_ROUTERS = ["smile.system", "smile.web.pages", "smile.kit.storage"]
 
 
 def load_tasks(settings: Settings) -> None:
+    """The enabled modules' jobs, and their GDPR exporters and erasers (the export and erasure jobs use them)."""
     for module in settings.module_list:
-        for name in MODULE_TASKS.get(module, []):
+        for name in MODULE_TASKS.get(module, []) + MODULE_GDPR.get(module, []):
             importlib.import_module(name)
 
 

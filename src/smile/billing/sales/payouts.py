@@ -155,7 +155,8 @@ async def request_payout(db: AsyncSession, user_id: uuid.UUID, amount: int | Non
     await ledger.post(db, "payout_requested", [Leg(earnings_id, -amount),
                                                Leg(await ledger.platform(db, ledger.PAYOUTS, cur), amount)],
                       key=f"payout:{payout.id}:requested", reference=("payout", payout.id), created_by=user_id,
-                      memo=f"Payout to {account.destination}"[:500])
+                      memo="Payout requested")  # never the destination: the journal is append-only, erasure
+                                                # clears the destination on the payout row instead
     if not review:
         await _send(db, payout)
     return payout
@@ -258,6 +259,15 @@ async def mark_failed(db: AsyncSession, admin: User, payout_id: uuid.UUID, reaso
     await audit.record(db, admin.id, "billing.payout_failed", payout.user_id, ip=ip, payout_id=str(payout.id),
                        amount=payout.amount, currency=payout.currency, reason=payout.failure_reason)
     return payout
+
+
+async def fail_open_for_erasure(db: AsyncSession, user_id: uuid.UUID) -> int:
+    """An erased account: a payout not sent yet fails, its money back in the (kept, frozen) earnings."""
+    open_ = list(await db.scalars(select(Payout).where(Payout.user_id == user_id,
+                                                       Payout.status.in_(("review", "requested"))).with_for_update()))
+    for payout in open_:
+        await _settle(db, payout, paid=False, actor_id=None, reason="The account was erased before the payout.")
+    return len(open_)
 
 
 async def send_payout(db: AsyncSession, payout_id: uuid.UUID) -> None:

@@ -209,6 +209,25 @@ async def admin_cancel(db: AsyncSession, admin_id: uuid.UUID, sub_id: uuid.UUID,
     return await _end(db, sub, now, "canceled")
 
 
+async def end_for_erasure(db: AsyncSession, user_id: uuid.UUID, now: dt.datetime | None = None) -> int:
+    """An erased account: its own live subscriptions end now (and at the processor: no charge again); other
+    people's subscriptions to its plans end with the period they paid for. Returns how many changed."""
+    now = now or utcnow()
+    changed = 0
+    for sub in await db.scalars(select(Subscription).where(Subscription.user_id == user_id,
+                                                           Subscription.status.in_(LIVE)).with_for_update()):
+        if prov := _provider(sub):
+            await prov.cancel_subscription(sub.provider_ref, at_period_end=False, key=f"subscription:{sub.id}:end")
+        await _end(db, sub, now, "canceled")
+        changed += 1
+    for sub_id, subscriber in (await db.execute(select(Subscription.id, Subscription.user_id).where(
+            Subscription.owner_id == user_id, Subscription.status.in_(LIVE),
+            Subscription.cancel_at_period_end.is_(False)))).all():
+        await cancel(db, subscriber, sub_id, now)
+        changed += 1
+    return changed
+
+
 async def _end(db: AsyncSession, sub: Subscription, at: dt.datetime, status: str) -> Subscription:
     sub.status, sub.ended_at, sub.cancel_at_period_end = status, at, False
     sub.canceled_at = sub.canceled_at or (at if status == "canceled" else None)

@@ -1,4 +1,9 @@
-"""GDPR: data export archives and account deletion with a grace period, then erasure."""
+"""GDPR: data export archives and account deletion with a grace period, then erasure.
+
+Identity exports and erases its own tables here. Every other domain that stores data about a person
+registers a `Domain` (an exporter and an eraser) with `register`, from its own `gdpr` module, which the
+app imports for each enabled module (smile.app.MODULE_GDPR). docs/privacy.md says what each one keeps.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import json
 import re
 import uuid
 import zipfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +35,47 @@ from smile.kit.mail import Email
 from smile.kit.security import hash_token, new_token, verify_password
 
 STALE_PENDING = dt.timedelta(hours=1)
+IDENTITY_SECTIONS = ("profile", "sessions", "oauth_identities", "audit_log", "emails", "data_exports")
 USER_PRIVATE = {"password_hash", "totp_secret", "totp_pending_secret"}
 LINK_SECRET_RE = re.compile(r"(/exports/|[?&]token=)[\w-]+")  # links that still grant access stay out
+
+
+# The registry
+
+Exporter = Callable[[AsyncSession, User], Awaitable[dict[str, Any]]]
+Eraser = Callable[[AsyncSession, User], Awaitable[list[str]]]
+Files = Callable[[AsyncSession, User], Awaitable[list[tuple[str, str]]]]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What one domain holds about a person.
+
+    export: JSON-ready data, stored under `name` in the archive's data.json (only the person's own data:
+    never other people's private content).
+    erase: delete or anonymize it (flush, never commit) and return the storage keys of files to delete;
+    they are deleted through the storage layer once every domain has flushed.
+    files: (name in the archive, storage key) of the person's files to put in the archive.
+    """
+
+    name: str
+    export: Exporter
+    erase: Eraser
+    files: Files | None = None
+
+
+_registry: dict[str, Domain] = {}
+
+
+def register(name: str, *, export: Exporter, erase: Eraser, files: Files | None = None) -> None:
+    """Add a domain's exporter and eraser (again under the same name: replaced)."""
+    if name in ("format", "generated_at", *IDENTITY_SECTIONS):
+        raise ValueError(f"{name!r} is identity's own section of the export")
+    _registry[name] = Domain(name, export, erase, files)
+
+
+def domains() -> list[Domain]:
+    return list(_registry.values())
 
 
 def exports_dir() -> Path:
@@ -83,7 +129,7 @@ async def collect(db: AsyncSession, user: User) -> dict[str, Any]:
     async def rows(stmt, skip: set[str] = frozenset()) -> list[dict[str, Any]]:
         return [_row(r, skip) for r in (await db.scalars(stmt)).all()]
 
-    return {
+    data = {
         "format": "smile-export/1",
         "generated_at": utcnow(),
         "profile": _row(user, USER_PRIVATE) | {"mfa_enabled": user.mfa_enabled},
@@ -96,15 +142,33 @@ async def collect(db: AsyncSession, user: User) -> dict[str, Any]:
             select(Email).where(func.lower(Email.to) == user.email.lower()).order_by(Email.id))],
         "data_exports": await rows(select(DataExport).where(DataExport.user_id == uid), {"token_hash", "file_key"}),
     }
+    for domain in domains():
+        data[domain.name] = await domain.export(db, user)
+    return data
 
 
-def write_archive(path: Path, data: dict[str, Any], avatar: bytes | None) -> int:
+async def archive_files(db: AsyncSession, user: User) -> list[tuple[str, str]]:
+    """(name in the archive, storage key) of every file the person has: the avatar and each domain's."""
+    files = [("avatar.webp", user.avatar_key)] if user.avatar_key else []
+    for domain in domains():
+        if domain.files is not None:
+            files.extend(await domain.files(db, user))
+    return files
+
+
+def write_archive(path: Path, data: dict[str, Any], files: list[tuple[str, str]]) -> int:
+    """data.json and the files, streamed from storage (a file gone missing is left out)."""
+    storage = runtime.current().storage
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, default=str, indent=2, ensure_ascii=False))
-        if avatar is not None:
-            archive.writestr("avatar.webp", avatar)
+        for name, key in files:
+            if not storage.exists(key):
+                continue
+            with archive.open(name, "w", force_zip64=True) as out:
+                for chunk in storage.stream(key):
+                    out.write(chunk)
     tmp.replace(path)
     return path.stat().st_size
 
@@ -119,12 +183,10 @@ async def build_export(db: AsyncSession, export_id: uuid.UUID) -> None:
         export.status = "failed"
         return
     rt = runtime.current()
-    avatar = None
-    if user.avatar_key and rt.storage.exists(user.avatar_key):
-        avatar = rt.storage.read(user.avatar_key)
     key = f"{user.id}/{export.id}.zip"
     data = await collect(db, user)
-    export.size_bytes = await asyncio.to_thread(write_archive, exports_dir() / key, data, avatar)
+    files = await archive_files(db, user)
+    export.size_bytes = await asyncio.to_thread(write_archive, exports_dir() / key, data, files)
     token = new_token()
     hours = rt.settings.export_link_hours
     export.file_key, export.token_hash = key, hash_token(token, _secret())
@@ -221,26 +283,45 @@ async def cancel_deletion(db: AsyncSession, user: User) -> User:
     return user
 
 
-def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+def _is_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _scrub(value: Any, secrets: tuple[str, ...], all_text: bool = False) -> Any:
+    """Erase the strings that contain a secret (all strings but ids, with all_text) and every email."""
     if isinstance(value, dict):
-        return {k: "[erased]" if k == "email" else _scrub(v, secrets) for k, v in value.items()}
+        return {k: "[erased]" if k == "email" else _scrub(v, secrets, all_text) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
-    if isinstance(value, str) and any(s in value.lower() for s in secrets):
+        return [_scrub(v, secrets, all_text) for v in value]
+    if isinstance(value, str) and ((all_text and not _is_id(value)) or any(s in value.lower() for s in secrets)):
         return "[erased]"
     return value
 
 
 async def erase_account(db: AsyncSession, user_id: uuid.UUID) -> bool:
-    """Wipe personal data, keep an anonymous row for the records that point at it. Idempotent."""
+    """Wipe personal data, keep an anonymous row for the records that point at it. Idempotent.
+
+    Every registered domain erases first (while the profile still says who this was), then identity; the
+    files go last, through the storage layer, once every row is gone.
+    """
     user = await db.scalar(select(User).where(User.id == user_id).with_for_update())
     if user is None or user.status == "deleted":
         return False
-    old_email, avatar = user.email.lower(), user.avatar_key
+    files = [user.avatar_key] if user.avatar_key else []
+    for domain in domains():
+        files.extend(await domain.erase(db, user))
+    await db.flush()
+    old_email = user.email.lower()
+    secrets = tuple({old_email, user.username.lower()})
     entries = (await db.scalars(select(AuditEntry).where(
         or_(AuditEntry.target_id == str(user.id), AuditEntry.actor_id == user.id)))).all()
-    for entry in entries:
-        entry.detail, entry.ip = _scrub(entry.detail, (old_email,)), ""
+    for entry in entries:  # what the person did themselves (key names, ...) loses all its text
+        entry.detail = _scrub(entry.detail, secrets, all_text=entry.actor_id == user.id)
+        entry.ip = ""
     exports = (await db.scalars(select(DataExport).where(DataExport.user_id == user.id))).all()
     for model in (OAuthIdentity, AuthSession, RecoveryCode, EmailCode, PasswordReset, DataExport):
         await db.execute(delete(model).where(model.user_id == user.id))
@@ -253,10 +334,12 @@ async def erase_account(db: AsyncSession, user_id: uuid.UUID) -> bool:
     user.is_adult, user.is_private, user.discoverable_by_email = False, True, False
     user.status, user.deleted_at = "deleted", utcnow()
     await audit.record(db, None, "user.erased", user.id)
+    await db.flush()
     for export in exports:
         _delete_export_file(export)
-    if avatar:
-        runtime.current().storage.delete(avatar)
+    storage = runtime.current().storage
+    for key in files:  # a failure here rolls the erasure back; the next run deletes again (idempotent)
+        await asyncio.to_thread(storage.delete, key)
     return True
 
 
