@@ -26,8 +26,9 @@ def _settings_table() -> dict[str, str]:
 
 def test_every_setting_is_documented_in_operations_md():
     text = (DOCS / "operations.md").read_text()
-    missing = [f"SMILE_{name.upper()}" for name in Settings.model_fields
-               if not re.search(rf"`SMILE_{name.upper()}`", text)]
+    missing = [
+        f"SMILE_{name.upper()}" for name in Settings.model_fields if not re.search(rf"`SMILE_{name.upper()}`", text)
+    ]
     assert not missing, f"add a row for each to the settings table of docs/operations.md: {missing}"
 
 
