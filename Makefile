@@ -29,6 +29,11 @@ run: venv
 test: venv-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff's rules and version are in pyproject.toml ([tool.ruff], the test extra).
+lint: venv-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 bench: venv-test
 	$(BIN)/python bench/users_me.py
 

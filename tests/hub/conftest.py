@@ -1,6 +1,6 @@
 """Hub fixtures: keys made through the API, and a test-only /v1 route behind the API-key dependency.
 
-The probe route stands in for the gateway (a later round): it needs the `chat` scope, checks the
+The probe route is a minimal gateway-like route for these tests: it needs the `chat` scope, checks the
 requested model against the key, and counts the request and its tokens against the rate limits.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import openai
@@ -120,6 +121,15 @@ def test_models_lists_what_the_key_may_use(account, stub_models):
     assert narrow.models.retrieve("cheap").owned_by == "stub"
     with pytest.raises(openai.NotFoundError):
         narrow.models.retrieve("fast")
+
+
+def test_models_lists_the_embeddings_model_only_when_it_is_installed(account, monkeypatch):
+    _, _, sdk = account()
+    assert "all-MiniLM-L6-v2" in [m.id for m in sdk.models.list()]  # the test extras install it
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as on a server without '.[embeddings]'
+    assert "all-MiniLM-L6-v2" not in [m.id for m in sdk.models.list()]
+    with pytest.raises(openai.NotFoundError):
+        sdk.models.retrieve("all-MiniLM-L6-v2")
 
 
 def test_errors_have_openai_shape(account, server):

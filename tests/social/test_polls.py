@@ -38,7 +38,7 @@ def test_expired_poll_closes_and_notifies_once(signup, db, server):
     bob.post(f"/api/v1/posts/{p['id']}/poll/vote", json={"option_id": p["poll"]["options"][1]["id"]})
     db.execute("UPDATE polls SET expires_at = now() - interval '1 minute' WHERE post_id = %s", (p["id"],))
     r = bob.post(f"/api/v1/posts/{p['id']}/poll/vote", json={"option_id": p["poll"]["options"][0]["id"]})
-    assert r.status_code in (409, 422)
+    assert r.status_code == 422 and r.json()["fields"] == {"option_id": "poll closed"}
     anon = bob.get(f"/api/v1/posts/{p['id']}").json()["poll"]
     assert anon["closed"] is True and anon["options"][1]["votes"] == 1
 

@@ -173,7 +173,7 @@ def test_bookmarks_and_pins(signup):
 def test_media_ids_rejected_without_upload(signup):
     alice = signup("alice")
     r = alice.post("/api/v1/posts", json={"body": "pic", "media_ids": ["018f0000-0000-7000-8000-000000000000"]})
-    assert r.status_code in (404, 422), r.text
+    assert r.status_code == 422 and r.json()["fields"] == {"media_ids": "unknown"}, r.text
 
 
 def test_posting_is_rate_limited(signup, server):

@@ -42,6 +42,11 @@ def model_id(settings: Settings) -> str:
     return embeddings.model_name(settings)
 
 
+def usable(settings: Settings) -> bool:
+    """True when this server can embed: an endpoint is configured or the local model is installed."""
+    return embeddings.describe(settings)[0]
+
+
 def _texts(body: EmbeddingsIn) -> list[str]:
     texts = [body.input] if isinstance(body.input, str) else body.input
     if not texts:

@@ -303,14 +303,16 @@ def _model_json(model_id: str, owner: str) -> dict:
 
 async def _usable(db, me: ApiKeyPrincipal) -> list[dict]:
     settings = runtime.current().settings
-    models = await catalog.all_models(db, enabled_only=True)
-    if "offline" not in {m.id for m in models}:
+    models = await catalog.all_models(db)
+    configured = {"offline"} | {row["id"] for row in settings.ai_model_list()}
+    if not configured <= {m.id for m in models}:  # first use, or SMILE_AI_MODELS names a new model
         await catalog.ensure_seeded(db, settings)
-        models = await catalog.all_models(db, enabled_only=True)
+        models = await catalog.all_models(db)
     providers = set(registry(settings))
-    out = [_model_json(m.id, m.provider) for m in models if m.provider in providers and me.allows_model(m.id)]
+    out = [_model_json(m.id, m.provider) for m in models
+           if m.enabled and m.provider in providers and me.allows_model(m.id)]
     name = embeddings_gateway.model_id(settings)
-    if me.allows_model(name):
+    if embeddings_gateway.usable(settings) and me.allows_model(name):
         out.append(_model_json(name, "smile-embeddings"))
     return out
 
