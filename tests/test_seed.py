@@ -46,7 +46,7 @@ def _snapshot(conn: psycopg.Connection) -> dict[str, object]:
 
 
 def _one(conn, sql: str, *params):
-    return conn.execute(sql, params).fetchone()[0]
+    return conn.execute(sql, params or None).fetchone()[0]
 
 
 @pytest.mark.timeout(1200)
@@ -97,7 +97,7 @@ def test_demo_seed_fills_the_product_once(seed, db, request):
     assert {"follow", "reaction", "comment", "message"} <= kinds
     # funded wallets with history; a subscription; a sale with earnings; an API key with usage
     assert _one(db, "SELECT count(*) FROM ledger_accounts a JOIN users u ON u.id = a.owner_id "
-                    "WHERE a.purpose = 'wallet' AND a.balance > 0 AND u.username LIKE 'demo0%%'") == 40
+                    "WHERE a.purpose = 'wallet' AND a.balance > 0 AND u.username LIKE 'demo0%'") == 40
     assert _one(db, "SELECT count(*) FROM payments WHERE status = 'paid' AND purpose = 'credits'") == 41
     assert _one(db, "SELECT count(*) FROM subscriptions WHERE user_id = %s AND status = 'active'", newcomer) == 1
     assert _one(db, "SELECT count(*) FROM sales WHERE seller_id = %s AND status = 'released'", newcomer) == 1
