@@ -143,10 +143,12 @@ async def _write_posts(db: AsyncSession, demo: Demo, advance: Step) -> None:
     people = await users(db, demo.people)
     if await _any(db, select(Post.id).where(Post.author_id.in_([u.id for u in people.values()]))):
         return
-    bodies = {name: random.Random(f"bodies:{name}").sample(texts.POSTS, 9) for name in demo.people}
-    for name, n in post_plan(demo):
+    planned = post_plan(demo)
+    for i, (name, n, body) in enumerate(_bodies(planned)):
+        if i == len(planned) * 7 // 10:
+            await _share(db, demo, people)  # part-way, so newer posts come above the shares
         rng = random.Random(f"post:{name}:{n}")
-        author, body = people[name], bodies[name][n]
+        author = people[name]
         data = PostIn(body=body, visibility="followers" if rng.random() < 0.08 else "public")
         if n == 0 and (name == NEWCOMER or rng.random() < 0.25):
             question, options = rng.choice(texts.POLLS)
@@ -161,7 +163,18 @@ async def _write_posts(db: AsyncSession, demo: Demo, advance: Step) -> None:
                 data.media_ids = await _pictures(db, author, f"{name}:{n}", 2 if roll < 0.03 else 1, caption)
         await posts.create(db, author, data)
         advance(1)
-    await _share(db, demo, people)
+
+
+def _bodies(planned: list[tuple[str, int]]) -> list[tuple[str, int, str]]:
+    """A text for each planned post, taken in turn so that neighbours differ and nobody repeats themselves."""
+    out, used, turn = [], {}, 0
+    for name, n in planned:
+        mine = used.setdefault(name, set())
+        k = next((k for k in range(turn, turn + len(texts.POSTS)) if k % len(texts.POSTS) not in mine), turn)
+        mine.add(k % len(texts.POSTS))
+        out.append((name, n, texts.POSTS[k % len(texts.POSTS)]))
+        turn = k + 1
+    return out
 
 
 async def _share(db: AsyncSession, demo: Demo, people: dict[str, User]) -> None:
