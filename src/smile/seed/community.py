@@ -1,9 +1,9 @@
 """The demo community through the social services: avatars, follows, posts with images and polls, reposts
 and quotes, comments, reactions, poll votes and conversations.
 
-Each step works in units of work (a whole step, or one per person, post or poll) that first check whether
-they already ran, so a second seed changes nothing. Choices come from random generators seeded by name: the same people get
-the same content every time.
+Each step works in units of work (a whole step, or one per person, post or poll) that first check
+whether they already ran, so a second seed changes nothing. Choices come from random generators seeded
+by name: the same people get the same content every time.
 """
 
 from __future__ import annotations
@@ -191,7 +191,8 @@ async def _share(db: AsyncSession, demo: Demo, people: dict[str, User]) -> None:
         if rng.random() < 0.5:
             await posts.repost(db, people[name], rng.choice(theirs))
         else:
-            await posts.create(db, people[name], PostIn(body=rng.choice(texts.COMMENTS), quote_of_id=rng.choice(theirs)))
+            quote = PostIn(body=rng.choice(texts.COMMENTS), quote_of_id=rng.choice(theirs))
+            await posts.create(db, people[name], quote)
 
 
 async def _originals(db: AsyncSession, people: dict[str, User]) -> list[tuple[uuid.UUID, uuid.UUID, str]]:

@@ -3,7 +3,8 @@
 People are created first (seed.accounts); then each step runs through the domain services with the
 process runtime started here. The seed's runtime has rate limits off (forty people posting in one
 second would trip them) and skips the local moderation classifier (the demo texts are ours; the
-moderation rules still run). Every step checks whether it already ran, so a second run changes nothing. Logs below warnings are quiet while it runs.
+moderation rules still run). Every step checks whether it already ran, so a second run changes nothing.
+Logs below warnings are quiet while it runs.
 """
 
 from __future__ import annotations
