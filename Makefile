@@ -1,7 +1,9 @@
 # smile — `make run` serves the app with demo data; `make test` runs the whole suite.
+# `make run LEAN=1` (or LEAN=1 in the environment) skips torch and the local embeddings model.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+LEAN ?=
 
 .PHONY: run test venv venv-test browser bench lint clean
 
@@ -11,10 +13,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(BIN)/.installed-test: $(BIN)/.installed pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+# Semantic search and the moderation classifier: local all-MiniLM-L6-v2 on the CPU build of torch.
+$(BIN)/.installed-embeddings: $(BIN)/.installed pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0  # the CPU build, before .[embeddings], so pip never pulls a CUDA torch
 	$(BIN)/pip install --quiet -e '.[embeddings]'
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed-embeddings pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -23,7 +29,7 @@ venv-test: $(BIN)/.installed-test
 browser:
 	@bash scripts/ensure-chromium.sh
 
-run: venv
+run: $(if $(filter 1 yes true,$(LEAN)),$(BIN)/.installed,$(BIN)/.installed-embeddings)
 	$(BIN)/smile serve --seed-demo
 
 test: venv-test browser

@@ -121,7 +121,7 @@ def serve(
     if seed_demo:
         from smile.seed import seed_if_empty
 
-        seed_if_empty(url)
+        seed_if_empty(url, settings)
     if workers > 1:
         os.environ["SMILE_DATABASE_URL"] = url  # worker processes reuse the server resolved here
     console.print(f"smile {__version__} on http://{host}:{port} ({'embedded' if embedded_mode else 'external'} PostgreSQL)")
@@ -155,9 +155,10 @@ def seed(users: Annotated[int, typer.Option(min=1, max=100000, help="Demo people
 
     settings = load_settings()
     url = ready_database(settings)
-    created = seed_demo(url, users)
+    created = seed_demo(url, users, settings, console)
     console.print(f"[green]Created {created} demo account(s)[/] ({users + 1 - created} already there). "
-                  f"Sign in as demo000 … or demoadmin with the password {DEMO_PASSWORD}.")
+                  f"Sign in as demo001 (or any demo000 … demo{users - 1:03d}, or demoadmin) with the password "
+                  f"{DEMO_PASSWORD}.")
 
 
 @app.command()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from smile.seed import seed_demo
+from smile.seed import seed_people
 from tests.admin.helpers import add_user, grant, make_admin
 from tests.support import STRONG_PASSWORD
 
@@ -207,7 +207,7 @@ def test_admin_pages_render_and_forms_work(admin, dsn, db):
 
 
 def test_users_page_loads_more(admin, dsn):
-    seed_demo(dsn, 26)  # 27 accounts (demo000..demo025, demoadmin) plus the admin: two pages of 25
+    seed_people(dsn, 26)  # 27 accounts (demo000..demo025, demoadmin) plus the admin: two pages of 25
     first = admin.get("/admin/users", headers=HTML).text
     assert "Load more" in first and "@demo025" in first and "@demo000" not in first
     more_url = html.unescape(re.search(r'hx-get="([^"]*cursor=[^"]*)"', first).group(1))

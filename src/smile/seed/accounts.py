@@ -1,4 +1,4 @@
-"""Demo data and account creation from the command line (synchronous, for the CLI)."""
+"""Accounts from the command line: `smile admin create-user` and the demo people (synchronous)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from email_validator import EmailNotValidError, validate_email
-from rich.progress import Progress
 from sqlalchemy import create_engine, func, pool, select
 from sqlalchemy.orm import Session
 
@@ -73,29 +72,31 @@ def create_user_sync(url: str, *, email: str, username: str, password: str, role
         return user.id
 
 
-def seed_demo(url: str, users: int = 40) -> int:
-    """Create demo people (password: Demo-password-2026) and a demo admin; existing ones are kept.
+def seed_people(url: str, users: int = 40) -> int:
+    """Create demo people demo000… (password: Demo-password-2026) and demoadmin; existing ones are kept.
 
     Returns how many accounts were created.
     """
     rng = random.Random(42)
-    password_hash = hash_password(DEMO_PASSWORD)
+    names = [(first, last) for first in FIRST for last in LAST]
+    rng.shuffle(names)
     created = 0
-    with _session(url) as session, Progress() as progress:
-        task = progress.add_task("Seeding demo people", total=users)
+    with _session(url) as session:
         existing = set(session.scalars(select(User.username).where(User.username.like("demo%"))))
-        for i in range(users):
-            username = f"demo{i:03d}"
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            bio, location = rng.choice(BIOS), rng.choice(LOCATIONS)
-            if username not in existing:
-                roles = ["user"] + (["creator"] if i % 5 == 1 else []) + (["mentor"] if i % 7 == 3 else [])
-                session.add(User(email=f"{username}@example.com", username=username,
-                                 display_name=f"{first} {last}", password_hash=password_hash, roles=roles,
-                                 bio=bio, location=location, email_verified_at=utcnow(),
-                                 terms_accepted_at=utcnow()))
-                created += 1
-            progress.advance(task)
+        wanted = [f"demo{i:03d}" for i in range(users)] + ["demoadmin"]
+        if all(name in existing for name in wanted):
+            return 0
+        password_hash = hash_password(DEMO_PASSWORD)
+        for i, username in enumerate(wanted[:-1]):
+            if username in existing:
+                continue
+            first, last = names[i % len(names)]
+            roles = ["user"] + (["creator"] if i % 5 == 1 else []) + (["mentor"] if i % 7 == 3 else [])
+            session.add(User(email=f"{username}@example.com", username=username, display_name=f"{first} {last}",
+                             password_hash=password_hash, roles=roles, bio=BIOS[i % len(BIOS)],
+                             location=LOCATIONS[i % len(LOCATIONS)], email_verified_at=utcnow(),
+                             terms_accepted_at=utcnow()))
+            created += 1
         if "demoadmin" not in existing:
             session.add(User(email="demoadmin@example.com", username="demoadmin", display_name="Demo Admin",
                              password_hash=password_hash, roles=["user", "admin"], bio="Runs this demo community.",
@@ -103,10 +104,3 @@ def seed_demo(url: str, users: int = 40) -> int:
             created += 1
         session.commit()
     return created
-
-
-def seed_if_empty(url: str) -> None:
-    with _session(url) as session:
-        empty = session.scalar(select(func.count()).select_from(User)) == 0
-    if empty:
-        seed_demo(url)
