@@ -21,7 +21,6 @@ from PIL import Image
 from smile.billing.ledger.verify import verify
 from smile.identity.profile import gdpr
 from smile.kit import runtime
-from tests.ai_fixtures import fund
 from tests.billing.support import pay_sandbox, wait_for
 from tests.social.test_media import _s3, s3_server  # noqa: F401  (the moto S3 server fixture)
 from tests.support import enable_mfa
@@ -123,14 +122,18 @@ def world(signup, server, db):
     w["purchase"] = ok(alice.post(f"{BILLING}/listings/{bobs_listing['id']}/buy", json={"method": "credits"}),
                        201)["sale"]
     w["listing"] = ok(alice.post(f"{BILLING}/listings", json={
-        "title": "Alice's guide", "description": f"listing {marker}", "price": 2000, "credit_price": 10,
-        "product_type": "digital"}), 201)
-    server.call(fund(runtime.current().db, uuid.UUID(bob.user["id"]), 10))
+        "title": "Alice's guide", "description": f"listing {marker}", "price": 2000, "credit_price": 1667,
+        "product_type": "digital"}), 201)  # 1,667 credits are worth 15.00 to Alice
+    pro = next(p for p in bob.get(f"{BILLING}/credits/packages").json() if p["slug"] == "pro")
+    pay_sandbox(bob, ok(bob.post(f"{BILLING}/credits/purchases", json={"package_id": pro["id"]}), 201)["checkout_url"])
+    wait_for(lambda: bob.get(f"{BILLING}/credits/wallet").json()["balance"] == 2200, message="bob's credits")
     w["sale"] = ok(bob.post(f"{BILLING}/listings/{w['listing']['id']}/buy", json={"method": "credits"}), 201)["sale"]
     ok(bob.post(f"{BILLING}/sales/{w['sale']['id']}/confirm"))
     enable_mfa(alice)
     w["destination"] = f"IBAN {marker.upper()} 0000"
     ok(alice.put(f"{BILLING}/payout-account", json={"destination": w["destination"]}))
+    db.execute("UPDATE payout_accounts SET usable_from = now() WHERE user_id = %s",  # as if the cooling-off
+               (alice.user["id"],))                                                    # period had passed
     w["payout"] = ok(alice.post(f"{BILLING}/payouts", json={}), 201)
     # hub and ai: a key, and a chat through the gateway with it
     w["key"] = ok(alice.post("/api/v1/hub/keys", json={"name": f"laptop {marker}"}), 201)

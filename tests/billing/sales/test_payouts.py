@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from smile.billing.sales import tasks
+from tests.admin.helpers import make_admin
 from tests.billing.sales.conftest import API, approve, buy, cooled
 from tests.billing.support import wait_for
 from tests.support import enable_mfa
@@ -272,3 +273,15 @@ def test_first_and_large_payouts_wait_for_review_in_every_mode(seller, earn, adm
     assert r.status_code == 200 and r.json()["status"] == "failed"
     assert balance(seller.user["id"], "earnings") == 5600 - 1000 - 1500
     assert violations() == []
+
+
+def test_an_admin_cannot_approve_their_own_payout(earn, admin, signup, db):
+    earn(admin, 2000)
+    assert admin.put(f"{API}/payout-account", json={"destination": "IBAN NL91 ABNA 0417 1643 00"}).status_code == 200
+    cooled(db, admin)
+    payout = admin.post(f"{API}/payouts", json={}).json()
+    assert payout["status"] == "review"
+    r = admin.post(f"{API}/admin/payouts/{payout['id']}/approve")
+    assert r.status_code == 409 and r.json()["error"] == "own_payout"
+    other = make_admin(signup, db)
+    assert approve(other, payout)["status"] == "requested"
