@@ -155,6 +155,10 @@ def test_main_pages_work_under_the_policy(new_page, log_in, signup, db, shot):
                  "/admin/ai/models", "/admin/finance", "/admin/finance/journal", "/admin/finance/promo-codes",
                  "/admin/finance/adjust"):
         visit(page, path)
+    visit(page, "/admin/finance/promo-codes")  # an inline Alpine component with assignments
+    expect(page.locator("input[name=max_uses]")).to_be_hidden()
+    page.check("input[name=kind][value=multi]")
+    expect(page.locator("input[name=max_uses]")).to_be_visible()
     visit(page, "/admin/ai/models")
     page.click("a[data-open-details=add-model]")
     expect(page.locator("#add-model")).to_have_attribute("open", "")
