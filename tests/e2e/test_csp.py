@@ -19,7 +19,8 @@ from tests.e2e.test_social import wait_stream
 WATCH = """
 window.smileViolations = [];
 document.addEventListener("securitypolicyviolation", (e) => {
-  window.smileViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.smileViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${where}`);
 });
 """
 
@@ -62,7 +63,8 @@ def test_the_policy_blocks_inline_script_and_the_listener_sees_it(chromium, serv
         assert page.evaluate("window.inlineRan") is None
         assert page.evaluate("window.smileViolations")[0].startswith("script-src")
         page.evaluate("""() => { const b = document.createElement("button");
-                                 b.setAttribute("onclick", "window.handlerRan = true"); document.body.append(b); b.click(); }""")
+                                 b.setAttribute("onclick", "window.handlerRan = true");
+                                 document.body.append(b); b.click(); }""")
         assert page.evaluate("window.handlerRan") is None
         assert any(csp_problem(m) for m in messages)
     finally:
