@@ -56,8 +56,9 @@ class Subscriber:
         self.ws = None
 
     async def run(self, port: int, kind: str) -> None:
-        url = f"ws://127.0.0.1:{port}/api/v1/stream?access_token={self.token}"
-        async with connect(url, ping_interval=None, max_queue=None, open_timeout=60) as ws:
+        url = f"ws://127.0.0.1:{port}/api/v1/stream"
+        async with connect(url, subprotocols=["smile.v1", f"bearer.{self.token}"], ping_interval=None,
+                           max_queue=None, open_timeout=60) as ws:
             self.ws = ws
             async for raw in ws:
                 message = json.loads(raw)
@@ -188,7 +189,7 @@ def report(args, database: str, load: float, before: int, after: int, results: l
         f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
         f"- Command: `{command}` (after `.venv/bin/python bench/social_seed.py`)",
         f"- Setup: `smile serve --workers 1` (`SMILE_RUN_WORKER=0`), {database} PostgreSQL, one process; "
-        f"{n} WebSockets to `GET /api/v1/stream?access_token=…` from this script over loopback, one per "
+        f"{n} WebSockets to `GET /api/v1/stream` (token in `Sec-WebSocket-Protocol`) from this script over loopback, one per "
         "follower of `caster`, opened in batches and each waited for until its `ready`. Memory is the "
         "server process's RSS (psutil) after 10 warm-up connections closed, and 3 s after all are open.",
         "",

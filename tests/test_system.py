@@ -48,3 +48,74 @@ def test_metrics_count_requests_by_route_template(client):
     assert 'smile_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "smile_db_pool_checked_out" in text
     assert "smile_http_request_seconds_bucket" in text
+
+
+OPS = ("/metrics", "/api/v1/status", "/api/v1/migrations")
+TOKEN = "ops-token-0123456789abcdef"
+
+
+def test_operations_endpoints_are_open_in_dev(client):
+    for path in OPS:
+        assert client.get(path).status_code == 200, path
+
+
+def test_operations_endpoints_are_closed_in_prod_until_configured(client, settings, monkeypatch):
+    monkeypatch.setattr(settings, "env", "prod")
+    for path in OPS:
+        r = client.get(path)
+        assert r.status_code == 403, path
+        assert r.json()["error"] == "forbidden" and "SMILE_METRICS_TOKEN" in r.json()["detail"]
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+
+
+def test_prod_operations_endpoints_need_the_metrics_token(client, settings, monkeypatch):
+    monkeypatch.setattr(settings, "env", "prod")
+    monkeypatch.setattr(settings, "metrics_token", TOKEN)
+    for path in OPS:
+        r = client.get(path)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", path
+        assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}x"}).status_code == 401
+        assert client.get(path, headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+        assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200, path
+    body = client.get("/api/v1/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert body["env"] == "prod" and "identity" in body["modules"]
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    assert "smile_http_requests_total" in text
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+
+
+def test_prod_operations_endpoints_from_allowed_addresses(client, settings, monkeypatch):
+    monkeypatch.setattr(settings, "env", "prod")
+    monkeypatch.setattr(settings, "metrics_allow_ips", "10.0.0.0/8")  # the test client is 127.0.0.1
+    for path in OPS:
+        r = client.get(path)
+        assert r.status_code == 403 and "SMILE_METRICS_ALLOW_IPS" in r.json()["detail"], path
+    monkeypatch.setattr(settings, "metrics_allow_ips", "10.0.0.0/8, 127.0.0.1")
+    for path in OPS:
+        assert client.get(path).status_code == 200, path
+    # either one lets a request in: the token from elsewhere, or the address without a token
+    monkeypatch.setattr(settings, "metrics_allow_ips", "192.0.2.0/24")
+    monkeypatch.setattr(settings, "metrics_token", TOKEN)
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_a_token_set_in_dev_is_required_too(client, settings, monkeypatch):
+    monkeypatch.setattr(settings, "metrics_token", TOKEN)
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_metrics_settings_are_validated(tmp_path):
+    import pytest
+    from pydantic import ValidationError
+
+    from smile.config import Settings
+
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        Settings(_env_file=None, data_dir=tmp_path, metrics_allow_ips="10.0.0.0/8, intranet")
+    with pytest.raises(ValidationError, match="at least 16"):
+        Settings(_env_file=None, data_dir=tmp_path, metrics_token="short")
+    ok = Settings(_env_file=None, data_dir=tmp_path, metrics_allow_ips="127.0.0.1, 10.0.0.0/8", metrics_token="")
+    assert [str(n) for n in ok.metrics_networks] == ["127.0.0.1/32", "10.0.0.0/8"] and ok.metrics_token is None

@@ -20,6 +20,7 @@ from smile.config import Settings, get_settings
 from smile.kit import errors, jobs, migrate, realtime, runtime
 from smile.kit.observability import RequestMiddleware, configure_logging
 from smile.web.render import HERE as WEB_DIR
+from smile.web.security import SecurityHeaders
 
 log = structlog.get_logger("smile")
 
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_exception_handler(Exception, errors.unhandled_handler)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="smile_flash",
                        https_only=settings.base_url.startswith("https"), same_site="lax")
+    app.add_middleware(SecurityHeaders, settings=settings, docs_path=app.docs_url)
     app.add_middleware(RequestMiddleware)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     settings.media_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -134,6 +135,10 @@ class Settings(BaseSettings):
     hub_user_rpm: int = Field(default=120, ge=1)  # requests per minute per user, all keys together
     hub_user_tpm: int = Field(default=200_000, ge=1)  # tokens per minute per user
     rate_hub_key_create: str = "30/hour"  # API keys a user may create
+    # Operations endpoints (/metrics, /api/v1/status, /api/v1/migrations): open in dev unless one of these
+    # is set; in prod reachable only with the bearer token or from an allowed address (or network, CIDR)
+    metrics_token: str | None = Field(default=None, min_length=16)
+    metrics_allow_ips: str = ""  # e.g. "127.0.0.1,10.0.0.0/8"
 
     @field_validator("modules")
     @classmethod
@@ -145,6 +150,21 @@ class Settings(BaseSettings):
         if "identity" not in names:
             raise ValueError("the identity module cannot be disabled")
         return ",".join(names)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _no_token(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (v.strip() for v in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        return value
 
     @field_validator("database_url", "redis_url", "smtp_url")
     @classmethod
@@ -228,6 +248,10 @@ class Settings(BaseSettings):
     @property
     def json_logs(self) -> bool:
         return self.log_json if self.log_json is not None else self.env == "prod"
+
+    @property
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(v.strip(), strict=False) for v in self.metrics_allow_ips.split(",") if v.strip()]
 
     @property
     def media_dir(self) -> Path:

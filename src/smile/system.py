@@ -1,10 +1,18 @@
-"""Operational endpoints: liveness, readiness, status, migrations, Prometheus metrics."""
+"""Operational endpoints: liveness, readiness, status, migrations, Prometheus metrics.
+
+/healthz and /readyz are public (load balancers). /metrics, /api/v1/status and /api/v1/migrations
+tell more than a stranger should know: in prod they answer only a request that carries
+`Authorization: Bearer $SMILE_METRICS_TOKEN` or comes from an address in SMILE_METRICS_ALLOW_IPS.
+In dev they stay open unless one of those settings is set.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -12,9 +20,37 @@ from sqlalchemy import text
 
 from smile import __version__
 from smile.kit import migrate, runtime
+from smile.kit.errors import Forbidden, Unauthorized, responses
 from smile.kit.observability import DB_POOL_IN_USE, DB_POOL_SIZE, JOBS
 
 router = APIRouter(tags=["system"])
+
+
+def operator(request: Request) -> None:
+    """Let in the operator's tools: the metrics token or an allowed address (always, in dev with neither set)."""
+    settings = runtime.current().settings
+    networks = settings.metrics_networks
+    if settings.is_dev and not settings.metrics_token and not networks:
+        return
+    if networks and request.client:
+        try:
+            address = ipaddress.ip_address(request.client.host)
+        except ValueError:
+            address = None
+        if address is not None and any(address in network for network in networks):
+            return
+    if settings.metrics_token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), settings.metrics_token.encode()):
+            return
+        raise Unauthorized("Send the operations token: Authorization: Bearer <SMILE_METRICS_TOKEN>.")
+    if networks:
+        raise Forbidden("Not reachable from this address (see SMILE_METRICS_ALLOW_IPS).")
+    raise Forbidden("Operations endpoints are closed in production until SMILE_METRICS_TOKEN or "
+                    "SMILE_METRICS_ALLOW_IPS is set.")
+
+
+OPERATOR = {"dependencies": [Depends(operator)], "responses": responses(401, 403)}
 
 
 class Health(BaseModel):
@@ -71,7 +107,7 @@ async def _job_counts() -> dict[str, int]:
         return {status: count for status, count in rows}
 
 
-@router.get("/api/v1/status", response_model=Status)
+@router.get("/api/v1/status", response_model=Status, **OPERATOR)
 async def status(request: Request) -> Status:
     rt = runtime.current()
     async with rt.db.engine.connect() as conn:
@@ -89,13 +125,13 @@ async def status(request: Request) -> Status:
     )
 
 
-@router.get("/api/v1/migrations", response_model=list[Revision])
+@router.get("/api/v1/migrations", response_model=list[Revision], **OPERATOR)
 async def migrations() -> list[Revision]:
     rows = await asyncio.to_thread(migrate.history, runtime.current().database_url)
     return [Revision(**row) for row in rows]
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, **OPERATOR)
 async def metrics() -> Response:
     rt = runtime.current()
     pool = rt.db.engine.pool

@@ -28,21 +28,37 @@ def chromium():
         browser.close()
 
 
+# What Chromium says on the console when the Content-Security-Policy blocks something, or when
+# Alpine's CSP build cannot evaluate an attribute: every browser test fails on these.
+CSP_PROBLEMS = ("Content Security Policy", "Refused to", "Alpine Expression Error", "CSP Parser Error")
+
+
+def csp_problem(text: str) -> bool:
+    return any(marker in text for marker in CSP_PROBLEMS)
+
+
 @pytest.fixture
 def new_page(chromium, server):
+    """New pages (each in its own context) on the live server, with the site's real security headers.
+    A console message about a CSP violation (or an Alpine expression the CSP build refused) on any of
+    them fails the test."""
     contexts = []
+    problems: list[str] = []
 
     def make(width: int = 1280, height: int = 900):
         context = chromium.new_context(base_url=server.url, viewport={"width": width, "height": height})
         context.set_default_timeout(10_000)
         # stream.js re-dispatches every stream message as a DOM event; remember the "ready" one
         context.add_init_script("document.addEventListener('smile:ready', () => { window.smileReady = true; })")
+        context.on("console", lambda msg: problems.append(f"{msg.page.url if msg.page else '?'}: {msg.text}")
+                   if csp_problem(msg.text) else None)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert not problems, "the Content-Security-Policy refused something:\n" + "\n".join(problems)
 
 
 @pytest.fixture

@@ -227,7 +227,7 @@ def test_chat_images_and_older_messages(new_page, log_in, shot, signup, db, tmp_
     expect(b.locator("#chat-log li.chat-message .chat-media img")).to_have_count(2)
     assert db.execute("SELECT count(*) FROM media WHERE message_id IS NOT NULL").fetchone()[0] == 2
 
-    b.wait_for_function("[...document.querySelectorAll('#chat-log img')].every((img) => img.complete)")
+    b.wait_for_function("() => [...document.querySelectorAll('#chat-log img')].every((img) => img.complete)")
     shot(b, "social-chat-desktop")
 
     # On a phone the chat opens at the newest message too, with the form on screen.

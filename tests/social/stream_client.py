@@ -10,15 +10,17 @@ from websockets.sync.client import connect
 
 
 class Stream:
-    def __init__(self, base_url: str, token: str | None = None, cursor: int | None = None, **kw) -> None:
+    """Signs in with the access token the way a non-browser client does: in the handshake's
+    Sec-WebSocket-Protocol header (["smile.v1", "bearer.<token>"]), never in the URL."""
+
+    def __init__(self, base_url: str, token: str | None = None, cursor: int | None = None, query: str = "",
+                 **kw) -> None:
         url = base_url.replace("http://", "ws://", 1) + "/api/v1/stream"
-        params = []
-        if token:
-            params.append(f"access_token={token}")
-        if cursor is not None:
-            params.append(f"cursor={cursor}")
+        params = ([f"cursor={cursor}"] if cursor is not None else []) + ([query] if query else [])
         if params:
             url += "?" + "&".join(params)
+        if token:
+            kw.setdefault("subprotocols", ["smile.v1", f"bearer.{token}"])
         self.ws = connect(url, open_timeout=10, **kw)
         self.received: list[dict] = []
 

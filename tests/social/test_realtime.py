@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import uuid
 
 import pytest
-from websockets.exceptions import ConnectionClosed
+import structlog
+from websockets.exceptions import InvalidStatus
 
 from tests.social.stream_client import Stream
 
@@ -53,12 +57,58 @@ def test_reconnect_with_cursor_receives_what_was_missed(server, signup):
         stream.nothing("message", wait=0.5)
 
 
-def test_unauthenticated_is_closed_with_4401(server, signup):
-    for token in (None, "not-a-jwt"):
-        with Stream(server.url, token) as stream:
-            with pytest.raises(ConnectionClosed) as info:
-                stream.next(timeout=5)
-            assert info.value.rcvd.code == 4401
+def _refused(server, token=None, **kw):
+    """The HTTP response that refused the handshake (InvalidStatus: no upgrade happened)."""
+    with pytest.raises(InvalidStatus) as info:
+        Stream(server.url, token, **kw)
+    return info.value.response
+
+
+def test_unauthenticated_handshake_is_refused_with_401(server, signup):
+    alice = signup("alice")
+    refusals = [
+        _refused(server),
+        _refused(server, "not-a-jwt"),
+        _refused(server, alice.refresh),  # a refresh token is not an access token
+        # a token in the URL is refused, even a valid one: URLs end up in access logs
+        _refused(server, query=f"access_token={alice.access}"),
+    ]
+    for response in refusals:
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        body = json.loads(response.body)
+        assert body["error"] == "unauthorized" and "Sec-WebSocket-Protocol" in body["detail"]
+    # the token in the Sec-WebSocket-Protocol header: accepted, answered with smile.v1 only (never the token)
+    with Stream(server.url, alice.access) as stream:
+        assert stream.ready()["kind"] == "ready"
+        assert stream.ws.subprotocol == "smile.v1"
+    # or in an Authorization header (clients that can set one)
+    with Stream(server.url, additional_headers={"Authorization": f"Bearer {alice.access}"}) as stream:
+        assert stream.ready()["kind"] == "ready"
+        assert stream.ws.subprotocol is None
+
+
+def test_tokens_are_redacted_from_logs(server, signup):
+    """The handshake line uvicorn logs, our access log and structlog events never show a token."""
+    alice = signup("alice")
+    handler = logging.getLogger().handlers[0]
+    captured = io.StringIO()
+    previous = handler.setStream(captured)
+    try:
+        _refused(server, query=f"access_token={alice.access}")
+        _refused(server, "not-a-jwt.either", cursor=1, query="token=sekrit-value-1")
+        alice.get(f"/api/v1/users/me?refresh_token={alice.refresh}")
+        structlog.get_logger("smile.test").warning("tokens_in_a_log_line", refresh_token=alice.refresh,
+                                                    header=f"Authorization: Bearer {alice.access}",
+                                                    note=f"client sent bearer.{alice.access}")
+    finally:
+        handler.setStream(previous)
+    text = captured.getvalue()
+    assert "tokens_in_a_log_line" in text and "/api/v1/stream?access_token=" in text  # the lines were written
+    for secret in (alice.access, alice.refresh, "sekrit-value-1", alice.access.split(".")[2]):
+        assert secret not in text
+    assert "access_token=[redacted]" in text and "token=[redacted]" in text
+    assert "Bearer [redacted]" in text and "bearer.[redacted]" in text
 
 
 def test_cookie_auth_needs_same_origin(server, signup):
@@ -70,10 +120,8 @@ def test_cookie_auth_needs_same_origin(server, signup):
     headers = {"Cookie": f"smile_session={cookie}"}
     with Stream(server.url, additional_headers=headers | {"Origin": server.url}) as stream:
         assert stream.ready()["kind"] == "ready"
-    with Stream(server.url, additional_headers=headers | {"Origin": "https://evil.example"}) as stream:
-        with pytest.raises(ConnectionClosed) as info:
-            stream.next(timeout=5)
-        assert info.value.rcvd.code == 4401
+    assert _refused(server, additional_headers=headers | {"Origin": "https://evil.example"}).status_code == 401
+    assert _refused(server, additional_headers=headers).status_code == 401  # no Origin at all
 
 
 def test_blocked_user_causes_no_events(server, signup):
@@ -135,16 +183,14 @@ def test_typing_and_read_receipts_go_to_other_members(server, signup):
             a.nothing("typing", wait=0.5)
 
 
-def test_ping_pong_and_bad_cursor(server, signup):
+def test_ping_pong_and_bad_cursor_is_refused_with_400(server, signup):
     alice = signup("alice")
     with Stream(server.url, alice.access) as stream:
         stream.ready()
         stream.send({"type": "ping"})
         stream.next("pong")
-    with Stream(server.url, alice.access, cursor="abc") as stream:  # type: ignore[arg-type]
-        with pytest.raises(ConnectionClosed) as info:
-            stream.next(timeout=5)
-        assert info.value.rcvd.code == 4400
+    refused = _refused(server, alice.access, cursor="abc")
+    assert refused.status_code == 400 and json.loads(refused.body)["error"] == "invalid"
 
 
 def test_large_event_batches_travel_as_references(server, signup):

@@ -1,9 +1,15 @@
-"""Structured logs with request ids, and Prometheus metrics, in one ASGI middleware."""
+"""Structured logs with request ids, and Prometheus metrics, in one ASGI middleware.
+
+Every line goes through `redact_secrets` last, whoever logged it (our structlog events, uvicorn's
+handshake and access lines, libraries): tokens, passwords and credentials never reach the logs.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from typing import Any
 import time
 import uuid
 
@@ -20,6 +26,44 @@ LATENCY = Histogram(
 DB_POOL_IN_USE = Gauge("smile_db_pool_checked_out", "Database connections in use")
 DB_POOL_SIZE = Gauge("smile_db_pool_size", "Database pool size")
 JOBS = Gauge("smile_jobs", "Background jobs by status", ["status"])
+
+
+REDACTED = "[redacted]"
+# A field whose name says it holds a secret has its whole value masked.
+SECRET_KEY = re.compile(r"(token|password|secret|authorization|api_key|cookie)$|^otp$", re.I)
+SECRET_TEXT = [
+    # name=value in query strings and form bodies: access_token=, refresh_token=, token=, password=, code= ...
+    (re.compile(r"\b([\w-]*(?:token|password|secret|api_key)|code)=[^&\s\"'<>]+", re.I), rf"\1={REDACTED}"),
+    # "key": "value" pairs in JSON or repr text
+    (re.compile(r"""(["']?[\w-]*(?:token|password|secret|authorization)["']?\s*:\s*["'])[^"']+""", re.I),
+     rf"\1{REDACTED}"),
+    (re.compile(r"\b(Bearer|Basic)\s+[\w.~+/=-]+", re.I), rf"\1 {REDACTED}"),  # Authorization header values
+    (re.compile(r"\b(bearer\.)[\w.~+/=-]+", re.I), rf"\1{REDACTED}"),  # the WebSocket token subprotocol
+    (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]+"), REDACTED),  # any JWT
+    (re.compile(r"\bsk-smile-[\w-]+"), f"sk-smile-{REDACTED}"),  # hub API keys
+]
+
+
+def redact_text(text: str) -> str:
+    for pattern, replacement in SECRET_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: REDACTED if isinstance(k, str) and SECRET_KEY.search(k) and v else _redact(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact(v) for v in value)
+    return value
+
+
+def redact_secrets(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: mask tokens, passwords and credentials in every field of a log line."""
+    return _redact(event_dict)
 
 
 def configure_logging(json_logs: bool, level: str = "INFO") -> None:
@@ -43,6 +87,7 @@ def configure_logging(json_logs: bool, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact_secrets,
                 renderer,
             ],
         )

@@ -1,5 +1,11 @@
 """GET /api/v1/stream: the one authenticated WebSocket per client.
 
+Authentication happens in the handshake, before the upgrade: the browser's session cookie (same
+origin only), or an access token in a header, never in the URL: `Sec-WebSocket-Protocol:
+smile.v1, bearer.<token>` (the server answers `smile.v1`) or `Authorization: Bearer <token>`.
+Without valid credentials the handshake is refused with HTTP 401 (a bad cursor with 400), in the
+usual error shape.
+
 Server -> client messages are JSON {"id", "kind", "payload"}: stored events carry their
 id (the cursor to reconnect with); "ready" (after the catch-up), "typing", "ping" and
 "pong" carry id null. Client -> server: {"type": "typing", "conversation_id": ...} and
@@ -16,11 +22,13 @@ import uuid
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 
 from smile.kit import realtime as bus
 from smile.kit import runtime
+from smile.kit.errors import error_body
 from smile.kit.requests import DBRoute
-from smile.social.realtime.auth import websocket_user
+from smile.social.realtime.auth import subprotocol, websocket_user
 from smile.social.realtime.hub import Client, hub
 
 router = APIRouter(prefix="/api/v1", route_class=DBRoute, tags=["social"])
@@ -28,25 +36,32 @@ log = structlog.get_logger("smile.realtime")
 
 KEEPALIVE_SECONDS = 25
 TYPING_EVERY_SECONDS = 2.0
-UNAUTHENTICATED = 4401
-BAD_REQUEST = 4400
+UNAUTHENTICATED_DETAIL = ("Authentication required: sign in, or send the access token in the handshake as "
+                          "Sec-WebSocket-Protocol: smile.v1, bearer.<token> (or Authorization: Bearer <token>); "
+                          "tokens in the URL are not accepted.")
+
+
+async def _refuse(ws: WebSocket, status: int, code: str, detail: str) -> None:
+    """Answer the handshake with a plain HTTP error instead of upgrading."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    await ws.send_denial_response(JSONResponse(error_body(code, detail), status_code=status, headers=headers))
 
 
 @router.websocket("/stream")
-async def stream(ws: WebSocket, access_token: str | None = None, cursor: str | None = None) -> None:
+async def stream(ws: WebSocket, cursor: str | None = None) -> None:
     async with runtime.current().db.session() as db:
-        user = await websocket_user(ws, db, access_token)
-    await ws.accept()
+        user = await websocket_user(ws, db)
     if user is None:
-        await ws.close(UNAUTHENTICATED, "Authentication required: log in, or pass ?access_token=.")
+        await _refuse(ws, 401, "unauthorized", UNAUTHENTICATED_DETAIL)
         return
     try:
         after = int(cursor) if cursor not in (None, "") else None
         if after is not None and after < 0:
             raise ValueError
     except ValueError:
-        await ws.close(BAD_REQUEST, "cursor must be the id of the last event received")
+        await _refuse(ws, 400, "invalid", "cursor must be the id of the last event received")
         return
+    await ws.accept(subprotocol=subprotocol(ws))
     client = Client(user.id, after)
     await hub.attach(client)
     try:

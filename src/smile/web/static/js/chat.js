@@ -1,6 +1,7 @@
 // The chat page: opens at the newest message, loads older pages when you scroll up (or press
 // "Load older messages"), and lets the form attach images (uploaded first to /api/v1/media).
-// Loaded without defer at the end of the page, so smileChatForm exists before Alpine starts.
+// Loaded without defer at the end of the page, so smileChatForm is registered before Alpine (its CSP
+// build: the template's attributes only name these methods) starts.
 "use strict";
 
 function smileChatLog() { return document.getElementById("chat-log"); }
@@ -78,6 +79,8 @@ document.addEventListener("DOMContentLoaded", () => {
   }, true);
 });
 
+document.addEventListener("alpine:init", () => window.Alpine.data("smileChatForm", smileChatForm));
+
 function smileChatForm() {
   return {
     media: [], uploading: false,
@@ -90,6 +93,11 @@ function smileChatForm() {
       p.setAttribute("role", "alert");
       p.textContent = message;
       box.append(p);
+    },
+    enter(event) { // Enter sends, Shift+Enter starts a new line
+      if (event.shiftKey) return;
+      event.preventDefault();
+      this.submit();
     },
     submit() {
       if (this.uploading) return;

@@ -11,12 +11,16 @@
   function streamUrl() {
     const cursor = sessionStorage.getItem(KEY);
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}/api/v1/stream${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const valid = cursor && /^\d+$/.test(cursor);
+    return `${scheme}//${location.host}/api/v1/stream${valid ? `?cursor=${cursor}` : ""}`;
   }
 
+  // The page signs in with its session cookie (same origin); the server refuses a handshake
+  // without one with HTTP 401 before the upgrade, which a browser reports only as a close.
   function connect() {
-    socket = new WebSocket(streamUrl());
-    socket.onopen = () => { delay = 1000; };
+    let opened = false;
+    socket = new WebSocket(streamUrl(), ["smile.v1"]);
+    socket.onopen = () => { opened = true; delay = 1000; };
     socket.onmessage = (e) => {
       let event;
       try { event = JSON.parse(e.data); } catch (_) { return; }
@@ -29,12 +33,16 @@
       handle(event);
       document.dispatchEvent(new CustomEvent(`smile:${event.kind}`, { detail: event }));
     };
-    socket.onclose = (e) => {
+    socket.onclose = () => {
       socket = null;
-      if (e.code === 4401) return; // signed out
-      if (e.code === 4400) sessionStorage.removeItem(KEY);
-      setTimeout(connect, delay + Math.random() * 500);
-      delay = Math.min(delay * 2, 30000);
+      const retry = () => {
+        setTimeout(connect, delay + Math.random() * 500);
+        delay = Math.min(delay * 2, 30000);
+      };
+      if (opened) { retry(); return; }
+      // Refused before it opened: signed out (stop), or the server is away (try again later).
+      fetch("/api/v1/notifications/unread-count", { credentials: "same-origin" })
+        .then((r) => { if (r.status !== 401) retry(); }, retry);
     };
   }
 
