@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -42,6 +44,15 @@ def database_url(settings) -> str:
     except embedded.EmbeddedError as exc:
         console.print(f"[bold red]{escape(str(exc))}[/]")
         raise typer.Exit(1)
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (what systemd, Docker and Kubernetes send) end the process like a normal exit.
+
+    uvicorn and procrastinate stop gracefully on SIGTERM, then uvicorn raises it again; Python's default
+    action for SIGTERM ends the process on the spot, skipping the atexit hook by which the embedded
+    PostgreSQL's last user stops it. SIGINT already unwinds (KeyboardInterrupt)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def ready_database(settings) -> str:
@@ -115,6 +126,7 @@ def serve(
     """Serve the web app and API (with an in-process job worker unless SMILE_RUN_WORKER=0)."""
     import uvicorn
 
+    exit_on_sigterm()
     settings = load_settings()
     url = ready_database(settings)
     embedded_mode = not settings.database_url
@@ -136,6 +148,7 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4) -> None
     from smile.kit import jobs, runtime
     from smile.kit.observability import configure_logging
 
+    exit_on_sigterm()
     settings = load_settings()
     configure_logging(settings.json_logs, settings.log_level)
     load_tasks(settings)
