@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -152,11 +153,16 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4) -> None
     settings = load_settings()
     configure_logging(settings.json_logs, settings.log_level)
     load_tasks(settings)
-    runtime.start(settings, database_url(settings))
+    rt = runtime.start(settings, database_url(settings))
 
     async def run() -> None:
         async with jobs.job_app.open_async():
-            await jobs.job_app.run_worker_async(concurrency=concurrency, name="worker")
+            task = asyncio.create_task(jobs.run_worker(rt.restarter and rt.restarter.trigger, concurrency=concurrency,
+                                                       name="worker", install_signal_handlers=False))
+            for sig in (signal.SIGINT, signal.SIGTERM):  # cancelling stops the worker gracefully
+                asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     asyncio.run(run())
 
