@@ -19,6 +19,7 @@ from procrastinate import RetryStrategy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.kit.db import libpq_url
+from smile.kit.errors import database_unreachable
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
@@ -52,8 +53,10 @@ async def run_worker(on_failure: Callable[[], None] | None = None, **options: An
             await job_app.connector.open_async()  # a no-op unless the pool was dropped below
             await job_app.run_worker_async(**options)
             reason = "it stopped"
-        except Exception as exc:  # noqa: BLE001 - the database went away, most likely: run again
-            reason = f"{type(exc).__name__}: {str(exc).strip() or repr(exc.__cause__)}"
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            reason = repr(exc.__cause__ or exc)
         if time.monotonic() - started > 60:
             delay = 1.0
         log.warning("job worker stopped (%s); starting a new one in %.0f s", reason, delay)
