@@ -157,8 +157,9 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4) -> None
 
     async def run() -> None:
         async with jobs.job_app.open_async():
-            task = asyncio.create_task(jobs.run_worker(rt.restarter and rt.restarter.trigger, concurrency=concurrency,
-                                                       name="worker", install_signal_handlers=False))
+            restart = rt.restarter and rt.restarter.trigger
+            task = asyncio.create_task(jobs.run_worker(restart, concurrency=concurrency, name="worker",
+                                                       install_signal_handlers=False))
             for sig in (signal.SIGINT, signal.SIGTERM):  # cancelling stops the worker gracefully
                 asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
             with contextlib.suppress(asyncio.CancelledError):
