@@ -50,9 +50,9 @@ def database_url(settings) -> str:
 def exit_on_sigterm() -> None:
     """Make SIGTERM (what systemd, Docker and Kubernetes send) end the process like a normal exit.
 
-    uvicorn and procrastinate stop gracefully on SIGTERM, then uvicorn raises it again; Python's default
-    action for SIGTERM ends the process on the spot, skipping the atexit hook by which the embedded
-    PostgreSQL's last user stops it. SIGINT already unwinds (KeyboardInterrupt)."""
+    uvicorn stops gracefully on SIGTERM, then raises it again; Python's default action for SIGTERM ends
+    the process on the spot, skipping the atexit hook by which the embedded PostgreSQL's last user stops
+    it. SIGINT already unwinds (KeyboardInterrupt)."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
