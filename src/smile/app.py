@@ -103,10 +103,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         worker = None
         async with jobs.job_app.open_async():
             if worker_enabled:
-                worker = asyncio.create_task(
-                    jobs.job_app.run_worker_async(install_signal_handlers=False, name="in-process",
-                                                  update_heartbeat_interval=10)
-                )
+                worker = asyncio.create_task(jobs.run_worker(
+                    rt.restarter and rt.restarter.trigger, install_signal_handlers=False, name="in-process",
+                    update_heartbeat_interval=10))
             log.info("started", version=__version__, modules=settings.module_list, worker=worker_enabled)
             ai_moderation.start(settings)  # says whether embeddings/the classifier are installed
             try:
@@ -133,6 +132,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_exception_handler(errors.AppError, errors.app_error_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
+    for database_error in errors.DATABASE_ERRORS:  # 503 while the database is unreachable
+        app.add_exception_handler(database_error, errors.database_error_handler)
     app.add_exception_handler(Exception, errors.unhandled_handler)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="smile_flash",
                        https_only=settings.base_url.startswith("https"), same_site="lax")

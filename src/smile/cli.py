@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -42,6 +45,15 @@ def database_url(settings) -> str:
     except embedded.EmbeddedError as exc:
         console.print(f"[bold red]{escape(str(exc))}[/]")
         raise typer.Exit(1)
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (what systemd, Docker and Kubernetes send) end the process like a normal exit.
+
+    uvicorn stops gracefully on SIGTERM, then raises it again; Python's default action for SIGTERM ends
+    the process on the spot, skipping the atexit hook by which the embedded PostgreSQL's last user stops
+    it. SIGINT already unwinds (KeyboardInterrupt)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def ready_database(settings) -> str:
@@ -115,6 +127,7 @@ def serve(
     """Serve the web app and API (with an in-process job worker unless SMILE_RUN_WORKER=0)."""
     import uvicorn
 
+    exit_on_sigterm()
     settings = load_settings()
     url = ready_database(settings)
     embedded_mode = not settings.database_url
@@ -136,14 +149,21 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4) -> None
     from smile.kit import jobs, runtime
     from smile.kit.observability import configure_logging
 
+    exit_on_sigterm()
     settings = load_settings()
     configure_logging(settings.json_logs, settings.log_level)
     load_tasks(settings)
-    runtime.start(settings, database_url(settings))
+    rt = runtime.start(settings, database_url(settings))
 
     async def run() -> None:
         async with jobs.job_app.open_async():
-            await jobs.job_app.run_worker_async(concurrency=concurrency, name="worker")
+            restart = rt.restarter and rt.restarter.trigger
+            task = asyncio.create_task(jobs.run_worker(restart, concurrency=concurrency, name="worker",
+                                                       install_signal_handlers=False))
+            for sig in (signal.SIGINT, signal.SIGTERM):  # cancelling stops the worker gracefully
+                asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     asyncio.run(run())
 

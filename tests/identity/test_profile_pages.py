@@ -62,6 +62,11 @@ def test_privacy_page(signup, browser):
     assert (me["is_private"], me["who_can_message"], me["discoverable_by_email"]) == (True, "nobody", False)
     web.post("/settings/privacy", data={"csrf_token": csrf(web), "who_can_message": "telepathy"})
     assert api.get("/api/v1/users/me").json()["who_can_message"] == "nobody"
+    page = web.get("/settings/privacy").text  # each label stores the value whose rule it names
+    for value, label in (("followers", "People who follow me"), ("following", "People I follow")):
+        assert f'<option value="{value}" >{label}</option>' in page
+    web.post("/settings/privacy", data={"csrf_token": csrf(web), "who_can_message": "following"})
+    assert api.get("/api/v1/users/me").json()["who_can_message"] == "following"
 
 
 def test_account_page_age_export_and_delete(signup, browser, mailbox):

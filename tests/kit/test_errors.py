@@ -69,3 +69,25 @@ def test_request_id_is_in_the_log_line(client, caplog):
     assert mine, f"no log line carried the request id; saw {events[-3:]}"
     assert any(e.get("event") == "request" and e.get("route") == "/api/v1/status" and e.get("status") == 200
                for e in mine)
+
+
+def test_database_unreachable_tells_a_lost_connection_from_a_failed_statement():
+    """Only a database that cannot be reached is a 503; a statement that failed stays a bug (500)."""
+    import psycopg
+    from procrastinate.exceptions import ConnectorException
+    from sqlalchemy import exc as sa_exc
+
+    from smile.kit.errors import database_unreachable
+
+    refused = psycopg.OperationalError("connection refused")  # raised by the client: no sqlstate
+    wrapped = sa_exc.OperationalError("SELECT 1", {}, refused)
+    by_procrastinate = ConnectorException()
+    by_procrastinate.__cause__ = refused
+    for lost in (refused, wrapped, by_procrastinate, psycopg.errors.AdminShutdown(),
+                 psycopg.errors.CannotConnectNow(), psycopg.InterfaceError("the connection is closed"),
+                 sa_exc.TimeoutError("QueuePool limit reached")):
+        assert database_unreachable(lost), lost
+    duplicate = psycopg.errors.UniqueViolation()
+    for failed in (duplicate, sa_exc.IntegrityError("INSERT", {}, duplicate), psycopg.errors.QueryCanceled(),
+                   psycopg.errors.LockNotAvailable(), ValueError("no")):
+        assert not database_unreachable(failed), failed

@@ -89,10 +89,8 @@ def test_who_can_message_and_blocks(signup):
     assert bob.patch("/api/v1/users/me", json={"who_can_message": "nobody"}).status_code == 200
     r = _start(alice, "bob")
     assert r.status_code == 403 and "does not accept messages from you" in r.json()["detail"]
-    assert bob.patch("/api/v1/users/me", json={"who_can_message": "followers"}).status_code == 200
-    assert _start(alice, "bob").status_code == 403
-    assert bob.post("/api/v1/users/alice/follow").status_code == 200
-    assert _start(alice, "bob").status_code == 201  # bob follows alice now
+    assert bob.patch("/api/v1/users/me", json={"who_can_message": "everyone"}).status_code == 200
+    assert _start(alice, "bob").status_code == 201
     # A block answers 404 (the block is not revealed), in both directions, also inside a group.
     assert carol.post("/api/v1/users/alice/block").status_code == 204
     assert _start(alice, "carol").status_code == 404
@@ -100,6 +98,43 @@ def test_who_can_message_and_blocks(signup):
     assert _start(alice, "bob", "carol", title="party").status_code == 404
     assert _start(alice, "nobody_here").status_code == 404
     assert _start(alice, "alice").status_code == 422
+
+
+# who_can_message -> (may bob, whom alice follows, reach alice; may alice, bob's follower, reach bob)
+POLICIES = {"everyone": (True, True), "followers": (False, True), "following": (True, False),
+            "nobody": (False, False)}
+
+
+def test_who_can_message_means_its_label_from_both_sides(signup):
+    """alice follows bob, bob does not follow alice: "followers" lets in the people who follow me,
+    "following" the people I follow; the same rule guards adding someone to a group."""
+    alice, bob, carol = signup("alice"), signup("bob"), signup("carol")
+    assert alice.post("/api/v1/users/bob/follow").status_code in (200, 201)
+    assert bob.get("/api/v1/users/bob/followers").json()["items"][0]["username"] == "alice"
+    group = _start(alice, "carol", title="alice's group").json()["id"]
+    bob_group = _start(bob, "carol", title="bob's group").json()["id"]
+    for policy, (bob_reaches_alice, alice_reaches_bob) in POLICIES.items():
+        for api in (alice, bob):
+            assert api.patch("/api/v1/users/me", json={"who_can_message": policy}).json()["who_can_message"] == policy
+        expect = {True: 201, False: 403}
+        assert _start(bob, "alice").status_code == expect[bob_reaches_alice], policy
+        assert _start(alice, "bob").status_code == expect[alice_reaches_bob], policy
+        added = bob.post(f"/api/v1/conversations/{bob_group}/members", json={"usernames": ["alice"]})
+        assert added.status_code == {True: 200, False: 403}[bob_reaches_alice], (policy, added.text)
+        added = alice.post(f"/api/v1/conversations/{group}/members", json={"usernames": ["bob"]})
+        assert added.status_code == {True: 200, False: 403}[alice_reaches_bob], (policy, added.text)
+        for api, conversation, member in ((alice, bob_group, bob_reaches_alice), (bob, group, alice_reaches_bob)):
+            left = api.post(f"/api/v1/conversations/{conversation}/leave")  # to be added again next round
+            assert left.status_code == (204 if member else 404), policy
+
+
+def test_a_pending_follow_request_is_not_a_follow(signup):
+    alice, bob = signup("alice"), signup("bob")
+    assert bob.patch("/api/v1/users/me", json={"is_private": True, "who_can_message": "followers"}).status_code == 200
+    assert alice.post("/api/v1/users/bob/follow").status_code in (200, 201, 202)
+    assert _start(alice, "bob").status_code == 403  # alice only asked to follow bob
+    assert alice.patch("/api/v1/users/me", json={"is_private": True, "who_can_message": "following"}).status_code == 200
+    assert _start(bob, "alice").status_code == 403
 
 
 def test_block_after_conversation_stops_messages(signup):

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from smile.kit.errors import database_unreachable
 from smile.kit.ids import new_id
 
 NAMING = {
@@ -61,14 +62,25 @@ def libpq_url(url: str) -> str:
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, url: str, pool_size: int = 20, max_overflow: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 20, max_overflow: int = 10,
+                 on_lost: Callable[[], None] | None = None) -> None:
         """At most pool_size + max_overflow connections; the overflow ones are closed as soon as they are
         returned, so a pool that is too small for the load opens and closes a PostgreSQL backend per
-        transaction (at 32 concurrent gateway calls, a pool of 10 cost PostgreSQL 4x its CPU per call)."""
+        transaction (at 32 concurrent gateway calls, a pool of 10 cost PostgreSQL 4x its CPU per call).
+
+        Connections that died with the server are dropped: pre-ping replaces a dead one at checkout, and a
+        disconnect during a statement invalidates the whole pool. `on_lost()` is called on every error that
+        means the database is unreachable (e.g. to restart an embedded server)."""
         self.url = sqlalchemy_url(url)
         self.engine: AsyncEngine = create_async_engine(
             self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
         )
+        if on_lost is not None:
+            def lost(context) -> None:
+                if context.is_disconnect or database_unreachable(context.original_exception):
+                    on_lost()
+
+            event.listen(self.engine.sync_engine, "handle_error", lost)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     @asynccontextmanager

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -163,6 +165,8 @@ async def http_error_handler(request: Request, exc: StarletteHTTPException) -> J
 async def unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
     import structlog
 
+    if database_unreachable(exc):
+        return await database_error_handler(request, exc)
     structlog.get_logger("smile").exception("unhandled_error", path=request.url.path)
     if wants_html(request):
         from smile.web.render import error_page
@@ -171,6 +175,45 @@ async def unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         error_body("internal", "Something went wrong on our side. It has been logged."), status_code=500
     )
+
+
+# --- the database went away -------------------------------------------------------------------------
+
+DATABASE_RETRY_AFTER = 5  # seconds; an embedded server restarts within a few (see kit.embedded.Restarter)
+DATABASE_UNAVAILABLE = "The database is unavailable for a moment. Nothing was lost; try again in a few seconds."
+# Server-side errors that mean "no usable connection": connection exceptions, shutdowns, starting up.
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+DATABASE_ERRORS = (sa_exc.DBAPIError, sa_exc.TimeoutError, psycopg.Error)  # handled by database_error_handler
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database cannot be reached, as opposed to a statement
+    that failed: a lost or refused connection, a server shutting down or starting up, a pool timeout."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa_exc.TimeoutError) or getattr(exc, "connection_invalidated", False):
+            return True
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            state = getattr(exc, "sqlstate", None)  # None: raised by the client (no server reply)
+            return state is None or state.startswith(_CONNECTION_SQLSTATES)
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+async def database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After while the database is unreachable; any other database error is a 500."""
+    if not database_unreachable(exc):
+        return await unhandled_handler(request, exc)
+    import structlog
+
+    structlog.get_logger("smile").warning("database_unavailable", path=request.url.path, error=str(exc)[:300])
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    if wants_html(request):
+        from smile.web.render import error_page
+
+        return error_page(request, 503, DATABASE_UNAVAILABLE, headers=headers)
+    return JSONResponse(error_body("database_unavailable", DATABASE_UNAVAILABLE), status_code=503, headers=headers)
 
 
 class ErrorBody(BaseModel):

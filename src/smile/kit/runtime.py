@@ -22,6 +22,7 @@ class Runtime:
     db: Database
     limiter: RateLimiter
     storage: LocalStorage | S3Storage
+    restarter: embedded.Restarter | None = None  # set when the database is this data dir's embedded server
 
 
 _current: Runtime | None = None
@@ -36,12 +37,14 @@ def resolve_database_url(settings: Settings) -> str:
 def start(settings: Settings, database_url: str | None = None, pool_size: int = 20) -> Runtime:
     global _current
     url = database_url or resolve_database_url(settings)
+    restarter = embedded.Restarter(settings.data_dir) if embedded.serves(url, settings.data_dir) else None
     _current = Runtime(
         settings=settings,
         database_url=url,
-        db=Database(url, pool_size=pool_size),
+        db=Database(url, pool_size=pool_size, on_lost=restarter and restarter.trigger),
         limiter=RateLimiter(settings.redis_url, enabled=settings.rate_limit_enabled),
         storage=storage_mod.from_settings(settings),
+        restarter=restarter,
     )
     jobs.configure(url)
     return _current

@@ -54,7 +54,9 @@ class ProfileUpdate(BaseModel):
     language: str | None = Field(default=None, max_length=16, examples=["en", "pt-BR"])
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
     is_private: bool | None = None
-    who_can_message: Literal["everyone", "followers", "nobody"] | None = None
+    who_can_message: Literal["everyone", "followers", "following", "nobody"] | None = Field(
+        default=None, description="Who may start a conversation with me or add me to one: everyone, "
+        "followers (people who follow me), following (people I follow), nobody.")
     discoverable_by_email: bool | None = None
 
     @field_validator("display_name")

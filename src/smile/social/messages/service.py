@@ -26,11 +26,11 @@ from smile.social.media.schemas import MediaOut
 from smile.social.messages.schemas import (
     MAX_MEMBERS, ConversationCreate, ConversationOut, ConversationPage, MessageCreate, MessageOut, MessagePage,
 )
-from smile.social.models import Conversation, ConversationMember, Follow, Media, Message
+from smile.social.models import Conversation, ConversationMember, Media, Message
 from smile.social.notifications import service as notifications
 from smile.social.realtime import service as realtime
 from smile.social.schemas import AuthorOut
-from smile.social.visibility import blocked_between
+from smile.social.visibility import blocked_between, follows
 from smile.kit.pagination import keyset, page_of
 
 NO_CONVERSATION = "This conversation does not exist or you are not a member."
@@ -74,9 +74,15 @@ async def check_can_message(db: AsyncSession, sender: User, recipient: User) -> 
     if await db.scalar(select(blocked_between(sender.id, recipient.id))):
         raise NotFound(f"There is no account named @{recipient.username}.")
     policy = recipient.who_can_message
-    refused = policy == "nobody" or (policy == "followers" and not await db.scalar(select(select(Follow.follower_id).where(
-        Follow.follower_id == recipient.id, Follow.followee_id == sender.id, Follow.status == "accepted").exists())))
-    if refused:
+    if policy == "everyone":
+        return
+    if policy == "followers":  # "People who follow me": the sender follows the recipient
+        allowed = await db.scalar(select(follows(sender.id, recipient.id)))
+    elif policy == "following":  # "People I follow": the recipient follows the sender
+        allowed = await db.scalar(select(follows(recipient.id, sender.id)))
+    else:  # "nobody"
+        allowed = False
+    if not allowed:
         raise Forbidden(f"@{recipient.username} does not accept messages from you.", code="messages_not_accepted")
 
 
