@@ -59,7 +59,7 @@ def tool_errors(fn: Callable[..., Awaitable[dict]]) -> Callable[..., Awaitable[d
     return run
 
 
-def register(server: MCPServer) -> None:
+def register(server: MCPServer, with_social: bool = True) -> None:
     server.tool(description=(
         "Chat with a model from smile's catalog. Give `prompt` (one user message) or `messages`. "
         "Billed from the key owner's credits; the result reports the tokens and credits charged."))(chat)
@@ -69,9 +69,10 @@ def register(server: MCPServer) -> None:
     server.tool(description="A summary of the key owner's recent AI usage: totals and per-model "
                             "requests, tokens and credits over the last `days` days, plus the latest requests.",
                 annotations=READ_ONLY)(usage)
-    server.tool(description="Search public posts on smile (words, \"phrases\", -exclusions, or). "
-                            "Pass `cursor` from a previous result for the next page.",
-                annotations=READ_ONLY)(search_posts)
+    if with_social:  # the one tool that needs the social module
+        server.tool(description="Search public posts on smile (words, \"phrases\", -exclusions, or). "
+                                "Pass `cursor` from a previous result for the next page.",
+                    annotations=READ_ONLY)(search_posts)
 
 
 @tool_errors
