@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import structlog
 
-from tests.hub.test_gateway import ASK, account, stub_models  # noqa: F401 - fixtures
+from tests.hub.test_gateway import ASK, account  # noqa: F401 - the account fixture
 
 # (statements, transactions) of one warm call: the key lookup, the reservation, the settlement
 # (see docs/hub.md, "What a call costs the server").
