@@ -78,3 +78,17 @@ def test_one_gateway_call_costs_what_it_did(account, count, limit, expected, str
 
     call({})  # the first use records the key's last use and seeds the catalog: not the steady state
     assert count(call) == expected
+
+
+def test_recording_the_keys_last_use_adds_no_transaction(account, count, db):  # noqa: F811
+    _, key, sdk = account()
+
+    def call(headers):
+        assert sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=20, extra_headers=headers)
+
+    call({})
+    db.execute("UPDATE hub_api_keys SET last_used_at = now() - interval '2 minutes' WHERE id = %s", (key["id"],))
+    statements, transactions = count(call)  # the touch: SAVEPOINT, its UPDATE, RELEASE, in the key lookup's
+    assert (statements, transactions) == (PLAIN[0] + 3, PLAIN[1])
+    assert db.execute("SELECT last_used_at > now() - interval '1 minute' FROM hub_api_keys WHERE id = %s",
+                      (key["id"],)).fetchone()[0]
