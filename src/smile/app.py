@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from smile import __version__
-from smile.ai import moderation as ai_moderation
 from smile.config import Settings, get_settings
 from smile.kit import errors, jobs, migrate, realtime, runtime
 from smile.kit.observability import RequestMiddleware, configure_logging
@@ -24,7 +23,8 @@ from smile.web.security import SecurityHeaders
 
 log = structlog.get_logger("smile")
 
-# Each enabled module contributes these routers (JSON API and HTML pages) and task modules.
+# Each enabled module contributes these routers (JSON API and HTML pages) and task modules. What a module
+# needs enabled with it is declared in its package (NEEDS in smile/<module>/__init__.py), checked by Settings.
 MODULE_ROUTERS: dict[str, list[str]] = {
     "identity": [
         "smile.identity.accounts.endpoints",
@@ -38,7 +38,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     ],
     "billing": [f"smile.billing.{area}.{kind}" for area in ("payments", "credits", "subscriptions", "sales", "reports")
                 for kind in ("endpoints", "pages")],
-    "admin": ["smile.admin.endpoints", "smile.admin.pages", "smile.admin.moderation"],
+    "admin": ["smile.admin.endpoints", "smile.admin.pages"],
     "ai": ["smile.ai.endpoints", "smile.ai.pages"],
     "hub": ["smile.hub.endpoints", "smile.hub.pages", "smile.hub.gateway", "smile.hub.usage", "smile.hub.playground"],
     "social": [
@@ -70,6 +70,8 @@ MODULE_GDPR: dict[str, list[str]] = {
     "hub": ["smile.hub.gdpr"],
     "social": ["smile.social.gdpr"],
 }
+# Routers of one module that need another: (module, the other) -> routers.
+JOINT_ROUTERS: dict[tuple[str, str], list[str]] = {("admin", "social"): ["smile.admin.moderation"]}
 CORE_ROUTERS = ["smile.system", "smile.web.pages", "smile.kit.storage"]
 
 
@@ -107,7 +109,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                     rt.restarter and rt.restarter.trigger, install_signal_handlers=False, name="in-process",
                     update_heartbeat_interval=10))
             log.info("started", version=__version__, modules=settings.module_list, worker=worker_enabled)
-            ai_moderation.start(settings)  # says whether embeddings/the classifier are installed
+            if "ai" in settings.module_list:  # says whether embeddings/the classifier are installed; warms it
+                importlib.import_module("smile.ai.moderation").start(settings)
             try:
                 yield
             finally:
@@ -147,6 +150,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     names = list(CORE_ROUTERS)
     for module in settings.module_list:
         names.extend(MODULE_ROUTERS.get(module, []))
+    for (module, other), routers in JOINT_ROUTERS.items():
+        if module in settings.module_list and other in settings.module_list:
+            names.extend(routers)
     if "smile.hub.gateway" in names:  # routes match in order: the hot /v1 paths first
         names.insert(0, names.pop(names.index("smile.hub.gateway")))
     for name in names:

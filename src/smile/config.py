@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import importlib
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,28 @@ ALL_MODULES = (
 )
 
 IMPLEMENTED_MODULES = ("identity", "billing", "ai", "social", "admin", "hub")
+
+
+def module_needs(name: str) -> tuple[str, ...]:
+    """The modules `name` needs enabled: the NEEDS its package declares (smile/<name>/__init__.py)."""
+    return tuple(importlib.import_module(f"smile.{name}").NEEDS)
+
+
+def check_modules(names: list[str]) -> None:
+    """Refuse a module set that cannot run: unknown or not yet built names, and modules whose needs are off."""
+    unknown = sorted(set(names) - set(ALL_MODULES))
+    if unknown:
+        raise ValueError(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(IMPLEMENTED_MODULES)}")
+    unbuilt = [m for m in names if m not in IMPLEMENTED_MODULES]
+    if unbuilt:
+        raise ValueError(f"module(s) {', '.join(unbuilt)} not built yet; available: {', '.join(IMPLEMENTED_MODULES)}")
+    if "identity" not in names:
+        raise ValueError("the identity module cannot be disabled")
+    missing = {m: [n for n in module_needs(m) if n not in names] for m in names}
+    if problems := [f"{m} needs {', '.join(need)}" for m, need in missing.items() if need]:
+        add = sorted({n for need in missing.values() for n in need})
+        raise ValueError(f"incomplete: {'; '.join(problems)}. Add {', '.join(add)} to SMILE_MODULES or "
+                         "remove the modules that need them")
 
 
 class Settings(BaseSettings):
@@ -143,12 +166,8 @@ class Settings(BaseSettings):
     @field_validator("modules")
     @classmethod
     def _known_modules(cls, value: str) -> str:
-        names = [m.strip() for m in value.split(",") if m.strip()]
-        unknown = sorted(set(names) - set(ALL_MODULES))
-        if unknown:
-            raise ValueError(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(ALL_MODULES)}")
-        if "identity" not in names:
-            raise ValueError("the identity module cannot be disabled")
+        names = list(dict.fromkeys(m.strip() for m in value.split(",") if m.strip()))
+        check_modules(names)
         return ",".join(names)
 
     @field_validator("metrics_token", mode="before")

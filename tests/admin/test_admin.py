@@ -214,3 +214,29 @@ def test_users_page_loads_more(admin, dsn):
     more = admin.get(more_url, headers={**HTML, "HX-Request": "true"}).text
     assert "@demo000" in more and f"@{admin.user['username']}" in more and "Load more" not in more
     assert "@demo025" not in more
+
+
+def test_admin_changes_no_table_itself():
+    """DESIGN.md, Modules: admin calls identity's and social's services; it assigns no column, adds no row
+    and runs no INSERT/UPDATE/DELETE of its own (reading for its lists is fine)."""
+    import ast
+    from pathlib import Path
+
+    import smile.admin
+
+    writes = []
+    for path in Path(smile.admin.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+            for target in targets:
+                for part in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if isinstance(part, ast.Attribute):
+                        writes.append(f"{path.name}:{node.lineno} assigns .{part.attr}")
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Name) and func.id in ("insert", "update", "delete") or \
+                        isinstance(func, ast.Attribute) and func.attr in ("add", "add_all", "delete", "merge") \
+                        and isinstance(func.value, ast.Name) and func.value.id in ("db", "session"):
+                    writes.append(f"{path.name}:{node.lineno} calls {ast.unparse(func)}()")
+    assert not writes, writes

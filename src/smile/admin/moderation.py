@@ -21,18 +21,18 @@ from smile.identity.auth import DB, AdminUser
 from smile.identity.models import User
 from smile.identity.sessions import client_info
 from smile.kit import mail
-from smile.kit.db import utcnow
-from smile.kit.errors import AppError, Conflict, Invalid, NotFound, responses
+from smile.kit.errors import AppError, Invalid, responses
 from smile.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset, page_of
 from smile.kit.requests import DBRoute
-from smile.social.models import Comment, Message, Post, Report
+from smile.social import moderation
+from smile.social.models import Report
+from smile.social.moderation import CONTENT
 from smile.social.schemas import AuthorOut
 from smile.web.render import flash, redirect, render
 
 router = APIRouter(route_class=DBRoute, tags=["admin"])
 
 Action = Literal["dismiss", "hide", "approve", "warn", "suspend"]
-CONTENT = {"post": Post, "comment": Comment, "message": Message}
 
 
 class ReportRow(BaseModel):
@@ -97,30 +97,14 @@ async def present(db: AsyncSession, rows: list[Report]) -> list[ReportRow]:
 
 
 async def resolve(db: AsyncSession, actor: User, report_id: uuid.UUID, body: Resolve, ip: str = "") -> Report:
-    """Apply the action, close every open report on the same target, and audit it."""
-    report = await db.get(Report, report_id, with_for_update=True)
-    if report is None:
-        raise NotFound("No such report.")
-    if report.status != "open":
-        raise Conflict(f"This report is already {report.status}.", code="wrong_status")
-    content = None
-    if report.target_type in CONTENT:
-        content = await db.get(CONTENT[report.target_type], report.target_id, with_for_update=True)
+    """Apply the action, close every open report on the same target, and audit it. The content and the
+    reports change through social's moderation service, an account through admin's (identity's) service."""
+    report = await moderation.open_report(db, report_id)
     action, note = body.action, body.note.strip()
-    if action in ("hide", "approve") and content is None:
-        raise Invalid("Only posts, comments and messages that still exist can be hidden or approved.",
-                      fields={"action": "not applicable"})
     if action in ("warn", "suspend") and report.target_user_id is None:
         raise Invalid("This report has no account to act on.", fields={"action": "not applicable"})
-    if action == "hide":
-        content.status = "hidden"
-    elif action == "approve":
-        content.status = "visible"
-        if isinstance(content, Post) and content.deleted_at is None:
-            from smile.social.timelines import service as timelines
-
-            await db.flush()
-            await timelines.fan_out(db, content)
+    if action in ("hide", "approve"):
+        await moderation.set_visibility(db, report, visible=action == "approve")
     elif action == "warn":
         user = await db.get(User, report.target_user_id)
         await mail.send(db, user.email, "A warning from the smile moderators",
@@ -130,15 +114,9 @@ async def resolve(db: AsyncSession, actor: User, report_id: uuid.UUID, body: Res
                         "Repeated problems can lead to a suspension.\n")
     elif action == "suspend":
         await admin_service.suspend(db, actor, report.target_user_id, note, ip=ip)
-    status = "dismissed" if action == "dismiss" else "actioned"
-    others = await db.scalars(select(Report).where(
-        Report.target_type == report.target_type, Report.target_id == report.target_id, Report.status == "open"))
-    now = utcnow()
-    for row in others:
-        row.status, row.resolution, row.resolved_by, row.resolved_at = status, action, actor.id, now
+    await moderation.close_reports(db, report, action, actor.id)
     await audit.record(db, actor.id, f"moderation.{action}", report.target_id, target_type=report.target_type,
                        ip=ip, report_id=str(report.id), reason=report.reason, note=note)
-    await db.flush()
     return report
 
 

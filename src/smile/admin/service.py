@@ -1,4 +1,7 @@
-"""Admin tools: find accounts, suspend or reactivate them, change roles. Every action is audited."""
+"""Admin tools: find accounts, suspend or reactivate them, change roles. Every action is audited.
+
+The changes themselves are identity's (smile.identity.accounts.standing); admin decides who may make them,
+audits them and tells the person."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from smile.admin.schemas import AuditRow, UserRow
-from smile.identity import audit, sessions
-from smile.identity.models import ROLES, AuditEntry, User
+from smile.identity import audit
+from smile.identity.accounts import standing
+from smile.identity.models import AuditEntry, User
 from smile.kit import mail, runtime
 from smile.kit.errors import Conflict, Invalid, NotFound
 from smile.kit.pagination import Page, keyset, page_of
@@ -52,16 +56,11 @@ async def list_users(db: AsyncSession, *, q: str | None = None, status: str | No
     return Page[UserRow](items=[UserRow.model_validate(u) for u in items], next_cursor=next_cursor)
 
 
-async def _user(db: AsyncSession, user_id: uuid.UUID, lock: bool = False) -> User:
-    stmt = select(User).where(User.id == user_id)
-    user = await db.scalar(stmt.with_for_update() if lock else stmt)
+async def get_user(db: AsyncSession, user_id: uuid.UUID) -> UserRow:
+    user = await db.scalar(select(User).where(User.id == user_id))
     if user is None:
         raise NotFound("No account with this id.")
-    return user
-
-
-async def get_user(db: AsyncSession, user_id: uuid.UUID) -> UserRow:
-    return UserRow.model_validate(await _user(db, user_id))
+    return UserRow.model_validate(user)
 
 
 def _reason(reason: str) -> str:
@@ -75,14 +74,9 @@ def _reason(reason: str) -> str:
 async def suspend(db: AsyncSession, actor: User, user_id: uuid.UUID, reason: str, ip: str = "") -> UserRow:
     """Suspend an active account: sign it out everywhere and tell the person why."""
     reason = _reason(reason)
-    user = await _user(db, user_id, lock=True)
-    if user.id == actor.id:
+    if user_id == actor.id:
         raise Conflict("You cannot suspend your own account.", code="self_action")
-    if user.status != "active":
-        raise Conflict(f"Only active accounts can be suspended; this one is {user.status}.", code="wrong_status")
-    user.status = "suspended"
-    user.suspended_reason = reason
-    revoked = await sessions.revoke_all(db, user.id, reason="suspended")
+    user, revoked = await standing.suspend(db, user_id, reason)
     await audit.record(db, actor.id, "admin.suspend", user.id, ip=ip, reason=reason, sessions_revoked=revoked)
     await mail.send(db, user.email, "Your smile account has been suspended",
                     f"Hello {user.display_name},\n\nAn administrator suspended your smile account "
@@ -93,12 +87,7 @@ async def suspend(db: AsyncSession, actor: User, user_id: uuid.UUID, reason: str
 
 async def reactivate(db: AsyncSession, actor: User, user_id: uuid.UUID, ip: str = "") -> UserRow:
     """Lift a suspension."""
-    user = await _user(db, user_id, lock=True)
-    if user.status != "suspended":
-        raise Conflict(f"Only suspended accounts can be reactivated; this one is {user.status}.",
-                       code="wrong_status")
-    user.status = "active"
-    user.suspended_reason = None
+    user = await standing.reactivate(db, user_id)
     await audit.record(db, actor.id, "admin.reactivate", user.id, ip=ip)
     base_url = runtime.current().settings.base_url
     await mail.send(db, user.email, "Your smile account has been reactivated",
@@ -109,18 +98,12 @@ async def reactivate(db: AsyncSession, actor: User, user_id: uuid.UUID, ip: str 
 
 async def set_roles(db: AsyncSession, actor: User, user_id: uuid.UUID, roles: list[str], ip: str = "") -> UserRow:
     """Replace an account's roles ("user" is always kept). Admins cannot drop their own admin role."""
-    unknown = sorted(set(roles) - set(ROLES))
-    if unknown:
-        raise Invalid(f"Unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}.",
-                      fields={"roles": "unknown role"})
-    user = await _user(db, user_id, lock=True)
-    new = [r for r in ROLES if r in set(roles) | {"user"}]
-    if user.id == actor.id and "admin" not in new:
+    new = standing.normal_roles(roles)
+    if user_id == actor.id and "admin" not in new:
         raise Conflict("You cannot remove your own admin role; ask another admin to do it.",
                        code="self_demotion")
-    old = list(user.roles or [])
+    user, old = await standing.set_roles(db, user_id, new)
     if set(new) != set(old):
-        user.roles = new
         await audit.record(db, actor.id, "admin.roles", user.id, ip=ip,
                            added=sorted(set(new) - set(old)), removed=sorted(set(old) - set(new)))
     return UserRow.model_validate(user)

@@ -66,18 +66,28 @@ async def all_models(db: AsyncSession, *, enabled_only: bool = False) -> list[Mo
     return [Model(*row[:8], tuple(row[8] or ())) for row in await cursor.fetchall()]
 
 
+async def models(db: AsyncSession, settings: Settings, *, enabled_only: bool = False,
+                 wanted: str | None = None) -> list[Model]:
+    """all_models(), seeding the configured models first when the catalog lacks one of them (first use, or
+    SMILE_AI_MODELS names a model added since) or `wanted`: the one place that decides when to seed."""
+    found = await all_models(db)
+    ids = {m.id for m in found}
+    configured = {"offline"} | {row["id"] for row in settings.ai_model_list()}
+    if not configured <= ids or (wanted is not None and wanted not in ids):
+        await ensure_seeded(db, settings)
+        found = await all_models(db)
+    return [m for m in found if m.enabled] if enabled_only else found
+
+
 async def chain(db: AsyncSession, alias: str, providers: set[str], settings: Settings) -> list[Model]:
     """The alias and its enabled fallbacks, in order, keeping only models whose provider is configured."""
-    models = {m.id: m for m in await all_models(db)}
-    if alias not in models or "offline" not in models:  # first use, or a configured model is new: seed
-        await ensure_seeded(db, settings)
-        models = {m.id: m for m in await all_models(db)}
-    first = models.get(alias)
+    models_by_id = {m.id: m for m in await models(db, settings, wanted=alias)}
+    first = models_by_id.get(alias)
     if first is None or not first.enabled:
         raise NotFound(f"No model {alias!r}; GET /api/v1/ai/models lists them.", code="model_not_found")
     out: list[Model] = []
     for name in (alias, *first.fallbacks):
-        model = models.get(name)
+        model = models_by_id.get(name)
         if model and model.enabled and model.provider in providers and model not in out:
             out.append(model)
     if not out:

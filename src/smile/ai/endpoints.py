@@ -23,12 +23,7 @@ def _out(model: catalog.Model) -> ModelOut:
 
 
 async def _models(db, enabled_only: bool) -> list[ModelOut]:
-    settings = runtime.current().settings
-    models = await catalog.all_models(db, enabled_only=enabled_only)
-    if not models or "offline" not in {m.id for m in models}:
-        await catalog.ensure_seeded(db, settings)
-        models = await catalog.all_models(db, enabled_only=enabled_only)
-    return [_out(m) for m in models]
+    return [_out(m) for m in await catalog.models(db, runtime.current().settings, enabled_only=enabled_only)]
 
 
 @router.get("/api/v1/ai/models", response_model=list[ModelOut], responses=responses(401))

@@ -16,6 +16,7 @@ from smile.ai.types import Usage
 from smile.billing.credits import service as credits
 from smile.billing.ledger import service as ledger
 from smile.billing.ledger.service import CREDITS, Leg
+from smile.config import Settings
 from smile.kit.db import Last
 from smile.kit.errors import Conflict
 
@@ -37,6 +38,15 @@ def affordable_max_tokens(chain: list[Model], prompt_tokens: int, available: int
         if m.output_credits_per_m:
             best = min(best, budget // m.output_credits_per_m)
     return max(0, best)
+
+
+def injected_max_tokens(chain: list[Model], prompt_tokens: int, available: int, settings: Settings) -> int:
+    """The max_tokens for a request that gave none: the most `available` credits cover on every model of the
+    chain, at most SMILE_AI_DEFAULT_MAX_TOKENS and what the smallest context window leaves after the prompt
+    (0 when not even one token is covered). The one place this budget is computed."""
+    room = min(m.context_window for m in chain) - prompt_tokens
+    cap = max(1, min(settings.ai_default_max_tokens, room))
+    return affordable_max_tokens(chain, prompt_tokens, available, cap)
 
 
 async def available(db: AsyncSession, user_id: uuid.UUID) -> int:

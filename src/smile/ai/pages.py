@@ -27,11 +27,7 @@ TEXTS = ("id", "provider", "upstream_model", "fallbacks")
 
 
 async def _models(db) -> list[catalog.Model]:
-    models = await catalog.all_models(db)
-    if "offline" not in {m.id for m in models}:
-        await catalog.ensure_seeded(db, runtime.current().settings)
-        models = await catalog.all_models(db)
-    return models
+    return await catalog.models(db, runtime.current().settings)
 
 
 def _values(form) -> dict:

@@ -133,10 +133,8 @@ class _Call:
             prompt = tokens.upper_bound(self.request.messages, self.request.tools)
             max_tokens = self.request.max_tokens
             if max_tokens is None:
-                room = min(m.context_window for m in chain) - prompt
-                cap = max(1, min(self.settings.ai_default_max_tokens, room))
-                max_tokens = metering.affordable_max_tokens(
-                    chain, prompt, await metering.available(db, self.user_id), cap)
+                max_tokens = metering.injected_max_tokens(chain, prompt, await metering.available(db, self.user_id),
+                                                          self.settings)
             self.reserved = metering.worst_case(chain, prompt, max(1, max_tokens))
             if max_tokens < 1:
                 refused = await self._explained(db, InsufficientFunds())

@@ -1,1 +1,3 @@
-"""hub: API keys, rate limits, and (later) the OpenAI-compatible gateway, dashboards and MCP."""
+"""hub: API keys, rate limits, the OpenAI-compatible gateway, the playground, usage dashboards and MCP."""
+
+NEEDS = ("identity", "billing", "ai")  # ai: the gateway calls ai.service; its ai.sweep_pending job

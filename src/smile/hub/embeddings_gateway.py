@@ -13,6 +13,7 @@ from typing import Literal
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.ai import embeddings, metering, tokens
 from smile.ai.catalog import MILLION
@@ -75,7 +76,12 @@ async def _price(db, name: str, settings: Settings) -> int:
     return row.input_credits_per_m if row is not None else settings.ai_offline_credits_per_million
 
 
-async def create(me: ApiKeyPrincipal, body: EmbeddingsIn) -> dict:
+async def create(me: ApiKeyPrincipal, body: EmbeddingsIn, db: AsyncSession | None = None) -> dict:
+    """One metered embeddings call. Like a chat call it owns its transactions (docs/architecture.md): `db`, the
+    request's session, is committed first, then the hold and the settlement are short transactions of their
+    own, so no connection is held while the texts are embedded."""
+    if db is not None:
+        await commit(db)
     settings = runtime.current().settings
     name = model_id(settings)
     me.check_model(body.model)

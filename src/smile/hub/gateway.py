@@ -1,8 +1,8 @@
 """The OpenAI-compatible gateway: POST /v1/chat/completions (streamed or not), GET /v1/models, POST /v1/embeddings.
 
-Bearer API keys (smile.hub.auth); every error in OpenAI's shape (OpenAIRoute). One chat call: scope and
-model checks, rate limits (check_rate), the key's credit limit (charge_key the worst case before, give the
-unused part back after), then smile.ai.service, which reserves and settles the wallet exactly once.
+Bearer API keys (smile.hub.auth); every error in OpenAI's shape (OpenAIRoute). The endpoints translate
+OpenAI's shapes; a chat call itself (model and rate checks, the key's credit limit, smile.ai.service, which
+reserves and settles the wallet exactly once) is smile.hub.chat.
 """
 
 from __future__ import annotations
@@ -11,33 +11,23 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import anyio
-import structlog
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from smile.ai import catalog, metering, tokens
-from smile.ai import service as ai_service
-from smile.ai.models import AiUsage
+from smile.ai import catalog
 from smile.ai.providers import registry
 from smile.ai.types import ChatRequest, ChatResult, Delta, Message, ToolCall, Usage
-from smile.hub import embeddings_gateway, service
+from smile.hub import chat, embeddings_gateway
 from smile.hub.auth import ApiKeyPrincipal, require_scope
 from smile.hub.errors import OpenAIError, OpenAIRoute, openai_responses
-from smile.hub.limits import check_rate
-from smile.hub.service import CreditLimitReached
 from smile.identity.auth import DB
 from smile.kit import runtime
-from smile.kit.db import Last, commit
 from smile.kit.errors import AppError
-from smile.kit.ids import new_id
 
-log = structlog.get_logger("smile.hub")
 router = APIRouter(route_class=OpenAIRoute, tags=["gateway"])
 
 ChatKey = Annotated[ApiKeyPrincipal, Depends(require_scope("chat"))]
@@ -119,63 +109,6 @@ def chat_request(body: ChatIn) -> ChatRequest:
                        stream=body.stream)
 
 
-# ---- the key's credit limit around a metered call ----
-
-async def hold_key(principal: ApiKeyPrincipal, request: ChatRequest) -> tuple[ChatRequest, int]:
-    """Charge the key the call's worst case (only keys with a credit limit); max_tokens is injected when
-    missing, bounded by what the key and the wallet have left. Returns (request, credits held)."""
-    key = principal.key
-    if key.credit_limit is None:
-        return request, 0
-    settings = runtime.current().settings
-    async with runtime.current().db.session() as db:
-        chain = await catalog.chain(db, request.model, set(registry(settings)), settings)
-        prompt = tokens.upper_bound(request.messages, request.tools)
-        left = max(0, key.credit_limit - key.spent_credits)
-        if request.max_tokens is None:
-            room = min(m.context_window for m in chain) - prompt
-            cap = max(1, min(settings.ai_default_max_tokens, room))
-            if metering.affordable_max_tokens(chain, prompt, left, cap) < 1:
-                raise CreditLimitReached(f"This API key's credit limit is reached: {left:,} of its "
-                                         f"{key.credit_limit:,} credits left, too few for this prompt.")
-            wallet = await metering.available(db, principal.user.id)
-            fits = metering.affordable_max_tokens(chain, prompt, min(left, wallet), cap)
-            if fits < 1:
-                return request, 0  # the wallet is short: ai.service answers with its 402
-            request = replace(request, max_tokens=fits)
-        held = metering.worst_case(chain, prompt, request.max_tokens)
-        await service.charge_key(db, key.id, held)
-    return request, held
-
-
-class KeySpend:
-    """The key's spend becomes exactly what the call was charged: one correction (service.adjust_key_at_commit)
-    sent with the COMMIT of the call's settlement (`on_settle`), or by `finish` in a transaction of its own
-    when the call never settled (refused, failed early)."""
-
-    def __init__(self, key_id: uuid.UUID, held: int) -> None:
-        self.key_id, self.held, self.done = key_id, held, False
-        self.correction: Last | None = None
-
-    def _correct(self, db, charged: int) -> None:
-        self.done = True
-        if charged != self.held:
-            self.correction = service.adjust_key_at_commit(db, self.key_id, charged - self.held)
-
-    async def on_settle(self, db, charged: int) -> None:
-        self._correct(db, charged)
-
-    async def finish(self, request_id: uuid.UUID) -> None:
-        if not self.done:
-            with anyio.CancelScope(shield=True):
-                async with runtime.current().db.session() as db:
-                    self._correct(db, await db.scalar(select(AiUsage.credits).where(AiUsage.id == request_id)) or 0)
-                    await commit(db)
-        if self.correction is not None and self.correction.row is None:  # the estimate was short, the limit hit
-            log.warning("key_limit_overrun", key_id=str(self.key_id), credits=self.correction.params["n"])
-            self.correction = None
-
-
 # ---- responses ----
 
 def usage_json(usage: Usage) -> dict:
@@ -225,35 +158,32 @@ def _delta_json(delta: Delta) -> dict:
     return out
 
 
-async def events(first: Delta, deltas: AsyncIterator[Delta], request_id: uuid.UUID, model: str,
-                 include_usage: bool, spend: KeySpend) -> AsyncIterator[str]:
+async def events(call: chat.Streamed, include_usage: bool) -> AsyncIterator[str]:
     """OpenAI's chunk format: a role chunk, content chunks, a finish chunk, the usage chunk when asked, [DONE]."""
-    base = {"id": f"chatcmpl-{request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model, "system_fingerprint": None}
+    base = {"id": f"chatcmpl-{call.request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": call.model, "system_fingerprint": None}
 
     def chunk(delta: dict, finish: str | None = None) -> str:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
 
     try:
         yield chunk({"role": "assistant", "content": ""})
-        delta = first
+        delta = call.first
         while True:
             if delta.has_content or delta.finish_reason is not None:
                 yield chunk(_delta_json(delta), delta.finish_reason)
             if delta.finish_reason is not None:
                 if include_usage and delta.usage is not None:
                     yield _sse({**base, "choices": [], "usage": usage_json(delta.usage),
-                                "smile": {"request_id": str(request_id), "credits": delta.credits,
+                                "smile": {"request_id": str(call.request_id), "credits": delta.credits,
                                           "served_model": delta.model}})
                 break
-            delta = await anext(deltas)
+            delta = await anext(call.deltas)
         yield _sse("[DONE]")
     except AppError as exc:  # upstream failed after partial output: it was charged for what was delivered
         yield _sse({"error": {"message": exc.message, "type": "server_error", "param": None, "code": exc.code}})
     finally:
-        with anyio.CancelScope(shield=True):
-            await deltas.aclose()
-            await spend.finish(request_id)
+        await call.close()
 
 
 # ---- routes ----
@@ -262,38 +192,20 @@ async def events(first: Delta, deltas: AsyncIterator[Delta], request_id: uuid.UU
 async def chat_completions(body: ChatIn, me: ChatKey, db: DB):
     """OpenAI's chat completions. With `stream: true`, server-sent chunks ending in `data: [DONE]`; with
     `stream_options.include_usage`, a last chunk with the usage (and the credits charged, under `smile`)."""
-    await db.commit()  # the call must not hold this request's connection
     request = chat_request(body)
-    me.check_model(request.model)
-    await check_rate(me.key, me.user, tokens.upper_bound(request.messages, request.tools) + (request.max_tokens or 0))
     try:
-        request, held = await hold_key(me, request)
+        if body.stream:
+            call = await chat.stream_as_key(me, request, db)
+        else:
+            result = await chat.complete_as_key(me, request, db)
     except AppError as exc:
         raise openai_error(exc) from exc
-    request_id, factory = new_id(), runtime.current().db.session
-    spend = KeySpend(me.key.id, held)
     if body.stream:
-        deltas = ai_service.stream(factory, me.user.id, request, me.key.id, request_id=request_id,
-                                   on_settle=spend.on_settle)
-        try:
-            first = await anext(deltas)
-        except BaseException as exc:
-            await spend.finish(request_id)
-            if isinstance(exc, AppError):
-                raise openai_error(exc) from exc
-            raise
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return EventStream(events(first, deltas, request_id, request.model, include_usage, spend),
-                           media_type="text/event-stream",
+        return EventStream(events(call, include_usage), media_type="text/event-stream",
                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-                                    "X-Request-Id": str(request_id)})
-    try:
-        result = await ai_service.complete(factory, me.user.id, request, me.key.id, request_id=request_id,
-                                           on_settle=spend.on_settle)
-    except AppError as exc:
-        raise openai_error(exc) from exc
-    finally:
-        await spend.finish(request_id)
+                                    "X-Request-Id": str(call.request_id)})
+    request_id = uuid.UUID(result.request_id)
     return JSONResponse(completion_json(result, request_id), headers={"X-Request-Id": str(request_id)})
 
 
@@ -303,11 +215,7 @@ def _model_json(model_id: str, owner: str) -> dict:
 
 async def _usable(db, me: ApiKeyPrincipal) -> list[dict]:
     settings = runtime.current().settings
-    models = await catalog.all_models(db)
-    configured = {"offline"} | {row["id"] for row in settings.ai_model_list()}
-    if not configured <= {m.id for m in models}:  # first use, or SMILE_AI_MODELS names a new model
-        await catalog.ensure_seeded(db, settings)
-        models = await catalog.all_models(db)
+    models = await catalog.models(db, settings, enabled_only=True)
     providers = set(registry(settings))
     out = [_model_json(m.id, m.provider) for m in models
            if m.enabled and m.provider in providers and me.allows_model(m.id)]
@@ -335,8 +243,7 @@ async def get_model(model_id: str, me: ModelsKey, db: DB) -> dict:
 @router.post("/v1/embeddings", responses=openai_responses(400, 401, 402, 403, 404, 429))
 async def create_embeddings(body: embeddings_gateway.EmbeddingsIn, me: EmbeddingsKey, db: DB) -> dict:
     """Embeddings from the configured source (local all-MiniLM-L6-v2 or an endpoint), metered on input tokens."""
-    await db.commit()
     try:
-        return await embeddings_gateway.create(me, body)
+        return await embeddings_gateway.create(me, body, db)
     except AppError as exc:
         raise openai_error(exc) from exc

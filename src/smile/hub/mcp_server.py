@@ -44,10 +44,10 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(base_url: str | None = None) -> MCPServer:
+def build_server(settings: Settings) -> MCPServer:
     server = MCPServer("smile", title="smile AI hub", instructions=INSTRUCTIONS, version=__version__,
-                       website_url=base_url)
-    mcp_tools.register(server)
+                       website_url=settings.base_url)
+    mcp_tools.register(server, with_social="social" in settings.module_list)
     return server
 
 
@@ -74,8 +74,8 @@ def refusal(exc: AppError) -> JSONResponse:
 class McpEndpoint:
     """ASGI app: authenticate, then hand the request to the SDK's session manager."""
 
-    def __init__(self, base_url: str | None = None) -> None:
-        self.server = build_server(base_url)
+    def __init__(self, settings: Settings) -> None:
+        self.server = build_server(settings)
         self.manager: StreamableHTTPSessionManager | None = None
         self.route = Route(PATH, self, methods=["GET", "POST", "DELETE"], include_in_schema=False)
 
@@ -117,7 +117,7 @@ class McpEndpoint:
 
 def mount(app: FastAPI, settings: Settings) -> McpEndpoint:
     """Serve MCP at /mcp on `app`, its session manager running for the app's lifespan."""
-    endpoint = McpEndpoint(settings.base_url)
+    endpoint = McpEndpoint(settings)
     app.router.routes.append(endpoint.route)
     inner = app.router.lifespan_context
 

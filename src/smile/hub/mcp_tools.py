@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from smile.ai.models import AiUsage
-from smile.ai.types import Message
+from smile.ai.types import ChatRequest, Message
 from smile.billing.credits import service as credits
 from smile.hub.auth import ApiKeyPrincipal
 from smile.hub.limits import check_rate
-from smile.hub.mcp_chat import chat_as_key
+from smile.hub.chat import complete_as_key
 from smile.kit import runtime
 from smile.kit.db import utcnow
 from smile.kit.errors import AppError
@@ -59,7 +59,7 @@ def tool_errors(fn: Callable[..., Awaitable[dict]]) -> Callable[..., Awaitable[d
     return run
 
 
-def register(server: MCPServer) -> None:
+def register(server: MCPServer, with_social: bool = True) -> None:
     server.tool(description=(
         "Chat with a model from smile's catalog. Give `prompt` (one user message) or `messages`. "
         "Billed from the key owner's credits; the result reports the tokens and credits charged."))(chat)
@@ -69,9 +69,10 @@ def register(server: MCPServer) -> None:
     server.tool(description="A summary of the key owner's recent AI usage: totals and per-model "
                             "requests, tokens and credits over the last `days` days, plus the latest requests.",
                 annotations=READ_ONLY)(usage)
-    server.tool(description="Search public posts on smile (words, \"phrases\", -exclusions, or). "
-                            "Pass `cursor` from a previous result for the next page.",
-                annotations=READ_ONLY)(search_posts)
+    if with_social:  # the one tool that needs the social module
+        server.tool(description="Search public posts on smile (words, \"phrases\", -exclusions, or). "
+                                "Pass `cursor` from a previous result for the next page.",
+                    annotations=READ_ONLY)(search_posts)
 
 
 @tool_errors
@@ -93,7 +94,7 @@ async def chat(
     if not any(m.role != "system" for m in turns):
         raise ToolError("Give a `prompt` or at least one user message in `messages`. [invalid_request]")
     model = model or runtime.current().settings.ai_default_model
-    result = await chat_as_key(principal, model, turns, max_tokens)
+    result = await complete_as_key(principal, ChatRequest(model=model, messages=turns, max_tokens=max_tokens))
     return {
         "text": result.text, "model": result.model, "finish_reason": result.finish_reason,
         "offline": result.offline, "request_id": result.request_id, "credits": result.credits,

@@ -12,6 +12,7 @@ import uuid
 import structlog
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from smile.hub import keys
 from smile.hub.models import ApiKey
@@ -153,20 +154,21 @@ async def find_by_secret(db: AsyncSession, secret: str) -> tuple[ApiKey, User] |
     return (row[0], row[1]) if row else None
 
 
-async def touch(key: ApiKey) -> None:
-    """Record use at most once a minute, in its own short transaction that never waits for a lock."""
+async def touch(db: AsyncSession, key: ApiKey) -> None:
+    """Record use at most once a minute, in the request's transaction: it never waits for a lock (a key row
+    another request holds is skipped) and never fails the request (a savepoint)."""
     now = utcnow()
     if key.last_used_at is not None and now - key.last_used_at < TOUCH_EVERY:
         return
     try:
-        async with runtime.current().db.session() as session:
+        async with db.begin_nested():
             locked = (select(ApiKey.id).where(ApiKey.id == key.id).with_for_update(skip_locked=True)
                       .scalar_subquery())
-            await session.execute(
+            await db.execute(
                 update(ApiKey).where(ApiKey.id == locked)
                 .where(ApiKey.last_used_at.is_(None) | (ApiKey.last_used_at < func.now() - text("interval '1 minute'")))
                 .values(last_used_at=func.now()).execution_options(synchronize_session=False))
-        key.last_used_at = now
+        set_committed_value(key, "last_used_at", now)  # known, and not a change for the session to flush
     except Exception:  # bookkeeping only: never fail the caller's request over it
         log.warning("api_key_touch_failed", key_id=str(key.id), exc_info=True)
 

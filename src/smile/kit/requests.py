@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,9 @@ from smile.kit.security import new_token, tokens_equal
 CSRF_COOKIE = "smile_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+# The one declaration of the Idempotency-Key header of money-moving routes: a retry with the same key does it once.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100,
+                                              description="Retries with the same key do it once (8-100 characters).")]
 
 
 class DBRoute(APIRoute):

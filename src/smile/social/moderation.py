@@ -18,12 +18,17 @@ import re
 import uuid
 from functools import lru_cache
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.ai import moderation as ai_moderation
 from smile.identity.models import User
 from smile.kit import runtime
-from smile.social.models import Report
+from smile.kit.db import utcnow
+from smile.kit.errors import Conflict, Invalid, NotFound
+from smile.social.models import Comment, Message, Post, Report
+
+CONTENT = {"post": Post, "comment": Comment, "message": Message}
 
 LINK = re.compile(r"https?://", re.IGNORECASE)
 REPEATED = re.compile(r"(\S)\1{29,}")  # the same character 30+ times in a row
@@ -87,3 +92,42 @@ async def hold(db: AsyncSession, target_type: str, target_id: uuid.UUID, target_
     db.add(report)
     await db.flush()
     return report
+
+
+# The moderation queue's decisions (smile.admin.moderation decides and audits; these change social's rows).
+
+async def open_report(db: AsyncSession, report_id: uuid.UUID) -> Report:
+    """The report, locked, while it is still open (404 unknown, 409 already resolved)."""
+    report = await db.get(Report, report_id, with_for_update=True)
+    if report is None:
+        raise NotFound("No such report.")
+    if report.status != "open":
+        raise Conflict(f"This report is already {report.status}.", code="wrong_status")
+    return report
+
+
+async def set_visibility(db: AsyncSession, report: Report, visible: bool) -> None:
+    """Hide the reported post, comment or message, or approve it (visible again; an approved post that was
+    held is fanned out to timelines now). 422 when the target is not content that still exists."""
+    model = CONTENT.get(report.target_type)
+    content = await db.get(model, report.target_id, with_for_update=True) if model else None
+    if content is None:
+        raise Invalid("Only posts, comments and messages that still exist can be hidden or approved.",
+                      fields={"action": "not applicable"})
+    content.status = "visible" if visible else "hidden"
+    await db.flush()
+    if visible and isinstance(content, Post) and content.deleted_at is None:
+        from smile.social.timelines import service as timelines
+
+        await timelines.fan_out(db, content)
+
+
+async def close_reports(db: AsyncSession, report: Report, action: str, actor_id: uuid.UUID) -> None:
+    """Close every open report on the same target as `report`: dismissed, or actioned with `action`."""
+    status = "dismissed" if action == "dismiss" else "actioned"
+    others = await db.scalars(select(Report).where(
+        Report.target_type == report.target_type, Report.target_id == report.target_id, Report.status == "open"))
+    now = utcnow()
+    for row in others:
+        row.status, row.resolution, row.resolved_by, row.resolved_at = status, action, actor_id, now
+    await db.flush()

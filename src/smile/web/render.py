@@ -13,11 +13,14 @@ from fastapi.templating import Jinja2Templates
 
 from smile import __version__
 from smile.kit.errors import AppError
+from smile.kit.money import money
 from smile.kit.requests import csrf_token, set_csrf_cookie
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = __version__
+templates.env.globals["money"] = money  # {{ money(amount, currency) }}, or the filter {{ amount|money(currency) }}
+templates.env.filters["money"] = money
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:

@@ -18,7 +18,7 @@ def test_wallet_page_shows_balance_packages_and_an_empty_history(quick_user):
     page = user.get("/billing/wallet", headers=HTML)
     assert page.status_code == 200
     assert re.search(r'id="balance-value">0<', page.text)
-    for name, price in (("Starter", "$4.99"), ("Pro", "$19.99"), ("Business", "$49.99")):
+    for name, price in (("Starter", "4.99 USD"), ("Pro", "19.99 USD"), ("Business", "49.99 USD")):
         assert f"Buy {name}" in page.text and price in page.text
     assert "No credits have moved yet" in page.text and "/api/v1/billing/credits/wallet/history.csv" in page.text
     series = json.loads(re.search(r'id="balance-series">(.*?)</script>', page.text, re.S).group(1))

@@ -107,9 +107,9 @@ def test_low_balance_email_once_per_crossing(admin, quick_user, mailbox, db):
 
 def test_admin_adjustment_rules(admin, quick_user, db):
     user = quick_user()
-    r = adjust(admin, user, 300, "goodwill for the outage", headers={"Idempotency-Key": "adj-1"})
+    r = adjust(admin, user, 300, "goodwill for the outage", headers={"Idempotency-Key": "adjust-1"})
     assert r.status_code == 201 and r.json()["balance"] == 300 and r.json()["replayed"] is False
-    again = adjust(admin, user, 300, "goodwill for the outage", headers={"Idempotency-Key": "adj-1"})
+    again = adjust(admin, user, 300, "goodwill for the outage", headers={"Idempotency-Key": "adjust-1"})
     assert again.json()["replayed"] is True and again.json()["transaction_id"] == r.json()["transaction_id"]
     assert balance(user) == 300
 

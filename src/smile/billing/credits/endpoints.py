@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from smile.billing.credits import promo, purchases, service
@@ -18,7 +17,7 @@ from smile.identity.auth import DB, AdminUser, CurrentUser, VerifiedUser
 from smile.identity.sessions import client_info
 from smile.kit.errors import responses
 from smile.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from smile.kit.requests import DBRoute
+from smile.kit.requests import DBRoute, IdempotencyKey
 
 router = APIRouter(route_class=DBRoute, tags=["credits"])
 
@@ -28,7 +27,6 @@ Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 Kind = Query(None, pattern=r"^[a-z_]{1,40}$", description="Only entries of this ledger kind, e.g. credit_purchase.")
 Since = Query(None, description="From this time (inclusive; ISO 8601, UTC when no offset).")
 Until = Query(None, description="Before this time (exclusive).")
-IdempotencyKey = Annotated[str | None, Header(max_length=100, description="Retries with the same key do it once.")]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

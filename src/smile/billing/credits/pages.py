@@ -31,16 +31,6 @@ KIND_LABELS = {
 }
 
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
-def money(amount: int, currency: str) -> str:
-    """Minor units for people: 499 USD → $4.99 (integer arithmetic, no floats)."""
-    whole, cents = divmod(amount, 100)
-    number = f"{whole:,}.{cents:02d}"
-    return f"{SYMBOLS[currency]}{number}" if currency in SYMBOLS else f"{number} {currency}"
-
-
 def _partial(request: Request) -> bool:
     return bool(request.headers.get("hx-request")) and not request.headers.get("hx-history-restore-request")
 
@@ -78,7 +68,6 @@ async def wallet(request: Request, me: CurrentUser, db: DB, kind: str = "", sinc
         "wallet": await service.wallet_balance(db, me.id),
         "packages": [service.package_out(p) for p in await service.packages(db)],
         "series": await service.balance_series(db, me.id),
-        "money": money,
         "purchase": purchase if purchase in ("success", "cancelled") else "",
         "csv_url": "/api/v1/billing/credits/wallet/history.csv" + (f"?{urlencode(query)}" if query else ""),
     }

@@ -12,23 +12,13 @@ from smile.billing.payments import sandbox, service
 from smile.billing.payments.models import Payment
 from smile.identity.auth import DB, CurrentUser
 from smile.kit.errors import NotFound
+from smile.kit.money import money
 from smile.kit.requests import DBRoute
 from smile.web.render import flash, redirect, render
 
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
-ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "RWF", "BIF", "DJF", "GNF", "KMF",
-                "MGA", "VUV", "XPF"}
 OPEN = ("pending", "declined")
-
-
-def money(amount: int, currency: str) -> str:
-    """12345, "USD" -> "123.45 USD" (integer arithmetic only)."""
-    if currency.upper() in ZERO_DECIMAL:
-        return f"{amount:,} {currency.upper()}"
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{sign}{whole:,}.{cents:02d} {currency.upper()}"
 
 
 async def _sandbox_payment(db, me, payment_id: uuid.UUID) -> Payment:

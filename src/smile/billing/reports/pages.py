@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from urllib.parse import urlencode
 
@@ -13,9 +14,11 @@ from smile.billing.reports import journal, service
 from smile.identity.auth import DB, AdminUser
 from smile.kit import runtime
 from smile.kit.errors import Invalid
+from smile.kit.money import decimals, money
 from smile.kit.requests import DBRoute
 from smile.web.render import render
 
+PLAIN = functools.partial(money, plain=True)  # the entries' currency has its own column
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 PAGE_SIZE = 25
@@ -42,7 +45,7 @@ def _partial(request: Request) -> bool:
 
 
 def _money(currency: str):
-    return lambda amount: service.money(amount, currency)
+    return lambda amount: money(amount, currency, plain=True)  # the currency is written beside it
 
 
 @router.get("/admin/finance", response_class=HTMLResponse)
@@ -52,7 +55,7 @@ async def report_page(request: Request, db: DB, admin: AdminUser, period: str = 
     rep = await service.report(db, currency=currency, period=_period(period), since=_day("since", since),
                                until=_day("until", until))
     query = urlencode({"period": rep.period, "since": rep.since.isoformat(), "until": rep.until.isoformat()})
-    chart = {"labels": [r.start.isoformat() for r in rep.rows], "decimals": service.decimals(currency),
+    chart = {"labels": [r.start.isoformat() for r in rep.rows], "decimals": decimals(currency),
              "currency": currency,
              **{name: [getattr(r, name) for r in rep.rows]
                 for name in ("gmv", "revenue", "fees", "refunds", "payouts_paid")}}
@@ -85,7 +88,7 @@ async def journal_page(request: Request, db: DB, admin: AdminUser, kind: str = "
         more = "/admin/finance/journal?" + urlencode({**{k: v for k, v in filters.items() if v},
                                                       "cursor": page.next_cursor})
     context = {"page": page, "filters": filters, "first_page": not cursor, "more_url": more,
-               "money": service.money}
+               "money": PLAIN}
     if _partial(request):
         return render(request, "billing/reports/_journal_rows.html", context)
     return render(request, "billing/reports/journal.html", context | {"kinds": await journal.kinds(db)})
@@ -94,4 +97,4 @@ async def journal_page(request: Request, db: DB, admin: AdminUser, kind: str = "
 @router.get("/admin/finance/journal/{transaction_id}", response_class=HTMLResponse)
 async def transaction_page(transaction_id: uuid.UUID, request: Request, db: DB, admin: AdminUser) -> HTMLResponse:
     tx = await journal.transaction(db, transaction_id)
-    return render(request, "billing/reports/transaction.html", {"tx": tx, "money": service.money})
+    return render(request, "billing/reports/transaction.html", {"tx": tx, "money": PLAIN})

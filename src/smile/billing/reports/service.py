@@ -18,6 +18,7 @@ from smile.billing.ledger.models import CREDITS
 from smile.billing.reports.schemas import Outstanding, PeriodRow, Report, Totals
 from smile.kit.db import utcnow
 from smile.kit.errors import Invalid
+from smile.kit.money import money
 
 PERIODS = ("day", "week", "month")
 DEFAULT_SPAN = {"day": 30, "week": 12, "month": 12}  # periods shown when `since` is not given
@@ -26,23 +27,6 @@ EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(9999, 1, 1)  # dates outside are
 # Transactions that give money back to buyers: refunds posted by kind, and reversals of what buyers paid.
 REFUND_KINDS = ("refund", "sale_refund", "credit_refund", "subscription_refund")
 BUYER_PAYMENT_KINDS = ("sale", "credit_purchase", "subscription_payment")
-ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
-                          "VUV", "XAF", "XOF", "XPF"})
-
-
-def decimals(currency: str) -> int:
-    return 0 if currency == CREDITS or currency in ZERO_DECIMAL else 2
-
-
-def money(amount: int, currency: str) -> str:
-    """Minor units as an exact decimal string: 123456 USD -> "1234.56" (never through a float)."""
-    places = decimals(currency)
-    if not places:
-        return str(amount)
-    sign, whole = ("-" if amount < 0 else ""), abs(amount)
-    return f"{sign}{whole // 10 ** places}.{whole % 10 ** places:0{places}d}"
-
-
 def floor(day: dt.date, period: str) -> dt.date:
     if period == "week":
         return day - dt.timedelta(days=day.weekday())
@@ -176,7 +160,7 @@ def to_csv(rep: Report) -> str:
     writer.writerow(["period_start", "period_end", "currency", *CSV_COLUMNS])
 
     def cells(row) -> list[str]:
-        return [money(getattr(row, c), rep.currency) if c in MONEY_COLUMNS else str(getattr(row, c))
+        return [money(getattr(row, c), rep.currency, plain=True) if c in MONEY_COLUMNS else str(getattr(row, c))
                 for c in CSV_COLUMNS]
 
     for row in rep.rows:

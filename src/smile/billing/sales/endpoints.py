@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from smile.billing.sales import payouts, service
 from smile.billing.sales.schemas import (
@@ -35,7 +35,7 @@ from smile.identity.auth import DB, AdminUser, CurrentUser, RecentMfaUser, Verif
 from smile.identity.sessions import client_info
 from smile.kit.errors import ErrorBody, NotFound, responses
 from smile.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from smile.kit.requests import DBRoute
+from smile.kit.requests import DBRoute, IdempotencyKey
 
 router = APIRouter(prefix="/api/v1/billing", route_class=DBRoute, tags=["billing: sales"])
 
@@ -75,7 +75,7 @@ async def update_listing(listing_id: uuid.UUID, body: ListingPatch, principal: C
 @router.post("/listings/{listing_id}/buy", status_code=201, response_model=PurchaseOut,
              responses={**responses(401, 403, 404, 409, 422, 429), **PAYMENT_REQUIRED})
 async def buy(listing_id: uuid.UUID, body: BuyIn, principal: VerifiedUser, db: DB,
-              idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> PurchaseOut:
+              idempotency_key: IdempotencyKey = None) -> PurchaseOut:
     """Buy by card (open checkout_url to pay) or by credits (paid at once; 402 when the wallet is short).
 
     The seller's share waits in escrow until the buyer confirms or the escrow period ends.

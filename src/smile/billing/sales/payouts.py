@@ -28,6 +28,7 @@ from smile.kit import jobs, mail, runtime
 from smile.kit.db import utcnow
 from smile.kit.errors import AppError, Conflict, Invalid, NotFound
 from smile.kit.ids import new_id
+from smile.kit.money import money
 from smile.kit.pagination import keyset, page_of
 
 log = structlog.get_logger("smile.billing.sales")
@@ -36,13 +37,6 @@ STRIPE_ACCOUNT = re.compile(r"^acct_[A-Za-z0-9]{4,60}$")
 
 def _settings():
     return runtime.current().settings
-
-
-def money(amount: int, currency: str) -> str:
-    """12345, "USD" → "123.45 USD" (two decimals; money never passes through a float)."""
-    sign = "-" if amount < 0 else ""
-    units, cents = divmod(abs(amount), 100)
-    return f"{sign}{units:,}.{cents:02d} {currency}"
 
 
 # ---------------------------------------------------------------- earnings

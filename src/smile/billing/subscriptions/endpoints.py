@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from smile.billing.subscriptions import plans, service
 from smile.billing.subscriptions.models import PLATFORM, Subscription
@@ -17,14 +17,12 @@ from smile.identity.auth import DB, AdminUser, CurrentUser, VerifiedUser
 from smile.identity.sessions import client_info
 from smile.kit.errors import responses
 from smile.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from smile.kit.requests import DBRoute
+from smile.kit.requests import DBRoute, IdempotencyKey
 
 router = APIRouter(prefix="/api/v1/billing", route_class=DBRoute, tags=["billing"])
 
 Cursor = Annotated[str | None, Query(description="next_cursor from the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100,
-                                              description="repeat a request safely: the same key, the same checkout")]
 
 
 async def _out(db, sub: Subscription) -> SubscriptionOut:

@@ -14,6 +14,7 @@ from smile.billing.subscriptions.models import PLATFORM
 from smile.identity.auth import DB, CurrentUser, VerifiedUser
 from smile.kit import runtime
 from smile.kit.errors import AppError
+from smile.kit.money import money
 from smile.kit.requests import DBRoute
 from smile.web.render import flash, redirect, render
 
@@ -28,12 +29,6 @@ LABELS = {
 }
 STATUS_LABELS = {"trialing": "Free trial", "active": "Active", "past_due": "Payment overdue", "canceled": "Canceled",
                  "expired": "Expired"}
-
-
-def money(amount: int, currency: str) -> str:
-    """999, "USD" -> "9.99 USD" (integer arithmetic only)."""
-    whole, cents = divmod(abs(amount), 100)
-    return f"{'-' if amount < 0 else ''}{whole:,}.{cents:02d} {currency.upper()}"
 
 
 def day(moment) -> str:
@@ -73,7 +68,7 @@ async def page(request: Request, me: CurrentUser, db: DB, checkout: str | None =
         "past": [(s, p) for s, p in rows if s.status not in ("trialing", "active", "past_due")],
         "entitlements": sorted(await service.entitlements(db, me.id), key=_order), "grace": service.grace(),
         "stripe": runtime.current().settings.payment_provider == "stripe",
-        "money": money, "day": day, "label": label, "status_label": STATUS_LABELS})
+        "day": day, "label": label, "status_label": STATUS_LABELS})
 
 
 @router.get(f"{PAGE}/pending")
