@@ -26,7 +26,7 @@ ALL_MODULES = (
     "admin",
 )
 
-IMPLEMENTED_MODULES = ("identity", "billing", "ai", "social", "admin", "hub")
+IMPLEMENTED_MODULES = ("identity", "billing", "ai", "social", "admin", "hub", "agents")
 
 
 class Settings(BaseSettings):

@@ -80,9 +80,9 @@ async def remember_exchange(db: AsyncSession, agent_id: uuid.UUID, person_id: uu
     found = facts.extract(user_text)
     if not found:
         return []
+    keys = [f.key for f in found] + [key for key in map(facts.contradicted, found) if key]
     current = {row.key: row for row in await db.scalars(select(AgentMemory).where(
-        AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id,
-        AgentMemory.key.in_([f.key for f in found] + [k for f in found if (k := facts.contradicted(f))])))}
+        AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id, AgentMemory.key.in_(keys)))}
     changed: list[Memory] = []
     for fact in found:
         if (gone := facts.contradicted(fact)) and gone in current:
