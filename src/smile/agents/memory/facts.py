@@ -43,6 +43,8 @@ RULES: list[tuple[str, bool, re.Pattern[str], str]] = [
         ("speaks", True, r"\bI speak\s+" + _V, "They speak {}."),
     ]
 ]
+TRAILING = re.compile(r"\s+(?:now|these days|nowadays|currently|at the moment|right now|today|too|as well|a lot|"
+                      r"very much|so much)$", re.IGNORECASE)
 OPPOSITE = {"likes": "dislikes", "dislikes": "likes"}
 
 
@@ -63,6 +65,8 @@ def extract(user_text: str) -> list[Fact]:
         for slot, multi, pattern, template in RULES:
             for match in pattern.finditer(sentence):
                 value = re.sub(r"\s+", " ", match.group("value")).strip(" '\"")
+                while TRAILING.search(value):
+                    value = TRAILING.sub("", value)
                 norm = normalize(value)
                 if not norm or norm in VAGUE or norm.split()[0] in VAGUE or len(value) > MAX_VALUE:
                     continue
