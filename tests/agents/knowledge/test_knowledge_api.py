@@ -63,7 +63,8 @@ def test_each_format_is_read_chunked_and_found(owner, agent):
     html = owner.get(f"{base(agent)}/{made['sourdough.html']['id']}").json()
     assert html["preview"].startswith("# The Slow Loaf")
     assert "var x" not in html["preview"] and "Copyright" not in html["preview"]  # scripts and footers dropped
-    assert html["chunks"][0]["position"] == 0 and html["chunks"][1]["heading"] == "The Slow Loaf: a sourdough guide > Making a starter"
+    assert html["chunks"][0]["position"] == 0
+    assert html["chunks"][1]["heading"] == "The Slow Loaf: a sourdough guide > Making a starter"
 
 
 def test_list_pages_delete_and_reindex(owner, agent):

@@ -121,7 +121,8 @@ def _csv(data: bytes) -> str:
     lines = []
     for row in body:
         names = [(header[i] if i < len(header) else "") or f"column {i + 1}" for i in range(len(row))]
-        lines.append("; ".join(f"{name}: {cell.strip()}" for name, cell in zip(names, row) if cell.strip()))
+        cells = zip(names, row, strict=True)
+        lines.append("; ".join(f"{name}: {cell.strip()}" for name, cell in cells if cell.strip()))
     return "\n\n".join(lines)
 
 

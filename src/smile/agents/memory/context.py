@@ -111,9 +111,8 @@ def fit_context(messages: list[Message], model_context_tokens: int, reserve: int
         prompt = build(summary, turns)
     while _size(prompt) > budget and head:  # the system messages alone overflow: cut the longest
         longest = max(range(len(head)), key=lambda i: len(head[i].content))
-        others = head[:longest] + head[longest + 1:]
-        head[longest] = _cut(head[longest], lambda m: _size([*others, m] + build(summary, turns)[len(head):])
-                             <= budget)
+        rest = head[:longest] + head[longest + 1:] + build(summary, turns)[len(head):]
+        head[longest] = _cut(head[longest], lambda m, rest=rest: _size([*rest, m]) <= budget)
         prompt = build(summary, turns)
         if not head[longest].content:
             break

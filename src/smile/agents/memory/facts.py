@@ -14,7 +14,7 @@ from dataclasses import dataclass
 MAX_VALUE = 60
 VAGUE = {"it", "that", "this", "them", "you", "your", "yours", "him", "her", "those", "these", "so", "too",
          "a lot", "very much", "much", "here", "there", "what", "how", "when", "why", "who"}
-_V = r"(?P<value>[^.,;!?\n]{2,%d}?)" % MAX_VALUE
+_V = rf"(?P<value>[^.,;!?\n]{{2,{MAX_VALUE}}}?)"
 _END = r"(?=\s*(?:[.,;!?\n]|\band\b|\bbut\b|\bbecause\b|\bso\b|$))"
 
 
