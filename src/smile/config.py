@@ -28,7 +28,7 @@ ALL_MODULES = (
     "admin",
 )
 
-IMPLEMENTED_MODULES = ("identity", "billing", "ai", "social", "admin", "hub")
+IMPLEMENTED_MODULES = ("identity", "billing", "ai", "social", "admin", "hub", "agents")
 
 
 def module_needs(name: str) -> tuple[str, ...]:
