@@ -39,6 +39,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
                 for kind in ("endpoints", "pages")],
     "admin": ["smile.admin.endpoints", "smile.admin.pages", "smile.admin.moderation"],
     "ai": ["smile.ai.endpoints", "smile.ai.pages"],
+    "agents": ["smile.agents.endpoints", "smile.agents.pages"],
     "hub": ["smile.hub.endpoints", "smile.hub.pages", "smile.hub.gateway", "smile.hub.usage", "smile.hub.playground"],
     "social": [
         f"smile.social.{area}.{kind}"
@@ -56,6 +57,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     ],
 }
 MODULE_TASKS: dict[str, list[str]] = {
+    "agents": ["smile.agents.tasks"],
     "ai": ["smile.ai.tasks"],
     "billing": [f"smile.billing.{area}.tasks" for area in ("ledger", "payments", "credits", "subscriptions", "sales")],
     "identity": ["smile.kit.mail", "smile.identity.profile.tasks"],
@@ -64,6 +66,7 @@ MODULE_TASKS: dict[str, list[str]] = {
 }
 # Each enabled module's exporter and eraser: importing one registers it with identity's GDPR registry.
 MODULE_GDPR: dict[str, list[str]] = {
+    "agents": ["smile.agents.gdpr"],
     "ai": ["smile.ai.gdpr"],
     "billing": ["smile.billing.gdpr"],
     "hub": ["smile.hub.gdpr"],
