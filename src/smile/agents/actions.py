@@ -218,7 +218,7 @@ async def _thread(db: AsyncSession, trigger: Trigger, me: User) -> list[prompt.S
         said = [prompt.Said(await db.get(User, post.author_id), post.body)] if post.body else []
         if trigger.comment_id:
             comment = await comments.get_visible(db, me.id, trigger.comment_id)
-            for c in await comments.thread(db, me.id, comment):
+            for c in await comments.ancestors(db, me.id, comment):
                 said.append(prompt.Said(await db.get(User, c.author_id), c.body))
         return said
     except NotFound:

@@ -160,7 +160,7 @@ async def get_visible(db: AsyncSession, viewer_id: uuid.UUID, comment_id: uuid.U
     return comment
 
 
-async def thread(db: AsyncSession, viewer_id: uuid.UUID, comment: Comment, limit: int = 6) -> list[Comment]:
+async def ancestors(db: AsyncSession, viewer_id: uuid.UUID, comment: Comment, limit: int = 6) -> list[Comment]:
     """The comment and its visible ancestors, oldest first (at most `limit`)."""
     chain = [comment]
     while chain[0].parent_id and len(chain) < limit:
