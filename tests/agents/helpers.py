@@ -57,3 +57,17 @@ def no_auto_triggers():
     hooks.HANDLERS.remove(tasks.on_activity)
     yield
     hooks.HANDLERS.append(tasks.on_activity)
+
+
+def seed_models(database_url: str, settings) -> None:
+    """Put the stub models of `settings` in the catalog (an agent may only name a catalog model)."""
+    from smile.ai import catalog
+
+    async def go():
+        database = Database(database_url, pool_size=2)
+        try:
+            async with database.session() as db:
+                await catalog.ensure_seeded(db, settings)
+        finally:
+            await database.engine.dispose()
+    asyncio.run(go())

@@ -39,6 +39,7 @@ from smile.kit import runtime
 from smile.kit.db import utcnow
 from smile.kit.errors import AppError, NotFound, TooManyRequests
 from smile.kit.ids import new_id
+from smile.kit.pagination import encode_cursor
 from smile.social.graph import service as graph
 from smile.social.messages import service as messages
 from smile.social.messages.schemas import MessageCreate
@@ -209,8 +210,9 @@ async def _thread(db: AsyncSession, trigger: Trigger, me: User) -> list[prompt.S
     """The conversation up to the trigger, as the agent may see it (oldest first)."""
     try:
         if trigger.kind == "message":
-            page = await messages.list_messages(db, me.id, trigger.conversation_id, None, 10)
-            items = [m for m in reversed(page.items) if m.id <= trigger.message_id and m.body]
+            last = await messages.get_message(db, me.id, trigger.conversation_id, trigger.message_id)
+            page = await messages.list_messages(db, me.id, trigger.conversation_id, encode_cursor(last.id), 9)
+            items = [m for m in [*reversed(page.items), last] if m.body]
             authors = {u.id: u for u in await db.scalars(select(User).where(
                 User.id.in_({m.sender.id for m in items if m.sender})))}
             return [prompt.Said(authors[m.sender.id], m.body) for m in items if m.sender and m.sender.id in authors]
