@@ -11,6 +11,7 @@ import datetime as dt
 import zoneinfo
 
 import structlog
+from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,13 @@ async def act(**trigger: str) -> str:
 
 
 async def enqueue(db: AsyncSession, trigger: Trigger) -> None:
-    await jobs.defer(db, act, queueing_lock=trigger.key, **trigger.args())
+    """Queue the trigger's job in the caller's transaction (in a savepoint: a job already queued under the same
+    key is left alone without failing the caller's transaction)."""
+    try:
+        async with db.begin_nested():
+            await jobs.defer(db, act, queueing_lock=trigger.key, **trigger.args())
+    except AlreadyEnqueued:
+        pass
 
 
 @hooks.on_activity
@@ -46,37 +53,35 @@ async def on_activity(db: AsyncSession, event: hooks.Event) -> None:
                               message_id=event.message_id))
 
 
-def _local_hour(now: dt.datetime, tz: str) -> int:
+def _local(now: dt.datetime, tz: str) -> dt.datetime:
     try:
-        return now.astimezone(zoneinfo.ZoneInfo(tz)).hour
+        return now.astimezone(zoneinfo.ZoneInfo(tz))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return now.hour
+        return now
 
 
 async def due_posts(db: AsyncSession, now: dt.datetime) -> list[Trigger]:
-    """Autoposting agents whose next post of the day is due at `now`: inside their active hours (in the
-    owner's time zone), under posts_per_day, and spaced evenly over the active window."""
-    day = now.date()
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    """Autoposting agents whose next post is due at `now`. In the owner's time zone, the day's posts_per_day
+    slots are spread evenly over the active hours: slot n is due at active_from + n * (window / posts_per_day).
+    A slot is keyed by the owner's local date and its number, so it is published at most once."""
     rows = (await db.execute(
         select(Agent, User.timezone).join(User, User.id == Agent.owner_id)
         .where(Agent.autopost.is_(True), Agent.posts_per_day > 0,
                (Agent.paused_until.is_(None)) | (Agent.paused_until <= now)))).all()
     due = []
     for agent, tz in rows:
-        hour = _local_hour(now, tz)
-        if not agent.active_from <= hour < agent.active_to:
+        local = _local(now, tz)
+        if not agent.active_from <= local.hour < agent.active_to:
             continue
-        made = (await db.execute(select(func.count(), func.max(AgentAction.created_at)).where(
-            AgentAction.agent_id == agent.id, AgentAction.kind == "post",
-            AgentAction.key.like(f"post:{agent.id}:{day.isoformat()}:%")))).one()
-        count, last = made
+        day = local.date().isoformat()
+        count = await db.scalar(select(func.count()).where(
+            AgentAction.agent_id == agent.id, AgentAction.key.like(f"post:{agent.id}:{day}:%")))
         if count >= agent.posts_per_day:
             continue
         gap = dt.timedelta(hours=(agent.active_to - agent.active_from) / agent.posts_per_day)
-        if last is not None and now - last < gap:
+        if local < local.replace(hour=agent.active_from, minute=0, second=0, microsecond=0) + count * gap:
             continue
-        due.append(Trigger("post", agent.id, slot=f"{day.isoformat()}:{count}"))
+        due.append(Trigger("post", agent.id, slot=f"{day}:{count}"))
     return due
 
 
