@@ -1,7 +1,7 @@
 """agents: personas, actions keyed by idempotency key, daily spend; provenance on AI-authored content
 
 Revision ID: 0020
-Revises: 0013
+Revises: 0021 (re-chained after merging h/knowledge, whose 0021 also followed 0013)
 Create Date: 2026-12-08 07:00:00
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0020"
-down_revision = "0013"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
