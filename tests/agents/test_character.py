@@ -34,6 +34,8 @@ def test_eliza_character_comes_in_and_goes_out(signup):
     assert out["format"] == "smile.character/1" and out["name"] == "Chef Mario"
     assert out["messageExamples"][0][1] == {"name": "Chef Mario", "content": {"text": "Nine minutes, al dente!"}}
     assert out["settings"]["model"] == "offline" and out["topics"] == ["pasta", "pizza"]
+    docs = owner.get(f"/api/v1/agents/{agent['id']}/knowledge").json()["items"]
+    assert [d["title"] for d in docs] == ["Chef Mario: character knowledge"]
     again = owner.post("/api/v1/agents/import", json={"character": out, "handle": "mario_two"})
     assert again.status_code == 201, again.text
     copy = again.json()

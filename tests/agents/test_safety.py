@@ -98,3 +98,20 @@ def test_guard_unit_cases():
     assert guards.worth_answering("@bot what is 2+2?", mentioned=False)
     assert not guards.worth_answering("@bot lol", mentioned=True)
     assert guards.normalize("[offline] Hello,   World!") == guards.normalize("hello world")
+
+
+@pytest.mark.usefixtures("no_auto_triggers")
+def test_the_prompt_holds_knowledge_and_this_persons_memories_only(stub_agent, signup, database_url, ai_settings,
+                                                                   openai_stub):
+    owner, alice, agent = stub_agent
+    bob = signup()
+    r = owner.post(f"/api/v1/agents/{agent['id']}/knowledge",
+                   json={"title": "Lighthouse manual", "text": "The lamp of the north lighthouse is lit at dusk."})
+    assert r.status_code == 201, r.text
+    assert _act(database_url, alice, agent, "My name is Alice. When is the lamp lit?", ai_settings) == "done"
+    assert _act(database_url, bob, agent, "My name is Bob. When is the lamp lit?", ai_settings) == "done"
+    assert _act(database_url, bob, agent, "Remind me, when is the lamp lit?", ai_settings) == "done"
+    last = openai_stub.calls("stub-fast")[-1]["messages"]
+    system = last[0]["content"]
+    assert "Lighthouse manual: The lamp of the north lighthouse is lit at dusk." in system
+    assert "Bob" in system and "Alice" not in system  # another person's memories never reach this prompt

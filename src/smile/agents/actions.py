@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smile.agents import context as agent_context
 from smile.agents import guards, offline, prompt
 from smile.agents import service as agents
+from smile.agents.memory.context import fit_context
 from smile.agents.models import Agent, AgentAction, AgentSpend
-from smile.ai import catalog, metering, tokens
+from smile.ai import catalog, metering
 from smile.ai import service as ai
 from smile.ai.providers import registry
 from smile.ai.types import ChatRequest
@@ -275,8 +276,11 @@ async def _worst_case(db: AsyncSession, request: ChatRequest, settings: Settings
     except AppError:
         request = replace(request, model="offline")
         chain = await catalog.chain(db, "offline", set(registry(settings)), settings)
-    prompt_tokens = tokens.upper_bound(request.messages, request.tools)
-    return request, metering.worst_case(chain, prompt_tokens, request.max_tokens or 1)
+    window = min(m.context_window for m in chain)
+    max_tokens = min(request.max_tokens or 1, max(1, window // 4))
+    fitted = fit_context(request.messages, model_context_tokens=window, reserve=max_tokens)  # never overflows
+    request = replace(request, messages=fitted.messages, max_tokens=max_tokens)
+    return request, metering.worst_case(chain, fitted.tokens, max_tokens)
 
 
 async def _reserve(db: AsyncSession, agent: Agent, day: dt.date, amount: int) -> bool:

@@ -37,7 +37,7 @@ async def import_character(principal: VerifiedUser, db: DB, character_file: Anno
         alias="character", embed=True, description="an ElizaOS character, a Character Card V2, or our export")],
         handle: Annotated[str | None, Body(embed=True, description="the new agent's username")] = None) -> AgentOut:
     """Create an agent from a character file; 422 names the field that does not fit."""
-    agent, user = await service.create(db, principal.user, character.to_create(character_file, handle))
+    agent, user = await service.import_character(db, principal.user, character_file, handle)
     return await service.out(db, agent, user, principal.user)
 
 

@@ -172,3 +172,15 @@ async def recent_actions(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.U
     await own(db, owner_id, agent_id)
     return list(await db.scalars(select(AgentAction).where(AgentAction.agent_id == agent_id)
                                  .order_by(AgentAction.created_at.desc()).limit(limit)))
+
+
+async def import_character(db: AsyncSession, owner: User, raw: object, handle: str | None) -> tuple[Agent, User]:
+    """A new agent from a character file; its `knowledge` strings become one knowledge document."""
+    from smile.agents import character
+    from smile.agents.knowledge import service as knowledge
+
+    agent, user = await create(db, owner, character.to_create(raw, handle))
+    if texts := character.knowledge_texts(raw):  # to_create accepted the file, so raw is a dict
+        await knowledge.add_document(db, owner.id, agent.id, title=f"{user.display_name}: character knowledge",
+                                     text="\n\n".join(texts))
+    return agent, user
