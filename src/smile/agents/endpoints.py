@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
+
 from smile.agents import character, service
 from smile.agents.schemas import ActionOut, ActionPage, AgentCreate, AgentOut, AgentPage, AgentUpdate, TemplateOut
 from smile.identity.auth import DB, CurrentUser, VerifiedUser

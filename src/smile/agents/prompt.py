@@ -82,6 +82,8 @@ def reply(agent: Agent, user: User, owner: User, context: Context, history: list
 
 def post(agent: Agent, user: User, owner: User, context: Context, topic: str, recent: list[str]) -> list[Message]:
     messages = [Message("system", system(agent, user, owner, context))]
-    avoid = ("\nDo not repeat these recent posts of yours:\n" + "\n".join(f"- {p}" for p in recent[:5])) if recent else ""
+    avoid = ""
+    if recent:
+        avoid = "\nDo not repeat these recent posts of yours:\n" + "\n".join(f"- {p}" for p in recent[:5])
     messages.append(Message("user", f"Write one new short post about: {topic}.{avoid}"))
     return messages

@@ -29,8 +29,8 @@ from smile.identity.rules import password_message, password_problems, username_p
 from smile.identity.schemas import MfaChallenge, Tokens
 from smile.kit import mail, runtime
 from smile.kit.db import utcnow
-from smile.kit.ids import new_id
 from smile.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from smile.kit.ids import new_id
 from smile.kit.security import hash_password, hash_token, needs_rehash, new_code, new_token, verify_password
 
 VERIFY_PURPOSE = "verify_email"
