@@ -39,7 +39,8 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     "billing": [f"smile.billing.{area}.{kind}" for area in ("payments", "credits", "subscriptions", "sales", "reports")
                 for kind in ("endpoints", "pages")],
     "admin": ["smile.admin.endpoints", "smile.admin.pages"],
-    "agents": ["smile.agents.knowledge.endpoints", "smile.agents.knowledge.pages", "smile.agents.memory.endpoints"],
+    "agents": ["smile.agents.endpoints", "smile.agents.pages", "smile.agents.knowledge.endpoints",
+               "smile.agents.knowledge.pages", "smile.agents.memory.endpoints"],
     "ai": ["smile.ai.endpoints", "smile.ai.pages"],
     "hub": ["smile.hub.endpoints", "smile.hub.pages", "smile.hub.gateway", "smile.hub.usage", "smile.hub.playground"],
     "social": [
@@ -58,7 +59,7 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     ],
 }
 MODULE_TASKS: dict[str, list[str]] = {
-    "agents": ["smile.agents.knowledge.tasks"],
+    "agents": ["smile.agents.tasks", "smile.agents.knowledge.tasks"],
     "ai": ["smile.ai.tasks"],
     "billing": [f"smile.billing.{area}.tasks" for area in ("ledger", "payments", "credits", "subscriptions", "sales")],
     "identity": ["smile.kit.mail", "smile.identity.profile.tasks"],
@@ -67,7 +68,7 @@ MODULE_TASKS: dict[str, list[str]] = {
 }
 # Each enabled module's exporter and eraser: importing one registers it with identity's GDPR registry.
 MODULE_GDPR: dict[str, list[str]] = {
-    "agents": ["smile.agents.memory.gdpr"],
+    "agents": ["smile.agents.gdpr", "smile.agents.memory.gdpr"],
     "ai": ["smile.ai.gdpr"],
     "billing": ["smile.billing.gdpr"],
     "hub": ["smile.hub.gdpr"],

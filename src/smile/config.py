@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     ai_timeout_seconds: float = Field(default=60, gt=0, le=3600)  # per upstream read (a stall counts as failure)
     ai_default_max_tokens: int = Field(default=4096, ge=1)  # injected when a request names none (balance permitting)
     ai_hold_minutes: int = Field(default=60, ge=1, le=1440)  # lifetime of a request's credit reservation
+    # Agents: loop guards and limits enforced in code (docs/agents.md)
+    agent_max_depth: int = Field(default=3, ge=0, le=50)  # agent-to-agent replies in one thread before silence
+    agent_pair_cooldown_seconds: int = Field(default=30, ge=0, le=86_400)  # between replies to the same agent
+    agent_hourly_actions: int = Field(default=60, ge=1, le=100_000)  # actions per agent per hour
+    agent_reply_max_tokens: int = Field(default=300, ge=16, le=8192)  # a reply's or post's output cap
     # an openai-kind SMILE_AI_PROVIDERS name whose moderations endpoint also checks posts
     moderation_provider: str | None = None
     # Hub: API keys and their rate limits (per key and per user, per minute; shared via Redis when set)

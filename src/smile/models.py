@@ -1,5 +1,6 @@
 """Imports every table so Alembic and the tests see the whole schema."""
 
+from smile.agents import models as agent_models  # noqa: F401
 from smile.agents.knowledge import models as agent_knowledge_models  # noqa: F401
 from smile.agents.memory import models as agent_memory_models  # noqa: F401
 from smile.ai import embeddings as ai_embeddings  # noqa: F401  (the ai_embeddings table)

@@ -3,7 +3,7 @@
 Real HTTP (uvicorn in a thread); the official SDKs talk to them. Each reply is the words of
 REPLY (one word per streamed chunk, each word one completion token), cut at max_tokens; the
 OpenAI stub's /v1/moderations flags texts holding a phrase of FLAGS. Tell a
-stub to misbehave per upstream model with `plan(model, "500" | "429" | "stall" | "cut:N" | "ok", ...)`:
+stub to misbehave per upstream model with `plan(model, "500" | "429" | "stall" | "cut:N" | "say:TEXT" | "ok", ...)`:
 each request for that model takes the next mode (then "ok").
 """
 
@@ -112,6 +112,8 @@ class OpenAIStub(Stub):
             if (early := await self._misbehave(mode)) is not None:
                 return early
             words, finish = self.words(body.get("max_tokens"))
+            if mode.startswith("say:"):  # plan(model, "say:some text"): reply with that text instead of REPLY
+                words, finish = mode[4:].split(), "stop"
             prompt = prompt_tokens(body["messages"])
             cached = CACHED if "cache" in json.dumps(body["messages"]) else 0
             usage = {"prompt_tokens": prompt, "completion_tokens": len(words), "total_tokens": prompt + len(words),

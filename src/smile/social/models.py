@@ -17,7 +17,7 @@ from smile.kit.db import Base, IdMixin, TimestampMixin
 VISIBILITIES = ("public", "followers", "mentioned")
 REACTIONS = {"like": "👍", "love": "❤️", "laugh": "😂", "wow": "😮", "sad": "😢", "celebrate": "🎉"}
 NOTIFICATION_KINDS = ("follow", "follow_request", "mention", "comment", "reaction", "repost", "quote",
-                      "poll_ended", "message")
+                      "poll_ended", "message", "agent_paused")
 REPORT_TARGETS = ("post", "comment", "user", "message")
 
 
@@ -50,6 +50,7 @@ class Post(IdMixin, TimestampMixin, Base):
     edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     pinned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    generated_by: Mapped[dict | None] = mapped_column(JSONB)  # AI provenance {agent, model, version, offline}
     reactions_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reposts_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -137,6 +138,7 @@ class Comment(IdMixin, TimestampMixin, Base):
     body_html: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="visible")  # visible|held|hidden
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    generated_by: Mapped[dict | None] = mapped_column(JSONB)  # AI provenance {agent, model, version, offline}
 
 
 class Reaction(TimestampMixin, Base):
@@ -260,6 +262,7 @@ class Message(IdMixin, TimestampMixin, Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default="visible")  # visible|held|hidden
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    generated_by: Mapped[dict | None] = mapped_column(JSONB)  # AI provenance {agent, model, version, offline}
 
 
 class Notification(IdMixin, TimestampMixin, Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from smile.identity.models import User
 
@@ -31,3 +31,12 @@ class AuthorOut(BaseModel):
             is_ai=user.is_ai,
             account_type=user.account_type,
         )
+
+
+class GeneratedBy(BaseModel):
+    """Machine-readable provenance of AI-authored content."""
+
+    agent: str = Field(description="the agent's username")
+    model: str = Field(description="the catalog model that wrote it ('offline' for template replies)")
+    version: int = Field(description="the agent's persona version")
+    offline: bool = False

@@ -30,6 +30,7 @@ from smile.identity.schemas import MfaChallenge, Tokens
 from smile.kit import mail, runtime
 from smile.kit.db import utcnow
 from smile.kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from smile.kit.ids import new_id
 from smile.kit.security import hash_password, hash_token, needs_rehash, new_code, new_token, verify_password
 
 VERIFY_PURPOSE = "verify_email"
@@ -389,3 +390,32 @@ async def _password_changed_email(db: AsyncSession, user: User, notes: list[str]
                     f"Hi {user.display_name},\n\nThe password of your smile account @{user.username} was just "
                     f"changed, and your other devices were signed out.\n{extra}If this was not you, reset your "
                     f"password now at {_settings().base_url}/password-reset and contact support.\n")
+
+
+# AI agent accounts (created by the agents domain for their owner)
+
+
+async def create_agent_account(db: AsyncSession, owner: User, username: str, display_name: str, bio: str = "",
+                               language: str = "en") -> User:
+    """A user account with account_type 'ai_agent' run by `owner`: no password and no mailbox (it never signs
+    in; it acts through the services). 422 names a bad username; 409 a taken one."""
+    username = username.lower().strip()
+    if owner.is_ai:
+        raise Invalid("An AI agent cannot create agents.", fields={"owner": "is an AI agent"})
+    if problem := username_problem(username):
+        raise Invalid(problem, fields={"handle": problem})
+    user_id = new_id()
+    email = f"agent-{user_id.hex}@agents.invalid"  # .invalid: nothing can ever be sent there
+    if (await _taken(db, email, username)).get("username"):
+        raise Conflict("This handle is taken; choose another.", fields={"handle": "taken"})
+    user = User(id=user_id, email=email, username=username, display_name=display_name.strip() or username,
+                bio=bio, language=language, account_type="ai_agent", owner_id=owner.id, roles=["user"],
+                timezone=owner.timezone, email_verified_at=utcnow(), terms_accepted_at=utcnow(), is_adult=True)
+    try:
+        async with db.begin_nested():
+            db.add(user)
+            await db.flush()
+    except IntegrityError:
+        raise Conflict("This handle was just taken; choose another.", fields={"handle": "taken"}) from None
+    await audit.record(db, owner.id, "agent.create", user.id, username=username)
+    return user

@@ -8,7 +8,7 @@ import uuid
 from pydantic import BaseModel, Field, field_validator
 
 from smile.social.media.schemas import MediaOut
-from smile.social.schemas import AuthorOut
+from smile.social.schemas import AuthorOut, GeneratedBy
 
 MAX_MEMBERS = 50
 MAX_BODY = 5000
@@ -55,6 +55,7 @@ class MessageOut(BaseModel):
     status: str = Field(description="visible, or held (for moderation review: only you see it).")
     media: list[MediaOut] = []
     created_at: dt.datetime
+    generated_by: GeneratedBy | None = None
 
 
 class ConversationOut(BaseModel):

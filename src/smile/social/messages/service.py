@@ -20,7 +20,7 @@ from smile.kit import runtime
 from smile.kit.db import utcnow
 from smile.kit.ids import new_id
 from smile.kit.errors import Forbidden, Invalid, NotFound
-from smile.social import moderation, text
+from smile.social import hooks, moderation, text
 from smile.social.media import service as media_service
 from smile.social.media.schemas import MediaOut
 from smile.social.messages.schemas import (
@@ -244,7 +244,7 @@ async def _messages_out(db: AsyncSession, messages: list[Message]) -> list[Messa
     return [MessageOut(id=m.id, conversation_id=m.conversation_id,
                        sender=AuthorOut.of(senders[m.sender_id]) if m.sender_id in senders else None,
                        body=m.body, body_html=m.body_html, status=m.status, media=media.get(m.id, []),
-                       created_at=m.created_at) for m in messages]
+                       created_at=m.created_at, generated_by=m.generated_by) for m in messages]
 
 
 async def list_messages(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, cursor: str | None,
@@ -268,8 +268,11 @@ async def get_message(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUI
     return out
 
 
-async def send(db: AsyncSession, me: User, conversation_id: uuid.UUID, data: MessageCreate) -> MessageOut:
-    """Send a message: moderated, pushed live to members, and a notification for those who did not mute."""
+async def send(db: AsyncSession, me: User, conversation_id: uuid.UUID, data: MessageCreate,
+               generated_by: dict | None = None) -> MessageOut:
+    """Send a message: moderated, pushed live to members, and a notification for those who did not mute.
+    `generated_by` (AI provenance) is kept only for AI agents' messages; every member who receives it is
+    announced to smile.social.hooks (AI agents answer through it)."""
     conversation, own = await membership(db, me.id, conversation_id)
     settings = runtime.current().settings
     await runtime.current().limiter.hit(settings.rate_message, "message", str(me.id),
@@ -282,7 +285,8 @@ async def send(db: AsyncSession, me: User, conversation_id: uuid.UUID, data: Mes
         raise Forbidden("You can no longer send messages in this conversation.", code="messages_not_accepted")
     verdict = await moderation.check(db, me, body)
     message = Message(conversation_id=conversation_id, sender_id=me.id, body=body,
-                      body_html=text.render(body)[0] if body else "", status=str(verdict))
+                      body_html=text.render(body)[0] if body else "", status=str(verdict),
+                      generated_by=generated_by if me.is_ai else None)
     db.add(message)
     await db.flush()
     await media_service.attach(db, me.id, data.media_ids, message_id=message.id)
@@ -300,6 +304,9 @@ async def send(db: AsyncSession, me: User, conversation_id: uuid.UUID, data: Mes
         if not member.muted and not await notifications.has_unread(db, member.user_id, "message", conversation_id):
             await notifications.notify(db, user_id=member.user_id, kind="message", actor_id=me.id,
                                        conversation_id=conversation_id)
+    for member in recipients:
+        await hooks.emit(db, hooks.Event("message", member.user_id, me.id, conversation_id=conversation_id,
+                                         message_id=message.id))
     return out
 
 

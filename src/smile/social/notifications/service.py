@@ -20,6 +20,7 @@ from smile.identity.models import User
 from smile.kit.db import utcnow
 from smile.kit.errors import Invalid
 from smile.kit.pagination import keyset, page_of
+from smile.social import hooks
 from smile.social.models import NOTIFICATION_KINDS, Notification, NotificationPref, Post
 from smile.social.notifications.schemas import NotificationOut, NotificationPage, PostExcerpt
 from smile.social.realtime import service as realtime
@@ -36,6 +37,7 @@ TEXTS = {
     "quote": "quoted your post",
     "poll_ended": "'s poll has ended",
     "message": "sent you a message",
+    "agent_paused": "paused: its daily credit budget or your wallet ran out",
 }
 EXCERPT = 140
 
@@ -64,6 +66,8 @@ async def notify(db: AsyncSession, *, user_id: uuid.UUID, kind: str, actor_id: u
     [out] = await _render(db, user_id, [(note, actor)])
     await realtime.emit(db, [user_id], "notification",
                         {"notification": out.model_dump(mode="json"), "unread": await unread_count(db, user_id)})
+    if kind in hooks.KINDS and kind != "message":  # messages are announced per message by messages.send
+        await hooks.emit(db, hooks.Event(kind, user_id, actor_id, post_id=post_id, comment_id=comment_id))
     return note
 
 

@@ -37,7 +37,9 @@ def comment_visible(viewer_id: uuid.UUID | None, author=User):
                 ~blocked_between(viewer_id, Comment.author_id))
 
 
-async def create(db: AsyncSession, user: User, post_id: uuid.UUID, body: str, parent_id: uuid.UUID | None) -> Comment:
+async def create(db: AsyncSession, user: User, post_id: uuid.UUID, body: str, parent_id: uuid.UUID | None,
+                 generated_by: dict | None = None) -> Comment:
+    """`generated_by` (AI provenance) is kept only for AI agents' comments."""
     post = await get_visible_post(db, user.id, post_id)
     await rate_limit(user, "comment")
     parent = None
@@ -52,7 +54,7 @@ async def create(db: AsyncSession, user: User, post_id: uuid.UUID, body: str, pa
     html, mentions, _ = text.render(body)
     verdict = await moderation.check(db, user, body)
     comment = Comment(post_id=post.id, author_id=user.id, parent_id=parent_id, body=body, body_html=html,
-                      status=str(verdict))
+                      status=str(verdict), generated_by=generated_by if user.is_ai else None)
     db.add(comment)
     await db.flush()
     await db.execute(update(Post).where(Post.id == post.id).values(comments_count=Post.comments_count + 1))
@@ -135,7 +137,7 @@ async def thread(db: AsyncSession, viewer_id: uuid.UUID | None, post_id: uuid.UU
             body=c.body if shown else "", body_html=c.body_html if shown else "",
             status=c.status if shown else "removed", deleted=not shown,
             can_delete=shown and viewer_id in (c.author_id, post.author_id), created_at=c.created_at,
-            replies=replies)
+            replies=replies, generated_by=c.generated_by if shown else None)
 
     return [out for c in top if (out := build(c)) is not None], next_cursor
 
@@ -145,4 +147,26 @@ async def get_out(db: AsyncSession, viewer: User, comment: Comment) -> CommentOu
     return CommentOut(id=comment.id, post_id=comment.post_id, parent_id=comment.parent_id,
                       author=AuthorOut.of(viewer), body=comment.body, body_html=comment.body_html,
                       status=comment.status, deleted=False, can_delete=viewer.id in (comment.author_id, post_author),
-                      created_at=comment.created_at)
+                      created_at=comment.created_at, generated_by=comment.generated_by)
+
+
+async def get_visible(db: AsyncSession, viewer_id: uuid.UUID, comment_id: uuid.UUID) -> Comment:
+    """A comment the viewer may read, on a post they may see (404 otherwise)."""
+    comment = await db.scalar(select(Comment).join(User, User.id == Comment.author_id).where(
+        Comment.id == comment_id, comment_visible(viewer_id)))
+    if comment is None:
+        raise NotFound("This comment does not exist or you cannot see it.")
+    await get_visible_post(db, viewer_id, comment.post_id)
+    return comment
+
+
+async def ancestors(db: AsyncSession, viewer_id: uuid.UUID, comment: Comment, limit: int = 6) -> list[Comment]:
+    """The comment and its visible ancestors, oldest first (at most `limit`)."""
+    chain = [comment]
+    while chain[0].parent_id and len(chain) < limit:
+        parent = await db.scalar(select(Comment).join(User, User.id == Comment.author_id).where(
+            Comment.id == chain[0].parent_id, comment_visible(viewer_id)))
+        if parent is None:
+            break
+        chain.insert(0, parent)
+    return chain

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from smile.social.models import REACTIONS
-from smile.social.schemas import AuthorOut
+from smile.social.schemas import AuthorOut, GeneratedBy
 
 Visibility = Literal["public", "followers", "mentioned"]
 MAX_BODY = 5000
@@ -98,6 +98,7 @@ class PostOut(BaseModel):
     quote_of_id: uuid.UUID | None = None
     media: list[MediaOut]
     url: str
+    generated_by: GeneratedBy | None = Field(default=None, description="set on AI agents' posts: who made it and how")
 
 
 class PostEditOut(BaseModel):
@@ -124,6 +125,7 @@ class CommentOut(BaseModel):
     can_delete: bool
     created_at: dt.datetime
     replies: list[CommentOut] = Field(default_factory=list)
+    generated_by: GeneratedBy | None = None
 
 
 class ReactionIn(BaseModel):

@@ -32,8 +32,9 @@ async def rate_limit(user: User, action: str = "post") -> None:
                                         message="You are posting too fast.")
 
 
-async def create(db: AsyncSession, author: User, data: PostIn) -> Post:
-    """Publish a post (held for review when moderation flags it), then fan it out."""
+async def create(db: AsyncSession, author: User, data: PostIn, generated_by: dict | None = None) -> Post:
+    """Publish a post (held for review when moderation flags it), then fan it out. `generated_by` (AI
+    provenance: agent, model, version) is kept only for AI agents' posts."""
     await rate_limit(author)
     body = data.body.strip()
     if not body and not data.media_ids and data.poll is None and data.quote_of_id is None:
@@ -43,7 +44,8 @@ async def create(db: AsyncSession, author: User, data: PostIn) -> Post:
     verdict = await moderation.check(db, author, body)
     post = Post(author_id=author.id, body=body, body_html=html, visibility=data.visibility,
                 content_warning=(data.content_warning or "").strip() or None,
-                quote_of_id=quoted.id if quoted else None, status=str(verdict))
+                quote_of_id=quoted.id if quoted else None, status=str(verdict),
+                generated_by=generated_by if author.is_ai else None)
     db.add(post)
     await db.flush()
     mentioned = await _set_mentions(db, post, mentions)

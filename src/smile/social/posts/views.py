@@ -33,7 +33,7 @@ VIEWER = bindparam("viewer", type_=UUID(as_uuid=True))
 IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
 POST_COLUMNS = (Post.id, Post.author_id, Post.body, Post.body_html, Post.visibility, Post.content_warning,
                 Post.status, Post.created_at, Post.edited_at, Post.pinned_at, Post.reactions_count,
-                Post.comments_count, Post.reposts_count, Post.repost_of_id, Post.quote_of_id)
+                Post.comments_count, Post.reposts_count, Post.repost_of_id, Post.quote_of_id, Post.generated_by)
 
 
 def author_columns(user) -> list:
@@ -138,6 +138,7 @@ def _out(p: Mapping, extra: Mapping, viewer_id: uuid.UUID | None, nested: dict[u
         repost_of=nested.get(repost_of) if repost_of else None,
         quote_of=nested.get(quote_of) if quote_of else None, quote_of_id=quote_of,
         media=[_media(m) for m in media] if media else [], url=f"/posts/{p['id']}",
+        generated_by=p["generated_by"],
     )
 
 

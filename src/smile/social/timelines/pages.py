@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from smile.identity.auth import DB, CurrentUser, OptionalUser
+from smile.identity.models import User
 from smile.kit.errors import NotFound
 from smile.social.graph import service as graph
 from smile.social.models import REACTIONS
@@ -63,7 +64,8 @@ async def profile(request: Request, username: str, principal: OptionalUser, db: 
         raise NotFound(graph.NO_ACCOUNT)
     timeline = await service.profile(db, viewer_id, user.username, cursor, PAGE, tab)
     context = {"user": user, "tab": tab, "profile": await graph.profile(db, viewer_id, user.username),
-               "can_see": await graph.can_see_network(db, viewer_id, user)}
+               "can_see": await graph.can_see_network(db, viewer_id, user),
+               "owner": await db.get(User, user.owner_id) if user.is_ai and user.owner_id else None}
     return feed(request, "social/profile.html", timeline, f"/u/{user.username}", context, tab=tab)
 
 
