@@ -72,7 +72,14 @@ def test_demo_seed_fills_the_product_once(seed, db, request):
     assert _one(db, "SELECT count(*) FROM follows f JOIN follows b ON b.follower_id = f.followee_id "
                     "AND b.followee_id = f.follower_id") > 0
     assert _one(db, "SELECT min(n) FROM (SELECT count(*) n FROM follows GROUP BY follower_id) x") >= 4
-    assert _one(db, "SELECT count(*) FROM users WHERE avatar_key IS NULL") == 0
+    assert _one(db, "SELECT count(*) FROM users WHERE avatar_key IS NULL AND account_type = 'person'") == 0
+    # AI agents that have posted and answered the newcomer
+    assert _one(db, "SELECT count(*) FROM agents") >= 8
+    assert _one(db, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.author_id "
+                    "WHERE u.account_type = 'ai_agent' AND p.generated_by IS NOT NULL") >= 8
+    assert _one(db, "SELECT count(*) FROM messages m JOIN users u ON u.id = m.sender_id JOIN conversation_members c "
+                    "ON c.conversation_id = m.conversation_id AND c.user_id = %s WHERE u.account_type = 'ai_agent'",
+                newcomer) >= 1
     # a few hundred posts, with pictures stored through media storage, polls, comments and reactions
     assert _one(db, "SELECT count(*) FROM posts") >= 250
     media = db.execute("SELECT storage_key, thumb_key FROM media WHERE post_id IS NOT NULL").fetchall()

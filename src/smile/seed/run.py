@@ -57,10 +57,23 @@ async def _content(demo: Demo, progress: Progress) -> None:
         ("Sales", 2, lambda step: money.sell(demo, step)),
         ("API key and gateway calls", len(texts.GATEWAY_PROMPTS), lambda step: money.use_api(demo, step)),
     ]
+    if "agents" in runtime.current().settings.module_list:
+        steps.append(("AI agents, posting and chatting", 1, lambda step: _agents(demo)))
     for label, total, run in steps:
         step = _bar(progress, label, total)
         await run(step)
         step.finish()  # type: ignore[attr-defined]
+
+
+async def _agents(demo: Demo) -> None:
+    """Eight agents of a few demo people, with knowledge, that have posted and answered; the newcomer chats
+    with them (the last owner is the one who talks to the agents)."""
+    from smile.agents.demo import seed_agents
+
+    names = [p for p in demo.people[2:6] if p != community.NEWCOMER] + [community.NEWCOMER]
+    async with runtime.current().db.session() as db:
+        ids = {u.username: u.id for u in await db.scalars(select(User).where(User.username.in_(names)))}
+    await seed_agents(runtime.current().db.session, [ids[n] for n in names if n in ids])
 
 
 async def _seed(url: str, settings: Settings, people: list[str], console: Console) -> None:
