@@ -19,6 +19,7 @@ from smile.ai import moderation as ai_moderation
 from smile.config import Settings, get_settings
 from smile.kit import errors, jobs, migrate, realtime, runtime
 from smile.kit.observability import RequestMiddleware, configure_logging
+from smile.kit.requests import BodyLimit
 from smile.web.render import HERE as WEB_DIR
 
 log = structlog.get_logger("smile")
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="smile_flash",
                        https_only=settings.base_url.startswith("https"), same_site="lax")
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(BodyLimit)  # outermost: no body is read past the upload limit
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # /media/{key} serves only public keys (avatars) from the configured storage; post and

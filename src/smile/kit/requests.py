@@ -1,4 +1,4 @@
-"""Per-request database session and CSRF protection."""
+"""Per-request database session, the request body limit and CSRF protection."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smile.kit import runtime
 from smile.kit.errors import AppError, Forbidden
@@ -16,6 +19,53 @@ from smile.kit.security import new_token, tokens_equal
 CSRF_COOKIE = "smile_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+FORM_OVERHEAD = 64 * 1024  # multipart headers, boundaries and small text fields around the largest file
+
+
+def body_limit() -> int:
+    """The largest request body: the largest upload (SMILE_MEDIA_MAX_BYTES) plus form overhead."""
+    return runtime.current().settings.media_max_bytes + FORM_OVERHEAD
+
+
+def _too_large() -> HTTPException:
+    megabytes = runtime.current().settings.media_max_bytes // (1024 * 1024) or 1
+    return HTTPException(413, f"The request is larger than the upload limit ({megabytes} MB). Send a smaller file.")
+
+
+class BodyLimit:
+    """ASGI middleware: no request body is read past `body_limit()`.
+
+    It applies before anything parses a body (the CSRF check reading a cookie-authenticated
+    form, FastAPI's form and JSON parsing, the streaming upload parser): with a declared
+    Content-Length over the limit the first read fails, nothing read; a chunked body fails as
+    soon as its count passes the limit. The 413 is an HTTPException so that FastAPI's body
+    parsing passes it on to the one error handler.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit()
+        declared = Headers(scope=scope).get("content-length", "")
+        counted = not declared.isdigit()  # chunked: count what arrives
+        seen = 0 if counted else int(declared)
+
+        async def limited() -> Message:
+            nonlocal seen
+            if seen > limit:
+                raise _too_large()
+            message = await receive()
+            if counted and message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _too_large()
+            return message
+
+        await self.app(scope, limited, send)
 
 
 class DBRoute(APIRoute):
