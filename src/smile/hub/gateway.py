@@ -35,6 +35,7 @@ from smile.identity.auth import DB
 from smile.kit import runtime
 from smile.kit.db import Last, commit
 from smile.kit.errors import AppError
+from smile.kit.fields import int32
 from smile.kit.ids import new_id
 
 log = structlog.get_logger("smile.hub")
@@ -81,8 +82,8 @@ class ChatIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str = Field(min_length=1, max_length=100)
     messages: list[MessageIn] = Field(min_length=1, max_length=2000)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: int32(ge=1) | None = None
+    max_completion_tokens: int32(ge=1) | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None

@@ -66,8 +66,10 @@ class Database:
         returned, so a pool that is too small for the load opens and closes a PostgreSQL backend per
         transaction (at 32 concurrent gateway calls, a pool of 10 cost PostgreSQL 4x its CPU per call)."""
         self.url = sqlalchemy_url(url)
+        # hide_parameters: a failing statement's error (logged by the 500 handler) never carries its
+        # parameters, which hold secrets and personal data.
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+            self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, hide_parameters=True
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
