@@ -163,8 +163,10 @@ def _nasty(operation, components: dict, base_url: str, token: str, sent: Counter
                     problems.append(f"{label}: {str(exc).strip()[:800]}")
                     continue
                 sent[response.status_code // 100] += 1
-                echoed = response.json() if response.status_code < 300 and "json" in response.headers.get(
-                    "content-type", "") else None
+                try:
+                    echoed = response.json() if response.status_code < 300 else None
+                except ValueError:  # not JSON
+                    echoed = None
                 if (isinstance(value, str) and path[-1] in NAME_FIELDS and isinstance(echoed, dict)
                         and INVISIBLE.search(str(echoed.get(path[-1], "")))):
                     problems.append(f"{label}: kept invisible characters: {echoed[path[-1]]!r}")

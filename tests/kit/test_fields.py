@@ -62,3 +62,15 @@ def test_the_reported_inputs_get_422_or_clean_names(signup, client):
     assert r.status_code == 422 and "display_name" in r.json()["fields"]
     r = api.patch("/api/v1/users/me", json={"display_name": "Al\u200bice\u202e", "location": "Pa\u2066ris"})
     assert r.status_code == 200 and (r.json()["display_name"], r.json()["location"]) == ("Alice", "Paris")
+
+
+def test_nul_never_reaches_the_database_from_json_or_forms(signup, browser):
+    api = signup("alice")
+    r = api.post("/api/v1/posts", json={"body": "hello\x00 world"})
+    assert r.status_code == 201 and "hello world" in r.json()["body_html"]
+    r = api.post("/api/v1/billing/credits/redeem", json={"code": "\x00"})
+    assert r.status_code in (404, 422), r.text
+    web = browser(api, csrf=True)
+    r = web.post("/posts", data={"body": "from\x00 a form"})
+    assert r.status_code == 303, r.text
+    assert any("from a form" in p["body_html"] for p in api.get("/api/v1/timelines/home").json()["items"])

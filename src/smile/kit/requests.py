@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import Headers
+from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,16 +68,47 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
+class TextRequest(Request):
+    """A request whose JSON body and form fields hold no NUL character.
+
+    PostgreSQL cannot store NUL in text (psycopg refuses it: a 500), and it means nothing in
+    text a person typed; it is removed before any schema sees the value.
+    """
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = _without_nul(await super().json())
+        return self._json
+
+    async def _get_form(self, **limits: Any) -> FormData:
+        if self._form is None:
+            form = await super()._get_form(**limits)
+            self._form = FormData([(k, _without_nul(v) if isinstance(v, str) else v) for k, v in form.multi_items()])
+        return self._form
+
+
 class DBRoute(APIRoute):
     """Commits the request's session before the response is sent; rolls back on error.
 
-    An AppError with persist=True still commits (e.g. a counted failed attempt).
+    An AppError with persist=True still commits (e.g. a counted failed attempt). The request
+    is a TextRequest (no NUL in JSON or form text).
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:
+            request = TextRequest(request.scope, request.receive)
             try:
                 response = await handler(request)
             except AppError as exc:

@@ -9,7 +9,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from smile.identity.rules import MAX_PASSWORD
-
 from smile.kit.fields import Name
 
 # Long enough that every too-long password gets the named rule, short enough to bound hashing work.
