@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from smile.kit.fields import clean_name, clean_text, int32, int64, name
+from smile.kit.fields import clean_name, int32, int64, name
 
 
 class Sample(BaseModel):
@@ -27,10 +27,6 @@ class Sample(BaseModel):
 ])
 def test_clean_name(raw, clean):
     assert clean_name(raw) == clean
-
-
-def test_clean_text_keeps_lines_and_drops_nul():
-    assert clean_text("line one\nline\ttwo\x00\x07") == "line one\nline\ttwo"
 
 
 def test_bounds_and_lengths():

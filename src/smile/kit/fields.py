@@ -1,4 +1,4 @@
-"""Field types shared by every request schema: integers bounded by their column, clean names and text.
+"""Field types shared by every request schema: integers bounded by their column, clean names.
 
 - `int32(ge, le)` / `int64(ge, le)`: an int that fits the PostgreSQL `integer` / `bigint`
   column it is stored in (a larger value is a 422, never an overflow inside an INSERT), within
@@ -9,8 +9,8 @@
   zero-width, bidi-override and other invisible format characters are removed (an emoji's
   zero-width joiner stays), runs of whitespace become one space, and the ends are trimmed:
   before the length rule applies.
-- `text(max_length)`: free text (bodies, bios, descriptions). NUL and the other control
-  characters but tab and newlines are removed (PostgreSQL cannot store NUL).
+
+NUL is removed from all JSON and form text before validation (`kit.requests.TextRequest`).
 """
 
 from __future__ import annotations
@@ -69,22 +69,9 @@ def clean_name(value: Any) -> Any:
     return _SPACES.sub(" ", "".join(kept)).strip()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(value: Any) -> Any:
-    """Remove NUL and control characters but tab and newlines."""
-    return _CONTROL.sub("", value) if isinstance(value, str) else value
-
-
 def name(max_length: int = 80, min_length: int = 1) -> Any:
     """A name field's type: cleaned first, then its length checked (so "\u200b" alone is too short)."""
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length), BeforeValidator(clean_name)]
-
-
-def text(max_length: int, min_length: int = 0) -> Any:
-    """A free-text field's type: controls removed first, then its length checked."""
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length), BeforeValidator(clean_text)]
 
 
 Name = name(80)
