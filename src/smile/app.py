@@ -18,6 +18,7 @@ from smile import __version__
 from smile.config import Settings, get_settings
 from smile.kit import errors, jobs, migrate, realtime, runtime
 from smile.kit.observability import RequestMiddleware, configure_logging
+from smile.kit.requests import BodyLimit
 from smile.web.render import HERE as WEB_DIR
 from smile.web.security import SecurityHeaders
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                        https_only=settings.base_url.startswith("https"), same_site="lax")
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=app.docs_url)
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(BodyLimit)  # outermost: no body is read past the upload limit
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # /media/{key} serves only public keys (avatars) from the configured storage; post and

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     run_worker: bool = True  # run a procrastinate worker inside `smile serve`
     # Media (social): uploads and storage; S3-compatible storage when s3_bucket is set
     media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # frames x width x height an uploaded image may decode to (checked before decoding; 422 above)
+    media_max_decoded_pixels: int = Field(default=50_000_000, ge=1_000_000)
     rate_media_upload: str = "60/hour"
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import threading
 import uuid
 
 import pytest
@@ -25,6 +27,40 @@ def png(size=(64, 48)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (0, 120, 255)).save(out, "PNG")
     return out.getvalue()
+
+
+def animation_bomb(frames=120, side=2048) -> bytes:
+    """A few KB of GIF: `frames` 1x1-pixel frames on a side x side canvas, each decoding to the full canvas."""
+    out = bytearray(b"GIF89a" + struct.pack("<HHBBB", side, side, 0xF0, 0, 0) + b"\x00\x00\x00\xff\xff\xff")
+    out += b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
+    for i in range(frames):
+        out += b"!\xf9\x04\x04\x0a\x00\x00\x00"  # graphic control: keep the previous frame, 100 ms
+        out += b"," + struct.pack("<HHHHB", i % side, i % side, 1, 1, 0) + b"\x02\x02\x4c\x01\x00"  # one white pixel
+    return bytes(out + b";")
+
+
+def peak_rss_growth(fn) -> tuple[object, int]:
+    """fn()'s result and the peak growth of this process's resident memory while it ran (sampled)."""
+    page = 4096
+    with open("/proc/self/statm") as f:
+        before = int(f.read().split()[1]) * page
+    peak, done = [before], threading.Event()
+
+    def sample() -> None:
+        with open("/proc/self/statm") as statm:
+            while not done.is_set():
+                statm.seek(0)
+                peak[0] = max(peak[0], int(statm.read().split()[1]) * page)
+                done.wait(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = fn()
+    finally:
+        done.set()
+        sampler.join()
+    return result, peak[0] - before
 
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2000
@@ -351,3 +387,46 @@ def test_uploads_are_rate_limited_per_user(signup):
         assert upload(bob, png()).status_code == 201  # per user
     finally:
         settings.rate_media_upload = before
+
+
+def test_animation_bomb_is_refused_before_decoding(signup):
+    """120 frames of 2048x2048 in a few KB (the 576 KB GIF that took the server to 2.27 GB): 422, at once."""
+    alice = signup("alice")
+    r = upload(alice, animation_bomb(), name="party.gif", ctype="image/gif")
+    assert r.status_code == 422, r.text
+    assert r.json()["fields"] == {"file": "too_many_pixels"} and "120 frames of 2048x2048" in r.json()["detail"]
+    small = upload(alice, animation_bomb(frames=3, side=300), name="ok.gif", ctype="image/gif")
+    assert small.status_code == 201, small.text
+    with Image.open(io.BytesIO(alice.get(small.json()["url"]).content)) as image:
+        assert image.format == "WEBP" and image.n_frames == 3 and image.size == (300, 300)
+    # avatars decode the first frame only, under the same bound
+    avatar = alice.request("PUT", "/api/v1/users/me/avatar", files={"file": ("a.gif", animation_bomb(), "image/gif")})
+    assert avatar.status_code == 200, avatar.text
+    huge = alice.request("PUT", "/api/v1/users/me/avatar",
+                         files={"file": ("a.gif", animation_bomb(frames=1, side=8000), "image/gif")})
+    assert huge.status_code == 422 and huge.json()["fields"] == {"file": "too_many_pixels"}
+
+
+def test_animation_memory_does_not_grow_with_frames(tmp_path):
+    """Frames are decoded, resized and encoded one at a time: the peak is about one frame's worth."""
+    from smile.config import Settings
+    from smile.kit.errors import Invalid
+    from smile.social.media.processing import process
+
+    bomb = tmp_path / "bomb.gif"
+    bomb.write_bytes(animation_bomb())
+    default = Settings.model_fields["media_max_decoded_pixels"].default
+    (_, growth_refused) = peak_rss_growth(lambda: pytest.raises(Invalid, process, bomb, default))
+    assert growth_refused < 10 * 1024 * 1024  # refused from the header, nothing decoded
+    growth = {}
+    for frames in (4, 16):
+        path = tmp_path / f"{frames}.gif"
+        path.write_bytes(animation_bomb(frames=frames))
+        done, growth[frames] = peak_rss_growth(lambda: process(path, 10**9))
+        assert done.width == 2048
+        with Image.open(io.BytesIO(done.image)) as image:
+            assert image.n_frames == frames
+    print(f"peak RSS growth: {growth[4] / 1e6:.0f} MB for 4 frames, {growth[16] / 1e6:.0f} MB for 16")
+    # Holding every decoded RGBA frame costs 16 MB each: 12 more frames would be ~200 MB more.
+    assert growth[16] - growth[4] < 60 * 1024 * 1024
+    assert growth[16] < 250 * 1024 * 1024

@@ -27,15 +27,16 @@ from smile.hub.limits import check_rate
 from smile.kit import runtime
 from smile.kit.db import commit, utcnow
 from smile.kit.errors import AppError
+from smile.kit.fields import int32
 from smile.kit.ids import new_id
 
 
 class EmbeddingsIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str = Field(min_length=1, max_length=100)
-    input: str | list[str] | list[int] | list[list[int]]
+    input: str | list[str] | list[int32(ge=0)] | list[list[int32(ge=0)]]
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, ge=1)
+    dimensions: int32(ge=1) | None = None
     user: str | None = None
 
 

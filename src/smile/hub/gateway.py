@@ -27,6 +27,7 @@ from smile.hub.errors import OpenAIError, OpenAIRoute, openai_responses
 from smile.identity.auth import DB
 from smile.kit import runtime
 from smile.kit.errors import AppError
+from smile.kit.fields import int32
 
 router = APIRouter(route_class=OpenAIRoute, tags=["gateway"])
 
@@ -71,8 +72,8 @@ class ChatIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str = Field(min_length=1, max_length=100)
     messages: list[MessageIn] = Field(min_length=1, max_length=2000)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: int32(ge=1) | None = None
+    max_completion_tokens: int32(ge=1) | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
+from smile.kit.fields import Name, int32
+
 Scope = Literal["chat", "embeddings", "models", "usage", "mcp"]
 ModelId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,99}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 def _unique(values: list) -> list:
@@ -31,8 +32,8 @@ class KeyCreate(BaseModel):
                            description="What the key may do; every scope when left out.")
     allowed_models: Models = Field(default_factory=list, description="Model ids the key may use; empty = all.")
     credit_limit: int | None = Field(None, ge=1, le=10**15, description="Credits the key may spend in total.")
-    rpm_limit: int | None = Field(None, ge=1, description="Requests per minute (default: the server's per-key limit).")
-    tpm_limit: int | None = Field(None, ge=1, description="Tokens per minute (default: the server's per-key limit).")
+    rpm_limit: int32(ge=1) | None = Field(None, description="Requests per minute (default: the server's per-key limit).")
+    tpm_limit: int32(ge=1) | None = Field(None, description="Tokens per minute (default: the server's per-key limit).")
     expires_at: dt.datetime | None = Field(None, description="When the key stops working (UTC when no offset).")
 
     @field_validator("expires_at")
@@ -51,8 +52,8 @@ class KeyUpdate(BaseModel):
     scopes: Scopes | None = None
     allowed_models: Models | None = None
     credit_limit: int | None = Field(None, ge=1, le=10**15)
-    rpm_limit: int | None = Field(None, ge=1)
-    tpm_limit: int | None = Field(None, ge=1)
+    rpm_limit: int32(ge=1) | None = None
+    tpm_limit: int32(ge=1) | None = None
 
 
 class KeyOut(BaseModel):

@@ -72,8 +72,10 @@ class Database:
         disconnect during a statement invalidates the whole pool. `on_lost()` is called on every error that
         means the database is unreachable (e.g. to restart an embedded server)."""
         self.url = sqlalchemy_url(url)
+        # hide_parameters: a failing statement's error (logged by the 500 handler) never carries its
+        # parameters, which hold secrets and personal data.
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+            self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, hide_parameters=True
         )
         if on_lost is not None:
             def lost(context) -> None:

@@ -33,7 +33,7 @@ def heads(url: str) -> list[str]:
 
 
 def applied(url: str) -> list[str]:
-    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool, hide_parameters=True)
     try:
         with engine.connect() as conn:
             return list(MigrationContext.configure(conn).get_current_heads())

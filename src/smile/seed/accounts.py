@@ -30,7 +30,7 @@ LOCATIONS = ["Berlin", "Lagos", "São Paulo", "Bangkok", "Toronto", "Nairobi", "
 
 @contextmanager
 def _session(url: str) -> Iterator[Session]:
-    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool, hide_parameters=True)
     try:
         with Session(engine) as session:
             yield session

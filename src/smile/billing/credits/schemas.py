@@ -7,6 +7,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from smile.kit.fields import Name, int64, name
+
 MAX_CREDITS = 10**12  # far above any real amount; keeps sums inside BIGINT
 
 
@@ -26,7 +28,7 @@ class PackageOut(BaseModel):
 
 class PackageCreate(BaseModel):
     slug: str = Field(min_length=2, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str = Field(min_length=1, max_length=80)
+    name: Name
     price: int = Field(gt=0, le=10**9)
     credits: int = Field(gt=0, le=MAX_CREDITS)
     bonus: int = Field(0, ge=0, le=MAX_CREDITS)
@@ -35,7 +37,7 @@ class PackageCreate(BaseModel):
 
 
 class PackageUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=80)
+    name: Name | None = None
     price: int | None = Field(None, gt=0, le=10**9)
     credits: int | None = Field(None, gt=0, le=MAX_CREDITS)
     bonus: int | None = Field(None, ge=0, le=MAX_CREDITS)
@@ -87,7 +89,7 @@ class RedemptionOut(BaseModel):
 
 
 class BatchIn(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
+    name: name(120)
     amount: int = Field(gt=0, le=MAX_CREDITS, description="Credits each redemption gives.")
     count: int = Field(gt=0, le=10_000, description="How many codes to make.")
     max_uses: int | None = Field(1, gt=0, le=1_000_000,
@@ -120,7 +122,7 @@ class BatchOut(BaseModel):
 
 class AdjustmentIn(BaseModel):
     user: str = Field(min_length=1, max_length=320, description="Username, email or user id.")
-    amount: int = Field(description="Credits: + adds to the wallet, - takes away.")
+    amount: int64(ge=-MAX_CREDITS, le=MAX_CREDITS) = Field(description="Credits: + adds to the wallet, - takes away.")
     reason: str = Field(min_length=3, max_length=500)
 
     @field_validator("amount")
@@ -147,7 +149,7 @@ class AdjustmentOut(BaseModel):
 
 
 class RefundIn(BaseModel):
-    amount: int | None = Field(None, gt=0, description="Minor units; default: everything not yet refunded.")
+    amount: int64(ge=1) | None = Field(None, description="Minor units; default: everything not yet refunded.")
     reason: str = Field(min_length=3, max_length=500)
 
 

@@ -12,6 +12,7 @@ from smile.billing.payments.schemas import PaymentOut, PaymentPage, PortalOut, W
 from smile.identity.auth import DB, CurrentUser
 from smile.kit.errors import responses
 from smile.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from smile.kit.redirects import LocalPath
 from smile.kit.requests import DBRoute
 
 router = APIRouter(prefix="/api/v1/billing", route_class=DBRoute, tags=["billing"])
@@ -44,6 +45,6 @@ async def payment(payment_id: uuid.UUID, principal: CurrentUser, db: DB) -> Paym
 
 @router.post("/portal", response_model=PortalOut, responses=responses(401, 404))
 async def portal(principal: CurrentUser, db: DB,
-                 return_url: Annotated[str, Query(max_length=500, pattern=r"^/")] = "/billing/payments") -> PortalOut:
+                 return_url: Annotated[LocalPath, Query(max_length=500)] = "/billing/payments") -> PortalOut:
     """A link where you manage saved cards and processor-side subscriptions."""
     return PortalOut(url=await service.portal_url(db, principal.id, return_url))

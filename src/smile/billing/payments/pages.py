@@ -13,6 +13,7 @@ from smile.billing.payments.models import Payment
 from smile.identity.auth import DB, CurrentUser
 from smile.kit.errors import NotFound
 from smile.kit.money import money
+from smile.kit.redirects import safe_next
 from smile.kit.requests import DBRoute
 from smile.web.render import flash, redirect, render
 
@@ -75,9 +76,8 @@ async def checkout_submit(request: Request, payment_id: uuid.UUID, me: CurrentUs
 
 @router.get("/billing/sandbox/portal", response_class=HTMLResponse)
 async def portal_page(request: Request, me: CurrentUser, db: DB, return_url: str = "/billing/payments") -> Response:
-    back = return_url if return_url.startswith("/") and not return_url.startswith("//") else "/billing/payments"
-    return render(request, "billing/payments/portal.html",
-                  {"saved_card": await service.saved_card(db, me.id), "return_url": back})
+    return render(request, "billing/payments/portal.html", {
+        "saved_card": await service.saved_card(db, me.id), "return_url": safe_next(return_url, "/billing/payments")})
 
 
 @router.post("/billing/sandbox/portal/forget-card")

@@ -8,19 +8,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smile.kit.fields import int64, name
+
 MAX_PRICE = 100_000_000  # 1,000,000.00 in minor units
 
 
 class ListingIn(BaseModel):
     product_type: str = Field(default="digital", min_length=2, max_length=40, pattern=r"^[a-z][a-z0-9_-]+$")
-    title: str = Field(min_length=1, max_length=200)
+    title: name(200)
     description: str = Field(default="", max_length=5000)
     price: int = Field(gt=0, le=MAX_PRICE, description="minor units (cents)")
     credit_price: int | None = Field(default=None, gt=0, le=MAX_PRICE, description="credits; omit for card only")
 
 
 class ListingPatch(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: name(200) | None = None
     description: str | None = Field(default=None, max_length=5000)
     price: int | None = Field(default=None, gt=0, le=MAX_PRICE)
     credit_price: int | None = Field(default=None, gt=0, le=MAX_PRICE)
@@ -123,7 +125,7 @@ class PayoutAccountOut(BaseModel):
 
 
 class PayoutIn(BaseModel):
-    amount: int | None = Field(default=None, gt=0, description="minor units; default: everything available")
+    amount: int64(ge=1) | None = Field(default=None, description="minor units; default: everything available")
 
 
 class PayoutOut(BaseModel):

@@ -8,7 +8,6 @@ show it next to the form, and let the request commit.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,21 +19,13 @@ from smile.identity.accounts.schemas import PasswordChangeIn, PasswordResetConfi
 from smile.identity.auth import DB, CurrentUser, OptionalUser
 from smile.identity.models import User
 from smile.kit.errors import AppError, validation_fields
+from smile.kit.redirects import safe_next
 from smile.kit.requests import DBRoute, check_csrf
 from smile.web.render import flash, redirect, render
 
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 MFA_TOKEN, MFA_NEXT = "mfa_token", "mfa_next"
-
-
-def safe_next(target: str | None) -> str:
-    """A local path to go to after signing in; anything else (other sites, odd schemes) becomes /."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    if any(ord(ch) < 32 for ch in target) or urlsplit(target).netloc:
-        return "/"
-    return target
 
 
 def _ip(request: Request) -> str:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from smile.identity.rules import MAX_PASSWORD
+from smile.kit.fields import Name
 
 # Long enough that every too-long password gets the named rule, short enough to bound hashing work.
 PASSWORD_INPUT_MAX = MAX_PASSWORD * 8
@@ -20,7 +21,7 @@ class RegisterIn(BaseModel):
     email: EmailStr = Field(max_length=320)
     username: str = Field(max_length=64, description="3–30 of a–z, 0–9 and _; stored lowercase.")
     password: str = Field(max_length=PASSWORD_INPUT_MAX)
-    display_name: str = Field(min_length=1, max_length=80)
+    display_name: Name
     accept_terms: bool = Field(description="Must be true.")
     account_type: Literal["person", "business", "ai_agent"] = Field(
         default="person", description="person or business; AI agents are created by their owners.")

@@ -12,6 +12,7 @@ from smile.identity import audit, sessions
 from smile.identity.auth import DB, OptionalUser, Principal
 from smile.identity.oauth import client, service
 from smile.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from smile.kit.redirects import safe_next
 from smile.kit.requests import DBRoute
 from smile.web.render import flash, login_redirect, redirect, render, templates
 
@@ -21,13 +22,6 @@ templates.env.globals["oauth_providers"] = client.providers
 ProviderName = Annotated[str, Path(max_length=50)]
 FLOW = "oauth_flow"  # request.session key: {provider, next, link_user}
 MFA_TOKEN, MFA_NEXT = "mfa_token", "mfa_next"  # handed to the /login/mfa page
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths, so the flow cannot be turned into an open redirect."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return "/"
-    return target
 
 
 @router.api_route("/auth/oauth/{provider}/login", methods=["GET", "POST"])

@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 import nh3
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from smile.kit.fields import Name, name
+
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|\d{3}))?")
 MAX_LINKS = 5
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -47,10 +49,10 @@ class ProfileUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, max_length=80)
+    display_name: Name | None = None
     bio: str | None = Field(default=None, max_length=500, description="Plain text; HTML is stripped.")
     links: list[str] | None = Field(default=None, max_length=MAX_LINKS, description="Up to 5 http(s) URLs.")
-    location: str | None = Field(default=None, max_length=100)
+    location: name(100, min_length=0) | None = None
     language: str | None = Field(default=None, max_length=16, examples=["en", "pt-BR"])
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
     is_private: bool | None = None

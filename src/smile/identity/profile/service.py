@@ -18,10 +18,10 @@ from smile.identity.profile.schemas import AgeResult, ProfileUpdate
 from smile.kit import jobs, runtime
 from smile.kit.db import utcnow
 from smile.kit.errors import AppError, Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
+from smile.kit.images import check_decoded_pixels
 from smile.kit.security import new_token
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
-MAX_AVATAR_PIXELS = 40_000_000
 AVATAR_SIZE = (256, 256)
 AVATAR_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 MINIMUM_AGE = 13
@@ -40,8 +40,11 @@ async def update_profile(db: AsyncSession, user: User, data: ProfileUpdate) -> U
 
 # Avatars
 
-def process_avatar(data: bytes) -> bytes:
-    """Sniff the real type, then orient, center-crop and resize to a 256x256 WebP."""
+def process_avatar(data: bytes, max_pixels: int) -> bytes:
+    """Sniff the real type, then orient, center-crop and resize to a 256x256 WebP.
+
+    Only the first frame is decoded; it must fit max_pixels (SMILE_MEDIA_MAX_DECODED_PIXELS).
+    """
     if len(data) > MAX_AVATAR_BYTES:
         raise TooLarge("The image is larger than 5 MB. Choose a smaller picture.")
     refused = UnsupportedMedia("Upload a JPEG, PNG, WebP or GIF image.")
@@ -49,8 +52,7 @@ def process_avatar(data: bytes) -> bytes:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in AVATAR_FORMATS:
                 raise refused
-            if probe.width * probe.height > MAX_AVATAR_PIXELS:
-                raise Invalid("The image has too many pixels (at most 40 megapixels).")
+            check_decoded_pixels(probe, max_pixels, max_frames=1)
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.seek(0)
@@ -67,7 +69,7 @@ def process_avatar(data: bytes) -> bytes:
 
 
 async def set_avatar(db: AsyncSession, user: User, data: bytes) -> User:
-    image = await asyncio.to_thread(process_avatar, data)
+    image = await asyncio.to_thread(process_avatar, data, runtime.current().settings.media_max_decoded_pixels)
     storage = runtime.current().storage
     key = storage.save(f"avatars/{user.id}/{new_token(12)}.webp", image)
     return await _replace_avatar(db, user, key)

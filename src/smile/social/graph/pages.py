@@ -11,18 +11,13 @@ from pydantic import ValidationError
 
 from smile.identity.auth import DB, CurrentUser, VerifiedUser
 from smile.kit.errors import AppError
+from smile.kit.redirects import back
 from smile.kit.requests import DBRoute
 from smile.social.graph import service
 from smile.social.graph.schemas import REPORT_REASONS, ReportIn
 from smile.web.render import error_page, flash, redirect, render
 
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
-
-
-def _back(request: Request, fallback: str) -> str:
-    referer = request.headers.get("referer") or ""
-    base = str(request.base_url)
-    return referer[len(base) - 1:] if referer.startswith(base) else fallback
 
 
 async def _button(request: Request, db, me, username: str) -> Response:
@@ -36,7 +31,7 @@ async def follow(request: Request, username: str, me: VerifiedUser, db: DB) -> R
         status = await service.follow(db, me.user, username)
     except AppError as exc:
         flash(request, exc.message, "error")
-        return redirect(_back(request, "/"), request)
+        return redirect(back(request, "/"), request)
     if request.headers.get("hx-request"):
         return await _button(request, db, me, username)
     flash(request, "Request sent." if status == "pending" else f"You follow @{username} now.", "success")
@@ -67,7 +62,7 @@ async def relation(request: Request, username: str, action: str, me: CurrentUser
             return error_page(request, 404, "Not found.")
     except AppError as exc:
         flash(request, exc.message, "error")
-    return redirect(_back(request, f"/u/{username}"), request)
+    return redirect(back(request, f"/u/{username}"), request)
 
 
 @router.get("/follow-requests", response_class=HTMLResponse)

@@ -48,7 +48,7 @@ async def create(db: AsyncSession, owner_id: uuid.UUID, path: Path, size: int, a
         raise Invalid(f"Alt text is limited to {MAX_ALT} characters.", fields={"alt": "too_long"})
     await runtime.current().limiter.hit(runtime.current().settings.rate_media_upload, "media", str(owner_id),
                                         message="You are uploading too many files.")
-    prepared = await asyncio.to_thread(process, path)
+    prepared = await asyncio.to_thread(process, path, runtime.current().settings.media_max_decoded_pixels)
     media_id = new_id()
     # Never under a public prefix (avatars/): these are served only by access-checked routes.
     key = f"private/{owner_id}/{media_id}.{prepared.ext}"

@@ -2,7 +2,9 @@
 
 The body is never held in memory: python-multipart parses it chunk by chunk as it arrives
 from `request.stream()`, and the file part is written straight to disk. An upload over the
-limit is refused (413) as soon as it is known to be too large (Content-Length, or counting).
+limit is refused (413) as soon as it is known to be too large: a request body over the limit
+plus form overhead by `smile.kit.requests.BodyLimit` before anything reads it, a file part
+over the limit by counting here.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from pathlib import Path
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.exceptions import HTTPException
 
 from smile.kit.errors import AppError, Invalid, TooLarge
 
-FORM_OVERHEAD = 64 * 1024  # headers, boundaries and small text fields
 MAX_FIELD = 8 * 1024
 
 
@@ -43,9 +45,6 @@ async def receive(request: Request, limit: int, file_field: str = "file") -> Upl
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise Invalid("Send the file as multipart/form-data with a `file` field.", fields={"file": "required"})
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
-        raise _too_large(limit)
 
     form = getattr(request, "_form", None)
     if form is not None:  # already parsed (a cookie CSRF check read the csrf_token field)
@@ -110,7 +109,7 @@ async def receive(request: Request, limit: int, file_field: str = "file") -> Upl
             if errors:
                 raise errors[0]
         parser.finalize()
-    except AppError:
+    except (AppError, HTTPException):  # ours, or the body limit's 413
         if state["sink"] is not None:
             state["sink"].close()
         upload.discard()

@@ -7,6 +7,8 @@ import uuid
 
 from pydantic import BaseModel, Field, field_validator
 
+from smile.kit.fields import name
+
 from smile.social.media.schemas import MediaOut
 from smile.social.schemas import AuthorOut, GeneratedBy
 
@@ -18,7 +20,7 @@ class ConversationCreate(BaseModel):
     member_usernames: list[str] = Field(min_length=1, max_length=MAX_MEMBERS - 1,
                                         description="Who to talk with (not yourself). One name starts (or reopens) "
                                                     "a 1:1 conversation unless a title is given; more make a group.")
-    title: str | None = Field(None, max_length=100)
+    title: name(100, min_length=0) | None = None
 
     @field_validator("member_usernames")
     @classmethod

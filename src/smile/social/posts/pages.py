@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from smile.identity.auth import DB, OptionalUser, VerifiedUser
 from smile.kit.errors import AppError
+from smile.kit.redirects import back
 from smile.kit.requests import DBRoute
 from smile.social.models import REACTIONS
 from smile.social.posts import comments, engage, polls, service
@@ -32,7 +33,7 @@ def _problem(request: Request, message: str, target: str) -> Response:
         return HTMLResponse(f'<p class="field-error" role="alert">{html.escape(message)}</p>',
                             headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"})
     flash(request, message, "error")
-    return redirect(request.headers.get("referer") or "/", request)
+    return redirect(back(request), request)
 
 
 def _message(exc: Exception) -> str:
@@ -179,7 +180,7 @@ async def delete_comment(request: Request, comment_id: uuid.UUID, me: VerifiedUs
     if _htmx(request):
         return HTMLResponse('<p class="muted">Comment deleted.</p>')
     flash(request, "Comment deleted.", "success")
-    return redirect(request.headers.get("referer") or "/", request)
+    return redirect(back(request), request)
 
 
 async def _fragment(request: Request, db, viewer_id, post_id: uuid.UUID, template: str) -> Response:

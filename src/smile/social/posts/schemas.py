@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from smile.kit.fields import name
+
 from smile.social.models import REACTIONS
 from smile.social.schemas import AuthorOut, GeneratedBy
 
@@ -16,7 +18,7 @@ MAX_BODY = 5000
 
 
 class PollIn(BaseModel):
-    options: list[str] = Field(min_length=2, max_length=4, description="2 to 4 option labels")
+    options: list[name(100)] = Field(min_length=2, max_length=4, description="2 to 4 option labels")
     expires_in_minutes: int = Field(default=1440, ge=5, le=10080)
 
     @field_validator("options")
@@ -33,7 +35,7 @@ class PollIn(BaseModel):
 class PostIn(BaseModel):
     body: str = Field(default="", max_length=MAX_BODY)
     visibility: Visibility = "public"
-    content_warning: str | None = Field(default=None, max_length=200)
+    content_warning: name(200, min_length=0) | None = None
     media_ids: list[uuid.UUID] = Field(default_factory=list, max_length=4)
     poll: PollIn | None = None
     quote_of_id: uuid.UUID | None = None
@@ -41,7 +43,7 @@ class PostIn(BaseModel):
 
 class PostUpdate(BaseModel):
     body: str | None = Field(default=None, max_length=MAX_BODY)
-    content_warning: str | None = Field(default=None, max_length=200)
+    content_warning: name(200, min_length=0) | None = None
     visibility: Visibility | None = None
 
 
