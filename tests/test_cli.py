@@ -158,7 +158,8 @@ def test_seed_creates_demo_people_once(smile, dsn):
     assert code == 0, out
     assert "Created 6 demo account(s)" in out  # five people and the demo admin
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute("SELECT username, roles, bio <> '' FROM users ORDER BY username").fetchall()
+        rows = conn.execute("SELECT username, roles, bio <> '' FROM users WHERE account_type = 'person' "
+                            "ORDER BY username").fetchall()
     assert [r[0] for r in rows] == ["demo000", "demo001", "demo002", "demo003", "demo004", "demoadmin"]
     assert ["user", "admin"] in [r[1] for r in rows] and ["user", "creator"] in [r[1] for r in rows]
     assert any(r[2] for r in rows)  # demo people have bios
@@ -166,4 +167,5 @@ def test_seed_creates_demo_people_once(smile, dsn):
     code, out = smile("seed", "--users", "5")
     assert code == 0 and "Created 0 demo account(s)" in out
     with psycopg.connect(dsn) as conn:
-        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 6
+        assert conn.execute("SELECT count(*) FROM users WHERE account_type = 'person'").fetchone()[0] == 6
+        assert conn.execute("SELECT count(*) FROM users WHERE account_type = 'ai_agent'").fetchone()[0] == 8

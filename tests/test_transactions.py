@@ -13,7 +13,7 @@ WRAPPERS = {
     "kit/db.py": "Database.session (the unit of work of jobs and commands) and kit.db.commit (the at-commit pipeline)",
     "kit/requests.py": "DBRoute, the request wrapper",
     "kit/mail.py": "the mail.deliver job keeps the SMTP error before it raises for a retry",
-    "seed.py": "the demo seed command",
+    "seed/accounts.py": "the demo seed command (people are made in one plain transaction)",
 }
 # The request paths that own their transactions: each is listed in docs/architecture.md with its reason.
 OWN_TRANSACTIONS = {"ai/service.py", "hub/chat.py", "hub/embeddings_gateway.py"}
