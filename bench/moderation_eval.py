@@ -38,8 +38,10 @@ def main() -> None:
     runs = {t: clf.predict(texts, threshold=t) for t in (0.5, 0.6, 0.7, 0.8, 0.9, args.threshold)}
     per_text = (time.perf_counter() - start) / len(texts) / len(runs)
     print(f"# moderation classifier, {date.today()}, {platform.machine()} {platform.processor() or ''}".rstrip())
-    print(f"train {len(train)} rows, held-out {len(held)} rows; trained in {trained:.1f} s "
-          f"(model load included), {per_text * 1000:.1f} ms per text in a batch\n")
+    print(
+        f"train {len(train)} rows, held-out {len(held)} rows; trained in {trained:.1f} s "
+        f"(model load included), {per_text * 1000:.1f} ms per text in a batch\n"
+    )
     print("| threshold | flagged precision | flagged recall | ok kept visible |")
     print("|---|---|---|---|")
     harmful = [label != "ok" for label in truth]
@@ -50,16 +52,17 @@ def main() -> None:
         fn = sum(h and not f for f, h in zip(flagged, harmful))
         ok_total = harmful.count(False)
         mark = " (default)" if threshold == args.threshold else ""
-        print(f"| {threshold}{mark} | {ratio(tp, tp + fp)} | {ratio(tp, tp + fn)} | "
-              f"{ok_total - fp}/{ok_total} |")
+        print(f"| {threshold}{mark} | {ratio(tp, tp + fp)} | {ratio(tp, tp + fn)} | {ok_total - fp}/{ok_total} |")
     predicted = [c.label for c in runs[args.threshold]]
     print(f"\nPer class at threshold {args.threshold}:\n")
     print("| class | held-out rows | precision | recall |")
     print("|---|---|---|---|")
     for label in moderation.LABELS:
         tp = sum(p == label and t == label for p, t in zip(predicted, truth))
-        print(f"| {label} | {truth.count(label)} | {ratio(tp, predicted.count(label))} | "
-              f"{ratio(tp, truth.count(label))} |")
+        print(
+            f"| {label} | {truth.count(label)} | {ratio(tp, predicted.count(label))} | "
+            f"{ratio(tp, truth.count(label))} |"
+        )
     wrong = [(t, p, text) for t, p, text in zip(truth, predicted, texts) if t != p]
     if wrong:
         print("\nMistakes (truth -> predicted: text):")

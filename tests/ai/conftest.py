@@ -12,6 +12,7 @@ from smile.kit.db import Database
 @pytest.fixture
 def run(database_url):
     """Run `fn(database)` in a fresh event loop with a private engine."""
+
     def go(fn, pool_size: int = 20):
         async def main():
             database = Database(database_url, pool_size=pool_size)
@@ -19,5 +20,7 @@ def run(database_url):
                 return await fn(database)
             finally:
                 await database.engine.dispose()
+
         return asyncio.run(main())
+
     return go

@@ -73,8 +73,15 @@ def _encode(image: Image.Image, side: int) -> bytes:
     if frames > 1:
         image.seek(0)
         first = _fit(image, side)
-        first.save(out, "WEBP", save_all=True, append_images=[_LazyFrames(image, frames - 1, side)], quality=82,
-                   duration=image.info.get("duration", 100), loop=image.info.get("loop", 0))
+        first.save(
+            out,
+            "WEBP",
+            save_all=True,
+            append_images=[_LazyFrames(image, frames - 1, side)],
+            quality=82,
+            duration=image.info.get("duration", 100),
+            loop=image.info.get("loop", 0),
+        )
     else:
         single = ImageOps.exif_transpose(image)
         single = single.convert("RGBA" if single.mode in ("RGBA", "LA", "P", "PA") else "RGB")
