@@ -124,14 +124,14 @@ def start_server(
 ) -> subprocess.Popen:
     """`smile serve --workers 1` on 127.0.0.1:port, waited for until /healthz answers."""
     env = server_env(port, data_dir, log_level, database_url, **extra)
-    log = open(data_dir / f"serve-{port}.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers", "1"],
-        cwd=data_dir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(data_dir / f"serve-{port}.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers", "1"],
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -150,14 +150,14 @@ def start_worker(
 ) -> subprocess.Popen:
     """`smile worker` (procrastinate) on the same database."""
     env = server_env(0, data_dir, log_level, database_url, **extra)
-    log = open(data_dir / "worker.log", "wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "smile.cli", "worker", "--concurrency", str(concurrency)],
-        cwd=data_dir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(data_dir / "worker.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "smile.cli", "worker", "--concurrency", str(concurrency)],
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -480,7 +480,10 @@ def report(results, checks: dict, answered: dict[str, int], args, database: str,
             f"{args.duration / args.rounds:.1f} s per path and concurrency after {args.warmup:.0f} s warm-up. "
             "Generator, stub, smile and PostgreSQL share the same cores: compare ratios, not absolute figures. "
             "Latency is to the last byte; head = time to the response head (for smile's streams: after the hold "
-            "and the upstream connect). CPU is per process (smile's uvicorn process; LiteLLM's process and its Node engine; for PostgreSQL the postmaster, its backends listed at the round's start and end, and the backends that exited in between through the postmaster's children times; both gateways' databases are on that one server).",
+            "and the upstream connect). CPU is per process (smile's uvicorn process; LiteLLM's process and its Node "
+            "engine; for PostgreSQL the postmaster, its backends listed at the round's start and end, and the backends "
+            "that exited in between through the postmaster's children times; both gateways' databases are on that one "
+            "server).",
             "",
             *table,
             "",

@@ -18,6 +18,7 @@ and LiteLLM is told not to migrate (DISABLE_SCHEMA_UPDATE).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -119,7 +120,10 @@ const ACTIONS = ['findUniqueOrThrow', 'findFirstOrThrow', 'findUnique', 'findFir
 function value(node) {
   switch (node.kind) {
     case 'StringValue': case 'EnumValue': return node.value;
-    case 'IntValue': { const n = Number(node.value); return Number.isSafeInteger(n) ? n : { $type: 'BigInt', value: node.value }; }
+    case 'IntValue': {
+      const n = Number(node.value);
+      return Number.isSafeInteger(n) ? n : { $type: 'BigInt', value: node.value };
+    }
     case 'FloatValue': return Number(node.value);
     case 'BooleanValue': return node.value;
     case 'NullValue': return null;
@@ -133,7 +137,10 @@ function selection(set) {
   const out = {};
   for (const f of set ? set.selections : []) {
     if (!f.selectionSet && !f.arguments?.length) { out[f.name.value] = true; continue; }
-    out[f.name.value] = { selection: selection(f.selectionSet), ...(f.arguments?.length ? { arguments: args(f) } : {}) };
+    out[f.name.value] = {
+      selection: selection(f.selectionSet),
+      ...(f.arguments?.length ? { arguments: args(f) } : {}),
+    };
   }
   return out;
 }
@@ -146,7 +153,9 @@ const FILTERS = new Set(['equals', 'not', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte
 function tag(type, v) {
   if (typeof v === 'string') return { $type: type, value: v };
   if (Array.isArray(v)) return v.map((x) => tag(type, x));
-  if (v && typeof v === 'object' && !('$type' in v)) for (const k of Object.keys(v)) if (FILTERS.has(k)) v[k] = tag(type, v[k]);
+  if (v && typeof v === 'object' && !('$type' in v)) {
+    for (const k of Object.keys(v)) if (FILTERS.has(k)) v[k] = tag(type, v[k]);
+  }
   return v;
 }
 function tagInputs(v, model) {
@@ -232,7 +241,11 @@ const server = http.createServer(async (request, response) => {
 await engine.connect('{}');
 server.keepAliveTimeout = 60000;
 server.listen(port, '127.0.0.1');
-const shutdown = async () => { server.close(); try { await engine.disconnect('{}'); await pool.end(); } catch {} process.exit(0); };
+const shutdown = async () => {
+  server.close();
+  try { await engine.disconnect('{}'); await pool.end(); } catch {}
+  process.exit(0);
+};
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 """.replace("__COMMIT__", ENGINE_COMMIT)
@@ -443,14 +456,10 @@ def stop_litellm(proc: subprocess.Popen) -> None:
     """Stop LiteLLM and what it started (the query engine) in its process group."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)  # LiteLLM first: it stops its query engine itself
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(10)
 
 

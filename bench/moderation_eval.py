@@ -47,9 +47,9 @@ def main() -> None:
     harmful = [label != "ok" for label in truth]
     for threshold in (0.5, 0.6, 0.7, 0.8, 0.9):
         flagged = [c.flagged for c in runs[threshold]]
-        tp = sum(f and h for f, h in zip(flagged, harmful))
-        fp = sum(f and not h for f, h in zip(flagged, harmful))
-        fn = sum(h and not f for f, h in zip(flagged, harmful))
+        tp = sum(f and h for f, h in zip(flagged, harmful, strict=True))
+        fp = sum(f and not h for f, h in zip(flagged, harmful, strict=True))
+        fn = sum(h and not f for f, h in zip(flagged, harmful, strict=True))
         ok_total = harmful.count(False)
         mark = " (default)" if threshold == args.threshold else ""
         print(f"| {threshold}{mark} | {ratio(tp, tp + fp)} | {ratio(tp, tp + fn)} | {ok_total - fp}/{ok_total} |")
@@ -58,12 +58,12 @@ def main() -> None:
     print("| class | held-out rows | precision | recall |")
     print("|---|---|---|---|")
     for label in moderation.LABELS:
-        tp = sum(p == label and t == label for p, t in zip(predicted, truth))
+        tp = sum(p == label and t == label for p, t in zip(predicted, truth, strict=True))
         print(
             f"| {label} | {truth.count(label)} | {ratio(tp, predicted.count(label))} | "
             f"{ratio(tp, truth.count(label))} |"
         )
-    wrong = [(t, p, text) for t, p, text in zip(truth, predicted, texts) if t != p]
+    wrong = [(t, p, text) for t, p, text in zip(truth, predicted, texts, strict=True) if t != p]
     if wrong:
         print("\nMistakes (truth -> predicted: text):")
         for t, p, text in wrong:

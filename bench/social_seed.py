@@ -470,7 +470,7 @@ def timelines(url: str, args: argparse.Namespace, replica: bool) -> int:
     total = 0
     with progress() as bar, ThreadPoolExecutor(max_workers=args.jobs) as pool:
         task = bar.add_task("timeline_entries", total=len(users))
-        for chunk, inserted in zip(chunks, pool.map(work, chunks)):
+        for chunk, inserted in zip(chunks, pool.map(work, chunks), strict=True):
             total += inserted
             bar.advance(task, len(chunk))
     return total

@@ -134,7 +134,7 @@ def metrics(port: int, prom_dir: Path | None) -> str:
 
 
 async def measure(port: int, requests: dict[str, list[bytes]], args, pid: int) -> tuple[dict, dict]:
-    for name, batch in requests.items():  # warm-up: every sampled person at least once
+    for batch in requests.values():  # warm-up: every sampled person at least once
         await run_round(port, batch, args.warmup, args.concurrency, Stats(), pid)
     before = metrics(port, args.prom_dir)
     results = {name: Stats() for name in requests}

@@ -151,7 +151,8 @@ async def broadcast(
         "all": got,
     }
     print(
-        f"  broadcast {index + 1 if index < 999 else '(probe)'}: {len(got)}/{len(subs)} received; p50 {result['p50']:.0f} ms, "
+        f"  broadcast {index + 1 if index < 999 else '(probe)'}: {len(got)}/{len(subs)} received; "
+        f"p50 {result['p50']:.0f} ms, "
         f"p95 {result['p95']:.0f} ms, max {result['max']:.0f} ms",
         flush=True,
     )
@@ -229,7 +230,8 @@ def report(args, database: str, load: float, before: int, after: int, results: l
             f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
             f"- Command: `{command}` (after `.venv/bin/python bench/social_seed.py`)",
             f"- Setup: `smile serve --workers 1` (`SMILE_RUN_WORKER=0`), {database} PostgreSQL, one process; "
-            f"{n} WebSockets to `GET /api/v1/stream` (token in `Sec-WebSocket-Protocol`) from this script over loopback, one per "
+            f"{n} WebSockets to `GET /api/v1/stream` (token in `Sec-WebSocket-Protocol`) from this script over "
+            "loopback, one per "
             "follower of `caster`, opened in batches and each waited for until its `ready`. Memory is the "
             "server process's RSS (psutil) after 10 warm-up connections closed, and 3 s after all are open.",
             "",

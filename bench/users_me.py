@@ -106,7 +106,7 @@ def report(results: dict[str, Stats], args: argparse.Namespace, database: str, l
 
 async def measure(port: int, token: str, args: argparse.Namespace, pid: int) -> dict[str, Stats]:
     requests = {"users_me": request_bytes("/api/v1/users/me", token), "healthz": request_bytes("/healthz")}
-    for name, request in requests.items():  # warm-up, not counted
+    for request in requests.values():  # warm-up, not counted
         await run_round(port, request, args.warmup, args.concurrency, Stats(), pid)
     results = {name: Stats() for name in requests}
     for i in range(args.rounds):

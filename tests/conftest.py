@@ -19,7 +19,7 @@ import pytest
 from smile.config import Settings
 from smile.kit import embedded, migrate
 from smile.kit.db import Database, libpq_url
-from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox, with_database
+from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox, free_port, with_database
 
 pytest_plugins = ["tests.ai_fixtures"]  # the AI stubs and settings: the ai and hub tests both use them
 
@@ -240,3 +240,15 @@ def ledger_db(database_url):
         return asyncio.run(main())
 
     return run
+
+
+@pytest.fixture
+def s3_server():
+    """A moto S3 server on a free port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    yield f"http://127.0.0.1:{port}"
+    moto.stop()

@@ -38,7 +38,7 @@ class EmbeddedServe:
             **env,
         )
         self.log_path = data_dir / f"serve-{self.port}.log"
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - the server's output for its lifetime; closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "smile.cli", "serve", "--port", str(self.port)],
             env=clean,
@@ -166,7 +166,7 @@ def test_killed_embedded_postgres_is_restarted_without_errors_or_lost_writes(ser
     killed_at = time.monotonic()
     recovered_at = None
     while time.monotonic() < killed_at + 45:
-        if all(w.ok_since(m) >= 10 for w, m in zip(writers, marks)):
+        if all(w.ok_since(m) >= 10 for w, m in zip(writers, marks, strict=True)):
             recovered_at = time.monotonic()
             break
         time.sleep(0.1)

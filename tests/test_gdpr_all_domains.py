@@ -22,7 +22,7 @@ from smile.billing.ledger.verify import verify
 from smile.identity.profile import gdpr
 from smile.kit import runtime
 from tests.billing.support import pay_sandbox, wait_for
-from tests.social.test_media import _s3, s3_server  # noqa: F401  (the moto S3 server fixture)
+from tests.social.test_media import _s3
 from tests.support import enable_mfa
 
 BILLING = "/api/v1/billing"
@@ -313,7 +313,7 @@ def test_erasure_leaves_nothing_personal_and_the_books_balanced(world, db, serve
     ).fetchall()
     payout = db.execute("SELECT status, destination FROM payouts WHERE id = %s", (world["payout"]["id"],)).fetchone()
     assert payout == ("failed", "[erased]")  # not sent: the money went back to her earnings
-    earnings = [(b[3], a[3]) for b, a in zip(balances, after) if b[1] == "earnings"]
+    earnings = [(b[3], a[3]) for b, a in zip(balances, after, strict=True) if b[1] == "earnings"]
     assert earnings == [(0, world["payout"]["amount"])]
     assert [b for b in balances if b[1] != "earnings"] == [a for a in after if a[1] != "earnings"]
     assert db.execute(

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -43,7 +44,7 @@ class Serve:
             SMILE_BASE_URL=self.url,
             **env,
         )
-        self.log = open(tmp_path / f"{name}.log", "w")
+        self.log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - the server's output for its lifetime; closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "smile.cli", "serve", "--port", str(self.port)],
             env=clean,
@@ -57,7 +58,7 @@ class Serve:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(
-                    f"smile serve exited with {self.proc.returncode}: {open(self.log.name).read()[-3000:]}"
+                    f"smile serve exited with {self.proc.returncode}: {Path(self.log.name).read_text()[-3000:]}"
                 )
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
@@ -65,7 +66,7 @@ class Serve:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise AssertionError(f"smile serve did not start: {open(self.log.name).read()[-3000:]}")
+        raise AssertionError(f"smile serve did not start: {Path(self.log.name).read_text()[-3000:]}")
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -34,7 +34,7 @@ def load_settings():
         console.print("[bold red]Invalid configuration:[/]")
         for name, message in config_errors(exc):
             console.print(f"  {name}: {message}", markup=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def database_url(settings) -> str:
@@ -44,7 +44,7 @@ def database_url(settings) -> str:
         return runtime.resolve_database_url(settings)
     except embedded.EmbeddedError as exc:
         console.print(f"[bold red]{escape(str(exc))}[/]")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 def exit_on_sigterm() -> None:
@@ -72,7 +72,7 @@ def ready_database(settings) -> str:
     except OperationalError as exc:
         console.print(f"[bold red]Cannot reach the database:[/] {escape(str(exc.orig or exc))}")
         console.print("Run `smile doctor` to see what is wrong.")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     return url
 
 
@@ -97,7 +97,7 @@ def migrate() -> None:
         current = ", ".join(migrations.applied(url))
     except OperationalError as exc:
         console.print(f"[bold red]Cannot reach the database:[/] {escape(str(exc.orig or exc))}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if todo:
         console.print(f"[green]Applied {len(todo)} migration(s): {', '.join(todo)}.[/] Database is at {current}.")
     else:
@@ -114,7 +114,7 @@ def train_classifier() -> None:
         console.print(moderation.prepare(settings), markup=False)
     except Exception as exc:  # noqa: BLE001 - say what failed; web processes train it themselves then
         console.print(f"[bold red]Moderation classifier not stored:[/] {escape(str(exc))}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -221,7 +221,7 @@ def create_user(
         )
     except ValueError as exc:
         console.print(f"[bold red]Cannot create the user:[/] {escape(str(exc))}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     console.print(f"[green]Created {name} ({', '.join(roles)}), id {user_id}.[/] The email address is marked verified.")
     if "admin" in roles:
         console.print(

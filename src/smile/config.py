@@ -239,7 +239,9 @@ class Settings(BaseSettings):
                 try:
                     parse(value)
                 except ValueError:
-                    raise ValueError(f"SMILE_{name.upper()} must look like 20/minute or 100/hour, not {value!r}")
+                    raise ValueError(
+                        f"SMILE_{name.upper()} must look like 20/minute or 100/hour, not {value!r}"
+                    ) from None
         return self
 
     @model_validator(mode="after")
@@ -335,7 +337,7 @@ class Settings(BaseSettings):
                 )
             if parts[0] == "offline":
                 raise ValueError("SMILE_AI_PROVIDERS: the name 'offline' is reserved")
-            providers.append(dict(zip(("name", "kind", "base_url", "api_key"), parts)))
+            providers.append(dict(zip(("name", "kind", "base_url", "api_key"), parts, strict=True)))
         return providers
 
     def ai_model_list(self) -> list[dict]:
@@ -360,7 +362,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "SMILE_AI_MODELS entries are alias|provider|upstream_model|in|out|cached|"
                     f"context_window|fallback,... with whole numbers, not {item!r}"
-                )
+                ) from None
             if provider not in names or not alias or len(parts) > 8:
                 raise ValueError(f"SMILE_AI_MODELS: {item!r} names an unknown provider (known: {sorted(names)})")
             models.append(row)

@@ -1,4 +1,5 @@
-"""AI fixtures: a private engine. The stubs, ai_settings and fund are in tests/ai_fixtures.py (the hub uses them too)."""
+"""AI fixtures: a private engine. The stubs, ai_settings and fund are in tests/ai_fixtures.py
+(the hub uses them too)."""
 
 from __future__ import annotations
 

@@ -175,7 +175,8 @@ class OpenAIStub(Stub):
                         await asyncio.sleep(0)
                     yield chunk({}, finish)
                     if include_usage:
-                        yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"
+                        last = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+                        yield f"data: {json.dumps(last)}\n\n"
                     yield "data: [DONE]\n\n"
                 except (asyncio.CancelledError, GeneratorExit):
                     self.closed_early += 1

@@ -23,7 +23,7 @@ DOCS = {
 
 
 def cosine(a, b) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def test_local_vectors_are_unit_length_and_semantic(settings):

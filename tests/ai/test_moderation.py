@@ -47,12 +47,12 @@ def test_precision_and_recall_on_the_held_out_split():
     held = moderation.load("heldout")
     results = moderation.classifier().predict([text for _, text in held])
     harmful = [label != "ok" for label, _ in held]
-    tp = sum(r.flagged and h for r, h in zip(results, harmful))
-    fp = sum(r.flagged and not h for r, h in zip(results, harmful))
-    fn = sum(h and not r.flagged for r, h in zip(results, harmful))
+    tp = sum(r.flagged and h for r, h in zip(results, harmful, strict=True))
+    fp = sum(r.flagged and not h for r, h in zip(results, harmful, strict=True))
+    fn = sum(h and not r.flagged for r, h in zip(results, harmful, strict=True))
     assert tp / (tp + fp) >= 0.9, (tp, fp)  # what it holds is nearly always harmful
     assert tp / (tp + fn) >= 0.75, (tp, fn)
-    right = sum(r.label == label for r, (label, _) in zip(results, held))
+    right = sum(r.label == label for r, (label, _) in zip(results, held, strict=True))
     assert right / len(held) >= 0.8
 
 

@@ -1,9 +1,9 @@
 """What one gateway call costs the database: statements and transactions, counted at the psycopg driver.
 
 Every statement smile sends (ORM or plain SQL, pipelined or not) goes through psycopg's AsyncCursor.execute,
-and every transaction ends in AsyncConnection.commit or .rollback (counted when one is open); the counters keep only those made while
-serving the request with our X-Request-ID (tasks it starts inherit the id). The gateway is the hot path of
-docs/architecture.md: a change that adds a statement or a transaction to it must show up here.
+and every transaction ends in AsyncConnection.commit or .rollback (counted when one is open); the counters keep
+only those made while serving the request with our X-Request-ID (tasks it starts inherit the id). The gateway is the
+hot path of docs/architecture.md: a change that adds a statement or a transaction to it must show up here.
 """
 
 from __future__ import annotations

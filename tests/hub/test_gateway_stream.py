@@ -43,7 +43,8 @@ class SlowStub:
                     data = {**base, "choices": [{"index": 0, "delta": {"content": f" w{i}"}, "finish_reason": None}]}
                     yield f"data: {json.dumps(data)}\n\n"
                     await asyncio.sleep(0.02)
-                yield f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
+                data = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                yield f"data: {json.dumps(data)}\n\n"
                 yield "data: [DONE]\n\n"
             except (asyncio.CancelledError, GeneratorExit):
                 self.closed_early += 1
@@ -85,9 +86,12 @@ def test_client_disconnect_mid_stream_is_charged_for_delivered_tokens_only(
     api, key, _ = account()
     body = {"model": "slow", "messages": ASK, "max_tokens": 1000, "stream": True}
     got = []
-    with httpx.Client(base_url=server.url, timeout=30) as http, http.stream(
-        "POST", "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key['secret']}"}
-    ) as response:
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as http,
+        http.stream(
+            "POST", "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key['secret']}"}
+        ) as response,
+    ):
         assert response.status_code == 200
         for line in response.iter_lines():
             if line.startswith("data: ") and '"content":" w' in line:

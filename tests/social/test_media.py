@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import threading
@@ -341,19 +342,6 @@ def test_upload_streams_100_mb_with_bounded_memory(signup):
     assert ranged.status_code == 206 and ranged.content == b"\x00" * 32
 
 
-@pytest.fixture
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    from tests.support import free_port
-
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    yield f"http://127.0.0.1:{port}"
-    moto.stop()
-
-
 def _s3(endpoint: str, bucket: str):
     import boto3
 
@@ -455,7 +443,7 @@ def test_animation_memory_does_not_grow_with_frames(tmp_path):
     for frames in (4, 16):
         path = tmp_path / f"{frames}.gif"
         path.write_bytes(animation_bomb(frames=frames))
-        done, growth[frames] = peak_rss_growth(lambda: process(path, 10**9))
+        done, growth[frames] = peak_rss_growth(functools.partial(process, path, 10**9))
         assert done.width == 2048
         with Image.open(io.BytesIO(done.image)) as image:
             assert image.n_frames == frames

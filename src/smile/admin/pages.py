@@ -107,8 +107,12 @@ async def reactivate(user_id: uuid.UUID, request: Request, db: DB, admin: AdminU
 
 @router.post("/admin/users/{user_id}/roles")
 async def set_roles(
-    user_id: uuid.UUID, request: Request, db: DB, admin: AdminUser, roles: Annotated[list[str], Form()] = []
-) -> Response:  # noqa: B006 - FastAPI copies defaults
+    user_id: uuid.UUID,
+    request: Request,
+    db: DB,
+    admin: AdminUser,
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults, the list is never shared
+) -> Response:
     action = service.set_roles(db, admin.user, user_id, roles, ip=client_info(request)[1])
     return await _act(request, user_id, action, "Roles saved.")
 

@@ -143,8 +143,8 @@ class Classifier:
         vectors = np.array(embeddings.encode_local([(t or "")[:MAX_CHARS] for t in texts]))
         nearest = (vectors @ self.harmful.T).max(axis=1)
         results = []
-        for row, similarity in zip(self.probabilities(vectors), nearest):
-            scores = {label: float(p) for label, p in zip(self.classes, row)}
+        for row, similarity in zip(self.probabilities(vectors), nearest, strict=True):
+            scores = {label: float(p) for label, p in zip(self.classes, row, strict=True)}
             harm = 1.0 - scores.get("ok", 0.0)
             worst = max((label for label in self.classes if label != "ok"), key=scores.__getitem__)
             flagged = bool(harm >= threshold and similarity >= MIN_SIMILARITY)

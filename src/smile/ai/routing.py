@@ -108,7 +108,7 @@ class Router:
                     try:
                         delta = await anext(deltas)
                     except StopAsyncIteration:
-                        raise ProviderError("upstream stream ended without a reply", retryable=True)
+                        raise ProviderError("upstream stream ended without a reply", retryable=True) from None
                     if delta.has_content or delta.finish_reason is not None:
                         return Opened(model, deltas, delta, hint)
                     if delta.usage is not None:

@@ -9,6 +9,7 @@ context manager yielding a session that commits on exit (e.g. `runtime.current()
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -362,7 +363,7 @@ async def stream(
             try:
                 delta = await anext(opened.deltas)
             except StopAsyncIteration:
-                raise ProviderError("upstream stream ended before the reply was complete")
+                raise ProviderError("upstream stream ended before the reply was complete") from None
     except Exception as exc:  # upstream failed after partial output (the consumer's own exits are BaseException)
         status, error = "upstream_error", getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         raise StreamInterrupted(f"The model stopped mid-reply: {error}") from exc
@@ -380,7 +381,5 @@ async def stream(
 
 async def _finish(deltas: AsyncIterator[Delta]) -> None:
     """Close the upstream stream (cancels the upstream request when it is still running)."""
-    try:
+    with contextlib.suppress(Exception):  # closing a broken stream may fail; nothing to do about it
         await deltas.aclose()
-    except Exception:  # noqa: BLE001 - closing a broken stream may fail; nothing to do about it
-        pass

@@ -61,7 +61,7 @@ async def check_rate(key: ApiKey, user: User | uuid.UUID, tokens_estimate: int =
     user_id = user.id if isinstance(user, User) else user
     tokens = max(0, int(tokens_estimate))
     rules = _rules(key, user_id, tokens)
-    for kind, who, limit, ident, cost in rules:
+    for kind, who, limit, _ident, cost in rules:
         if cost > limit:
             raise RateLimited(
                 f"Request too large: about {cost:,} tokens, but this {who}'s limit is {limit:,} "

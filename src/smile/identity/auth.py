@@ -61,7 +61,7 @@ async def resolve(request: Request, db: AsyncSession) -> Principal | None:
         try:
             sid, uid = uuid.UUID(claims["sid"]), uuid.UUID(claims["sub"])
         except (KeyError, ValueError):
-            raise Unauthorized("The access token is malformed.")
+            raise Unauthorized("The access token is malformed.") from None
         found = await _load(db, AuthSession.id == sid, User.id == uid)
         if not found:
             raise Unauthorized("This session has ended. Log in again.")

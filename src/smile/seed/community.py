@@ -334,7 +334,8 @@ async def _converse(db: AsyncSession, demo: Demo, advance: Step) -> None:
         return
     me = people[NEWCOMER]
     others = demo.followers(NEWCOMER) or [p for p in demo.people if p != NEWCOMER]
-    for partner, script in zip(others, texts.DIRECT):
+    # as many conversations as there are both partners and scripts: either list may be the shorter
+    for partner, script in zip(others, texts.DIRECT, strict=False):
         started = await messages.start(db, people[partner], ConversationCreate(member_usernames=[NEWCOMER]))
         for who, line in script:
             await messages.send(db, me if who == "me" else people[partner], started.id, MessageCreate(body=line))

@@ -107,7 +107,7 @@ async def sell(demo: Demo, advance: Step) -> None:
         creators = [n for n in demo.people if n != NEWCOMER and "creator" in people[n].roles]
         fans = [n for n in demo.followers(NEWCOMER)][:2]
         deals = [(NEWCOMER, fans), (creators[0] if creators else None, [NEWCOMER])]
-        for (seller, buyers), (_, title, about, price, credit_price) in zip(deals, PRODUCTS):
+        for (seller, buyers), (_, title, about, price, credit_price) in zip(deals, PRODUCTS, strict=True):
             if seller is None:
                 continue
             listing = await db.scalar(

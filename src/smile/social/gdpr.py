@@ -59,7 +59,8 @@ async def _people(db: AsyncSession, stmt: Select) -> list[dict[str, Any]]:
     """Rows of (user id, created_at, extra...) as {user_id, username, ...}; `stmt` selects User first."""
     out = []
     for user, *rest in (await db.execute(stmt)).all():
-        out.append({"user_id": user.id, "username": user.username, **dict(zip(("created_at", "status"), rest))})
+        extra = dict(zip(("created_at", "status"), rest, strict=False))  # blocks and mutes have no status
+        out.append({"user_id": user.id, "username": user.username, **extra})
     return out
 
 

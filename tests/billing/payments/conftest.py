@@ -56,7 +56,7 @@ def payment_row(db):
         )
         cols = [c.name for c in cur.description]
         row = cur.fetchone()
-        return dict(zip(cols, row)) if row else {}
+        return dict(zip(cols, row, strict=True)) if row else {}
 
     return get
 

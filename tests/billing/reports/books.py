@@ -114,9 +114,9 @@ def build(db, ledger_db, buyer, seller) -> dict:
         db,
         {
             D1: ["purchase", "card_sale"],
-            D2: ["credit_sale", "hold:%s:capture" % _hold_id(db)],
+            D2: ["credit_sale", f"hold:{_hold_id(db)}:capture"],
             D3: [
-                "reverse:%s" % ids["card_sale"],
+                f"reverse:{ids['card_sale']}",
                 "subscription",
                 "sub_refund",
                 "release",

@@ -76,13 +76,11 @@ def test_a_package_with_bonus_makes_only_its_paid_credits_payable_and_a_refund_r
     pro = next(p for p in packages if p["slug"] == "pro")  # 2,000 + 200 bonus
     r = buyer.post("/api/v1/billing/credits/purchases", json={"package_id": pro["id"]})
     pay_sandbox(buyer, r.json()["checkout_url"])
-    payable = lambda: (
-        db.execute(
-            "SELECT payable FROM credit_wallets WHERE user_id = %s",  # noqa: E731
-            (buyer.user["id"],),
-        ).fetchone()
-        or [None]
-    )[0]
+
+    def payable():
+        row = db.execute("SELECT payable FROM credit_wallets WHERE user_id = %s", (buyer.user["id"],)).fetchone()
+        return (row or [None])[0]
+
     wait_for(lambda: payable() == 2000, message="paid credits payable")
     too_much = listing(seller, price=1, credit_price=2001)
     assert buy(buyer, too_much["id"]).json()["error"] == "credits_not_payable"  # the bonus cannot pay people

@@ -240,9 +240,10 @@ def test_a_new_or_changed_destination_cools_off_and_the_owner_is_emailed(seller,
     earn(seller, 2000)
     mail = mailbox.wait(seller.email, "payout destination changed")
     assert "IBAN DE89" in mail["body"] and "did not make this change" in mail["body"]
-    notices = lambda: db.execute(
-        "SELECT count(*) FROM emails WHERE subject = 'Your payout destination changed'"  # noqa: E731
-    ).fetchone()[0]
+
+    def notices():
+        return db.execute("SELECT count(*) FROM emails WHERE subject = 'Your payout destination changed'").fetchone()[0]
+
     # saving the same destination again starts nothing new
     assert (
         seller.put(f"{API}/payout-account", json={"destination": "IBAN DE89 3704 0044 0532 0130 00"}).status_code == 200

@@ -202,9 +202,9 @@ async def refund_purchase(
             )
         except ledger.AccountFrozen:  # a frozen wallet cannot spend meanwhile: a balance check is enough
             if (await ledger.balance(db, wallet_id)).available < credits:
-                raise _spent(credits)
+                raise _spent(credits) from None
         except ledger.InsufficientFunds:
-            raise _spent(credits)
+            raise _spent(credits) from None
     await payments.refund(db, payment.id, amount, key=f"credit_refund:{step}", reason=data.reason)
     await audit.record(
         db,

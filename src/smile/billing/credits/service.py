@@ -415,7 +415,7 @@ async def adjust(db: AsyncSession, admin: User, data: AdjustmentIn, key: str | N
         raise ledger.InsufficientFunds(
             f"@{user.username} has only {available:,} credits available; cannot take {-data.amount:,}.",
             fields={"amount": "more than the balance"},
-        )
+        ) from None
     if not posted.replayed:
         await note_wallet_change(db, user.id, added=data.amount)  # granted credits never pay people
         await audit.record(

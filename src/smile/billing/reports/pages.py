@@ -31,7 +31,7 @@ def _day(name: str, value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"{name} must be a date like 2026-01-31.", fields={name: "not a date"})
+        raise Invalid(f"{name} must be a date like 2026-01-31.", fields={name: "not a date"}) from None
 
 
 def _period(value: str) -> str:

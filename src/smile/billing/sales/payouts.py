@@ -205,10 +205,10 @@ async def request_payout(db: AsyncSession, user_id: uuid.UUID, amount: int | Non
         async with db.begin_nested():
             db.add(payout)
             await db.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
         raise Conflict(
             "You already have a payout in progress; wait until it is paid or has failed.", code="payout_open"
-        )
+        ) from exc
     await ledger.post(
         db,
         "payout_requested",

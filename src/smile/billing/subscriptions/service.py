@@ -57,7 +57,7 @@ async def entitlements(db: AsyncSession, user_id: uuid.UUID, now: dt.datetime | 
         .join(Plan, Plan.id == Subscription.plan_id)
         .where(Subscription.user_id == user_id, Subscription.status.in_(LIVE))
     )
-    for ents, status, end, canceling in rows:
+    for ents, _status, end, canceling in rows:
         if canceling and end <= now:
             continue
         if end + grace() > now:

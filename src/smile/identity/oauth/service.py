@@ -108,8 +108,10 @@ async def _add_identity(db: AsyncSession, user: User, provider: str, claims: Cla
         async with db.begin_nested():
             db.add(identity)
             await db.flush()
-    except IntegrityError:
-        raise Conflict(f"This {provider} account is already linked to a smile account.", code="oauth_identity_taken")
+    except IntegrityError as exc:
+        raise Conflict(
+            f"This {provider} account is already linked to a smile account.", code="oauth_identity_taken"
+        ) from exc
     return identity
 
 
@@ -180,11 +182,11 @@ async def sign_in(db: AsyncSession, provider: str, claims: Claims, ip: str = "")
             await db.flush()
             db.add(OAuthIdentity(user_id=user.id, provider=provider, subject=claims.sub, email=claims.email))
             await db.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
         raise Conflict(
             "This account was being created at the same moment elsewhere. Try signing in again.",
             code="oauth_signup_conflict",
-        )
+        ) from exc
     await audit.record(db, user.id, "oauth.signup", user.id, ip=ip, provider=provider)
     return Outcome("created", user=user)
 

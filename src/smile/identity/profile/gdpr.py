@@ -119,8 +119,8 @@ async def request_export(db: AsyncSession, user: User) -> DataExport:
     try:
         async with db.begin_nested():
             db.add(export)
-    except IntegrityError:  # a concurrent request won the partial unique index
-        raise Conflict("An export is already being prepared. We will email you when it is ready.")
+    except IntegrityError as exc:  # a concurrent request won the partial unique index
+        raise Conflict("An export is already being prepared. We will email you when it is ready.") from exc
     await jobs.defer(db, tasks.build_export, export_id=str(export.id))
     await audit.record(db, user.id, "user.export_requested", user.id)
     return export

@@ -5,8 +5,8 @@ Images (JPEG, PNG, WebP, GIF) are decoded by Pillow and re-encoded to WebP witho
 metadata (EXIF, GPS...), at most 2048 px on the long side, plus a 400 px thumbnail;
 animated GIF/WebP stay animated (at most 300 frames). Before any pixel is decoded, frames x
 width x height must fit `SMILE_MEDIA_MAX_DECODED_PIXELS` (422 otherwise), and animation
-frames are decoded, resized and handed to the encoder one at a time. Videos (MP4, WebM) are recognised by their magic bytes
-and stored as they are, without a thumbnail (the UI shows a video placeholder).
+frames are decoded, resized and handed to the encoder one at a time. Videos (MP4, WebM) are recognised by their
+magic bytes and stored as they are, without a thumbnail (the UI shows a video placeholder).
 """
 
 from __future__ import annotations

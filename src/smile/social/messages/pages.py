@@ -108,7 +108,7 @@ async def send(request: Request, conversation_id: uuid.UUID, principal: Verified
         )
     except ValidationError:
         if not request.headers.get("hx-request"):
-            raise Invalid("Attach up to 4 images or 1 video you uploaded.", fields={"media_ids": "invalid"})
+            raise Invalid("Attach up to 4 images or 1 video you uploaded.", fields={"media_ids": "invalid"}) from None
         return _send_error(request, "Attach up to 4 images or 1 video you uploaded.")
     try:
         async with db.begin_nested():  # a refused attachment must not leave the message half-sent

@@ -216,7 +216,9 @@ def _decode(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         at, cid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
         return dt.datetime.fromisoformat(at), uuid.UUID(cid)
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"})
+        raise Invalid(
+            "The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"}
+        ) from None
 
 
 async def list_conversations(db: AsyncSession, me: uuid.UUID, cursor: str | None, limit: int) -> ConversationPage:

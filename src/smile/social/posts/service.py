@@ -76,8 +76,8 @@ async def create(db: AsyncSession, author: User, data: PostIn, generated_by: dic
 async def _attach_media(db: AsyncSession, owner_id: uuid.UUID, media_ids: list[uuid.UUID], post_id: uuid.UUID) -> None:
     try:
         from smile.social.media.service import attach
-    except ImportError:  # the media area is switched off or not installed
-        raise Invalid(MEDIA_UNAVAILABLE, fields={"media_ids": MEDIA_UNAVAILABLE})
+    except ImportError as exc:  # the media area is switched off or not installed
+        raise Invalid(MEDIA_UNAVAILABLE, fields={"media_ids": MEDIA_UNAVAILABLE}) from exc
     await attach(db, owner_id, media_ids, post_id=post_id)
 
 

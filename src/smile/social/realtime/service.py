@@ -58,7 +58,9 @@ async def emit_to(db: AsyncSession, recipients: str, params: dict[str, Any], kin
     # Too big for NOTIFY: each process reads the id range back for its own connected users.
     message: dict[str, Any] = {"range": [row.low, row.high]}
     if row.n <= INLINE:
-        events = [{"id": i, "user_id": str(u), "kind": kind, "payload": data} for i, u in zip(row.ids, row.users)]
+        events = [
+            {"id": i, "user_id": str(u), "kind": kind, "payload": data} for i, u in zip(row.ids, row.users, strict=True)
+        ]
         if len(bus.dumps({"events": events}).encode()) <= bus.MAX_NOTIFY_BYTES:
             message = {"events": events}
     await bus.bus().publish(db, message)

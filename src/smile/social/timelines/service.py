@@ -180,7 +180,9 @@ async def explore(db: AsyncSession, viewer_id: uuid.UUID | None, cursor: str | N
     try:
         offset = int(cursor) if cursor else 0
     except ValueError:
-        raise Invalid("The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"})
+        raise Invalid(
+            "The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"}
+        ) from None
     if offset < 0 or offset >= EXPLORE_MAX:
         return Timeline(items=[], next_cursor=None)
     age_hours = func.extract("epoch", func.now() - Post.created_at) / 3600.0
