@@ -81,16 +81,18 @@ async def _client(port: int, requests: itertools.cycle, stats: Stats, stop_at: f
         writer.close()
 
 
-async def run_round(port: int, request: bytes | list[bytes], seconds: float, concurrency: int, stats: Stats,
-                    pid: int) -> None:
+async def run_round(
+    port: int, request: bytes | list[bytes], seconds: float, concurrency: int, stats: Stats, pid: int
+) -> None:
     """`concurrency` connections for `seconds`; a list of requests is cycled through (many users)."""
     import asyncio
 
     batch = [request] if isinstance(request, bytes) else request
     cpu_before, started = cpu_seconds(pid), time.perf_counter()
     stop_at = started + seconds
-    await asyncio.gather(*(_client(port, itertools.cycle(batch[i::concurrency] or batch), stats, stop_at)
-                           for i in range(concurrency)))
+    await asyncio.gather(
+        *(_client(port, itertools.cycle(batch[i::concurrency] or batch), stats, stop_at) for i in range(concurrency))
+    )
     stats.seconds += time.perf_counter() - started
     stats.cpu += cpu_seconds(pid) - cpu_before
 
@@ -104,8 +106,12 @@ def request_bytes(path: str, token: str | None = None) -> bytes:
 
 def server_env(port: int, data_dir: Path, log_level: str, database_url: str | None = None, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-    env.update(SMILE_DATA_DIR=str(data_dir), SMILE_SECRET_KEY=SECRET_KEY, SMILE_LOG_LEVEL=log_level,
-               SMILE_BASE_URL=f"http://127.0.0.1:{port}")
+    env.update(
+        SMILE_DATA_DIR=str(data_dir),
+        SMILE_SECRET_KEY=SECRET_KEY,
+        SMILE_LOG_LEVEL=log_level,
+        SMILE_BASE_URL=f"http://127.0.0.1:{port}",
+    )
     url = database_url or os.environ.get("SMILE_DATABASE_URL")
     if url:
         env["SMILE_DATABASE_URL"] = url
@@ -113,13 +119,19 @@ def server_env(port: int, data_dir: Path, log_level: str, database_url: str | No
     return env
 
 
-def start_server(port: int, data_dir: Path, log_level: str, database_url: str | None = None,
-                 **extra: str) -> subprocess.Popen:
+def start_server(
+    port: int, data_dir: Path, log_level: str, database_url: str | None = None, **extra: str
+) -> subprocess.Popen:
     """`smile serve --workers 1` on 127.0.0.1:port, waited for until /healthz answers."""
     env = server_env(port, data_dir, log_level, database_url, **extra)
-    log = open(data_dir / f"serve-{port}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers", "1"],
-                            cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(data_dir / f"serve-{port}.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers", "1"],
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -133,13 +145,19 @@ def start_server(port: int, data_dir: Path, log_level: str, database_url: str | 
     sys.exit("smile serve did not become healthy in 120 s")
 
 
-def start_worker(data_dir: Path, log_level: str, database_url: str, concurrency: int = 4,
-                 **extra: str) -> subprocess.Popen:
+def start_worker(
+    data_dir: Path, log_level: str, database_url: str, concurrency: int = 4, **extra: str
+) -> subprocess.Popen:
     """`smile worker` (procrastinate) on the same database."""
     env = server_env(0, data_dir, log_level, database_url, **extra)
-    log = open(data_dir / "worker.log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "smile.cli", "worker", "--concurrency", str(concurrency)],
-                            cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(data_dir / "worker.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "smile.cli", "worker", "--concurrency", str(concurrency)],
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -156,8 +174,10 @@ def machine() -> str:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
     mem_kb = int(re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    return (f"{os.cpu_count()} CPU(s), {model.group(1).strip() if model else platform.processor() or 'unknown'}, "
-            f"{mem_kb / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}, Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} CPU(s), {model.group(1).strip() if model else platform.processor() or 'unknown'}, "
+        f"{mem_kb / 1024 / 1024:.1f} GiB RAM, Linux {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def now_utc() -> str:
@@ -167,11 +187,16 @@ def now_utc() -> str:
 def write_doc(section: str, begin: str, end: str) -> None:
     """Replace the text between the markers `begin` and `end` (included) in docs/benchmarks.md, or append it."""
     DOC.parent.mkdir(exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else (
-        "# Benchmarks\n\nResults of the scripts in `bench/`, each runnable alone. These machines are "
-        "noisy: compare ratios measured in one run, never a lone absolute time.\n")
+    text = (
+        DOC.read_text()
+        if DOC.exists()
+        else (
+            "# Benchmarks\n\nResults of the scripts in `bench/`, each runnable alone. These machines are "
+            "noisy: compare ratios measured in one run, never a lone absolute time.\n"
+        )
+    )
     if begin in text and end in text:
-        text = text[: text.index(begin)] + section + text[text.index(end) + len(end):]
+        text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     DOC.write_text(text)
@@ -187,6 +212,7 @@ def use_uvloop() -> None:
 
 
 # --- the seeded database: where it is, and access tokens for its users -------------------------------------
+
 
 def bench_database_url(data_dir: Path, database: str) -> str:
     """SQLAlchemy URL of `database` on SMILE_DATABASE_URL's server, or on the embedded one under data_dir.
@@ -210,10 +236,13 @@ def mint_tokens(conn, user_ids: list[uuid.UUID], minutes: int = 240) -> list[str
         "INSERT INTO auth_sessions (id, user_id, kind, user_agent, ip, expires_at, last_seen_at, created_at) "
         "SELECT gen_random_uuid(), u, 'api', 'bench', '127.0.0.1', now() + interval '1 day', now(), now() "
         "FROM unnest(%s::uuid[]) WITH ORDINALITY AS t(u, n) ORDER BY n RETURNING id, user_id",
-        (user_ids,)).fetchall()
+        (user_ids,),
+    ).fetchall()
     by_user = {user_id: sid for sid, user_id in rows}
-    return [encode_jwt({"typ": "access", "sub": str(uid), "sid": str(by_user[uid])}, SECRET_KEY, minutes)
-            for uid in user_ids]
+    return [
+        encode_jwt({"typ": "access", "sub": str(uid), "sid": str(by_user[uid])}, SECRET_KEY, minutes)
+        for uid in user_ids
+    ]
 
 
 def histogram(metrics_text: str, name: str, labels: dict[str, str]) -> list[tuple[float, float]]:
@@ -222,7 +251,7 @@ def histogram(metrics_text: str, name: str, labels: dict[str, str]) -> list[tupl
     for line in metrics_text.splitlines():
         if not line.startswith(name + "_bucket{"):
             continue
-        raw = line[line.index("{") + 1: line.index("}")]
+        raw = line[line.index("{") + 1 : line.index("}")]
         found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', raw))
         if all(found.get(k) == v for k, v in labels.items()):
             bound = math.inf if found["le"] == "+Inf" else float(found["le"])

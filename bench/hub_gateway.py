@@ -64,8 +64,29 @@ BEGIN, END = "<!-- bench:hub_gateway:begin -->", "<!-- bench:hub_gateway:end -->
 FUNDS = 10**12
 MODEL = "bench"  # alias|provider|upstream|in|out|cached credits per 1M tokens|context: ~1 credit in, 2 out
 MODELS = f"{MODEL}|stub|stub-model|1000000|2000000|500000|8192|"
-REPLY = ["Hello", "from", "the", "stub", ",", "here", "are", "some", "words", "to", "stream", "back", "one", "at",
-         "a", "time", "and", "then", "a", "few", "more"]
+REPLY = [
+    "Hello",
+    "from",
+    "the",
+    "stub",
+    ",",
+    "here",
+    "are",
+    "some",
+    "words",
+    "to",
+    "stream",
+    "back",
+    "one",
+    "at",
+    "a",
+    "time",
+    "and",
+    "then",
+    "a",
+    "few",
+    "more",
+]
 PROMPT = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello in a few words."}]
 PER_REQUEST_USD = 14 * litellm_proxy.INPUT_COST + 16 * litellm_proxy.OUTPUT_COST  # the stub's usage for PROMPT
 SCENARIOS = ("direct", "smile", "litellm", "direct_stream", "smile_stream", "litellm_stream")
@@ -73,6 +94,7 @@ GATEWAYS = ("smile", "litellm")
 
 
 # ---- the upstream stub (run as `hub_gateway.py --stub PORT`) ----
+
 
 def stub_app():
     from starlette.applications import Starlette
@@ -87,12 +109,34 @@ def stub_app():
         base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": 1, "model": body["model"]}  # unique, as upstreams
         finish = "length" if len(words) < len(REPLY) else "stop"
         if not body.get("stream"):
-            return JSONResponse({**base, "object": "chat.completion", "usage": usage, "choices": [
-                {"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": " ".join(words)}}]})
+            return JSONResponse(
+                {
+                    **base,
+                    "object": "chat.completion",
+                    "usage": usage,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": finish,
+                            "message": {"role": "assistant", "content": " ".join(words)},
+                        }
+                    ],
+                }
+            )
 
         def chunk(delta, finish_reason=None, **extra):
-            return "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [
-                {"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra}) + "\n\n"
+            return (
+                "data: "
+                + json.dumps(
+                    {
+                        **base,
+                        "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                        **extra,
+                    }
+                )
+                + "\n\n"
+            )
 
         async def events():
             yield chunk({"role": "assistant", "content": ""})
@@ -100,8 +144,11 @@ def stub_app():
                 yield chunk({"content": word if i == 0 else " " + word})
             yield chunk({}, finish)
             if (body.get("stream_options") or {}).get("include_usage"):
-                yield "data: " + json.dumps({**base, "object": "chat.completion.chunk", "choices": [],
-                                             "usage": usage}) + "\n\n"
+                yield (
+                    "data: "
+                    + json.dumps({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+                    + "\n\n"
+                )
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
@@ -115,8 +162,9 @@ def start_stub(port: int, data_dir: Path) -> subprocess.Popen:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=chat_body("stub-model", False),
-                       timeout=2).raise_for_status()
+            httpx.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions", json=chat_body("stub-model", False), timeout=2
+            ).raise_for_status()
             return proc
         except httpx.TransportError:
             time.sleep(0.1)
@@ -125,6 +173,7 @@ def start_stub(port: int, data_dir: Path) -> subprocess.Popen:
 
 
 # ---- load ----
+
 
 @dataclass
 class Stats:
@@ -153,8 +202,12 @@ def chat_body(model: str, stream: bool) -> dict:
 
 def post_bytes(body: dict, token: str | None = None) -> bytes:
     data = json.dumps(body).encode()
-    lines = ["POST /v1/chat/completions HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
-             f"Content-Length: {len(data)}"]
+    lines = [
+        "POST /v1/chat/completions HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/json",
+        f"Content-Length: {len(data)}",
+    ]
     if token:
         lines.append(f"Authorization: Bearer {token}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
@@ -183,8 +236,11 @@ async def client(port: int, request: bytes, stream: bool, stats: Stats, stop_at:
             body = await read_body(reader, head)
             stats.latencies.append(time.perf_counter() - start)
             stats.heads.append(got_head - start)
-            ok = head.startswith(b"HTTP/1.1 200") and (body.rstrip().endswith(b"data: [DONE]") if stream
-                                                      else b'"completion_tokens":16' in body.replace(b" ", b""))
+            ok = head.startswith(b"HTTP/1.1 200") and (
+                body.rstrip().endswith(b"data: [DONE]")
+                if stream
+                else b'"completion_tokens":16' in body.replace(b" ", b"")
+            )
             stats.errors += not ok
     finally:
         writer.close()
@@ -206,8 +262,9 @@ def cpu_of(procs: dict[str, list[psutil.Process]]) -> dict[str, float]:
     return out
 
 
-async def run_round(port: int, request: bytes, stream: bool, seconds: float, concurrency: int, stats: Stats,
-                    procs_fn) -> None:
+async def run_round(
+    port: int, request: bytes, stream: bool, seconds: float, concurrency: int, stats: Stats, procs_fn
+) -> None:
     """Processes are listed before and after: a backend that exits during the round is counted through the
     postmaster's children times, one that starts during it through the second listing."""
     before, started = cpu_of(procs_fn()), time.perf_counter()
@@ -234,15 +291,18 @@ def gateway(name: str) -> str | None:
     return next((g for g in GATEWAYS if name.startswith(g)), None)
 
 
-async def measure(ports: dict[str, int], keys: dict[str, str], args, procs_fn
-                  ) -> tuple[dict[tuple[str, int], Stats], dict[str, int]]:
+async def measure(
+    ports: dict[str, int], keys: dict[str, str], args, procs_fn
+) -> tuple[dict[tuple[str, int], Stats], dict[str, int]]:
     """Stats per (path, concurrency), and how many requests each gateway answered in all (warm-up included)."""
-    requests = {"direct": (ports["stub"], post_bytes(chat_body("stub-model", False)), False),
-                "smile": (ports["smile"], post_bytes(chat_body(MODEL, False), keys["smile"]), False),
-                "litellm": (ports.get("litellm"), post_bytes(chat_body(MODEL, False), keys.get("litellm")), False),
-                "direct_stream": (ports["stub"], post_bytes(chat_body("stub-model", True)), True),
-                "smile_stream": (ports["smile"], post_bytes(chat_body(MODEL, True), keys["smile"]), True),
-                "litellm_stream": (ports.get("litellm"), post_bytes(chat_body(MODEL, True), keys.get("litellm")), True)}
+    requests = {
+        "direct": (ports["stub"], post_bytes(chat_body("stub-model", False)), False),
+        "smile": (ports["smile"], post_bytes(chat_body(MODEL, False), keys["smile"]), False),
+        "litellm": (ports.get("litellm"), post_bytes(chat_body(MODEL, False), keys.get("litellm")), False),
+        "direct_stream": (ports["stub"], post_bytes(chat_body("stub-model", True)), True),
+        "smile_stream": (ports["smile"], post_bytes(chat_body(MODEL, True), keys["smile"]), True),
+        "litellm_stream": (ports.get("litellm"), post_bytes(chat_body(MODEL, True), keys.get("litellm")), True),
+    }
     requests = {name: r for name, r in requests.items() if r[0] is not None}
     results, answered = {}, dict.fromkeys(GATEWAYS, 0)
 
@@ -260,14 +320,22 @@ async def measure(ports: dict[str, int], keys: dict[str, str], args, procs_fn
             order = list(requests) if i % 2 == 0 else list(reversed(requests))
             for name in order:
                 port, request, stream = requests[name]
-                await run_round(port, request, stream, args.duration / args.rounds, concurrency,
-                                results[(name, concurrency)], procs_fn)
+                await run_round(
+                    port,
+                    request,
+                    stream,
+                    args.duration / args.rounds,
+                    concurrency,
+                    results[(name, concurrency)],
+                    procs_fn,
+                )
         for name in requests:
             count(name, results[(name, concurrency)])
     return results, answered
 
 
 # ---- setup and checks ----
+
 
 def setup_user(base: str, url: str) -> tuple[str, uuid.UUID]:
     from smile.seed import create_user_sync
@@ -276,8 +344,12 @@ def setup_user(base: str, url: str) -> tuple[str, uuid.UUID]:
     r = httpx.post(f"{base}/api/v1/auth/login", json={"login": "gwbench", "password": PASSWORD}, timeout=30)
     r.raise_for_status()
     token = r.json()["access_token"]
-    r = httpx.post(f"{base}/api/v1/hub/keys", json={"name": "bench", "scopes": ["chat"]},
-                   headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    r = httpx.post(
+        f"{base}/api/v1/hub/keys",
+        json={"name": "bench", "scopes": ["chat"]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     if r.status_code != 201:
         sys.exit(f"key creation failed: {r.status_code} {r.text}")
     return r.json()["secret"], user_id
@@ -310,23 +382,41 @@ async def check(url: str, user_id: uuid.UUID) -> dict:
     try:
         async with database.session() as db:
             wallet = await ledger.balance(db, await ledger.wallet(db, user_id))
-            used, calls = (await db.execute(text("SELECT coalesce(sum(credits), 0), count(*) FROM ai_usage "
-                                                 "WHERE user_id = :u"), {"u": user_id})).one()
+            used, calls = (
+                await db.execute(
+                    text("SELECT coalesce(sum(credits), 0), count(*) FROM ai_usage WHERE user_id = :u"), {"u": user_id}
+                )
+            ).one()
             violations = await verify(db)
     finally:
         await database.dispose()
-    return {"balance": wallet.balance, "held": wallet.held, "used": int(used), "calls": calls,
-            "exact": wallet.balance == FUNDS - int(used) and wallet.held == 0, "violations": violations}
+    return {
+        "balance": wallet.balance,
+        "held": wallet.held,
+        "used": int(used),
+        "calls": calls,
+        "exact": wallet.balance == FUNDS - int(used) and wallet.held == 0,
+        "violations": violations,
+    }
 
 
 # ---- report ----
 
+
 def report(results, checks: dict, answered: dict[str, int], args, database: str, load: float) -> str:
-    table = ["| path | conc. | requests/s | p50 ms | p95 ms | head p50 ms | gateway CPU µs/req | PostgreSQL CPU "
-             "µs/req | stub CPU µs/req | non-200/bad |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    names = {"direct": "direct to stub", "smile": "smile /v1 (key, metered)", "litellm": "LiteLLM (virtual key, budget)",
-             "direct_stream": "direct to stub, streamed", "smile_stream": "smile /v1, streamed",
-             "litellm_stream": "LiteLLM, streamed"}
+    table = [
+        "| path | conc. | requests/s | p50 ms | p95 ms | head p50 ms | gateway CPU µs/req | PostgreSQL CPU "
+        "µs/req | stub CPU µs/req | non-200/bad |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    names = {
+        "direct": "direct to stub",
+        "smile": "smile /v1 (key, metered)",
+        "litellm": "LiteLLM (virtual key, budget)",
+        "direct_stream": "direct to stub, streamed",
+        "smile_stream": "smile /v1, streamed",
+        "litellm_stream": "LiteLLM, streamed",
+    }
     ratios = []
     for c in args.concurrency:
         for name in SCENARIOS:
@@ -334,77 +424,90 @@ def report(results, checks: dict, answered: dict[str, int], args, database: str,
                 continue
             s = results[(name, c)]
             g = gateway(name)
-            table.append(f"| {names[name]} | {c} | {s.rps():.0f} | {s.pct(0.5):.2f} | {s.pct(0.95):.2f} | "
-                         f"{s.pct(0.5, s.heads):.2f} | {f'{s.cpu_us(g):.0f}' if g else '–'} | "
-                         f"{s.cpu_us('postgres'):.0f} | {s.cpu_us('stub'):.0f} | {s.errors} |")
+            table.append(
+                f"| {names[name]} | {c} | {s.rps():.0f} | {s.pct(0.5):.2f} | {s.pct(0.95):.2f} | "
+                f"{s.pct(0.5, s.heads):.2f} | {f'{s.cpu_us(g):.0f}' if g else '–'} | "
+                f"{s.cpu_us('postgres'):.0f} | {s.cpu_us('stub'):.0f} | {s.errors} |"
+            )
         for kind, suffix in (("non-streamed", ""), ("streamed", "_stream")):
             d = results[("direct" + suffix, c)]
             for g in GATEWAYS:
                 if (g + suffix, c) not in results:
                     continue
                 v = results[(g + suffix, c)]
-                ratios.append(f"- {kind}, {c} connections: {g} ÷ direct = {v.rps() / d.rps():.3f}× the throughput, "
-                              f"p50 {v.pct(0.5) - d.pct(0.5):+.2f} ms, p95 {v.pct(0.95) - d.pct(0.95):+.2f} ms; "
-                              f"{v.cpu_us(g):.0f} µs of the gateway's CPU and "
-                              f"{v.cpu_us('postgres') - d.cpu_us('postgres'):.0f} µs of PostgreSQL CPU per request")
+                ratios.append(
+                    f"- {kind}, {c} connections: {g} ÷ direct = {v.rps() / d.rps():.3f}× the throughput, "
+                    f"p50 {v.pct(0.5) - d.pct(0.5):+.2f} ms, p95 {v.pct(0.95) - d.pct(0.95):+.2f} ms; "
+                    f"{v.cpu_us(g):.0f} µs of the gateway's CPU and "
+                    f"{v.cpu_us('postgres') - d.cpu_us('postgres'):.0f} µs of PostgreSQL CPU per request"
+                )
             if ("litellm" + suffix, c) in results:
                 sm, lt = results[("smile" + suffix, c)], results[("litellm" + suffix, c)]
-                ratios.append(f"  - **smile ÷ LiteLLM ({kind}, {c} connections): {sm.rps() / lt.rps():.2f}× the "
-                              f"throughput, {(sm.pct(0.5) - d.pct(0.5)) / (lt.pct(0.5) - d.pct(0.5)):.2f}× the added "
-                              f"p50, {(sm.pct(0.95) - d.pct(0.95)) / (lt.pct(0.95) - d.pct(0.95)):.2f}× the added "
-                              f"p95, {sm.cpu_us('smile') / lt.cpu_us('litellm'):.2f}× the gateway CPU per request**")
+                ratios.append(
+                    f"  - **smile ÷ LiteLLM ({kind}, {c} connections): {sm.rps() / lt.rps():.2f}× the "
+                    f"throughput, {(sm.pct(0.5) - d.pct(0.5)) / (lt.pct(0.5) - d.pct(0.5)):.2f}× the added "
+                    f"p50, {(sm.pct(0.95) - d.pct(0.95)) / (lt.pct(0.95) - d.pct(0.95)):.2f}× the added "
+                    f"p95, {sm.cpu_us('smile') / lt.cpu_us('litellm'):.2f}× the gateway CPU per request**"
+                )
     command = " ".join([".venv/bin/python", "bench/hub_gateway.py", *sys.argv[1:]])
     sent = answered["smile"]
     verdict = "exact" if checks["exact"] and checks["calls"] == sent else "NOT exact"
     violations = checks["violations"]
-    return "\n".join([
-        BEGIN,
-        "## Gateway overhead: `POST /v1/chat/completions` through smile and through LiteLLM proxy vs straight "
-        "to the upstream",
-        "",
-        f"- Date: {now_utc()}",
-        f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
-        f"- Command: `{command}`",
-        f"- Setup: an OpenAI-compatible stub upstream (Starlette on uvicorn, own process, no think time; "
-        "16 words for max_tokens 16, one per streamed chunk) and `smile serve --workers 1` (uvicorn, in-process "
-        f"job worker on) on {database} PostgreSQL, log level {args.log_level}, the stub as its only provider "
-        "(`SMILE_AI_PROVIDERS`/`SMILE_AI_MODELS`), per-key/user rate limits raised so they never refuse (still "
-        "counted). Request: 2 short messages, `max_tokens: 16`; streamed with `stream_options.include_usage`. "
-        "Through smile each call authenticates the key, counts the rate limits, reserves the wallet (ledger "
-        "hold), calls the upstream with the `openai` SDK, captures the hold and writes the `ai_usage` row. "
-        f"LiteLLM proxy {litellm_proxy.LITELLM_VERSION} (`litellm[proxy]` from PyPI in its own venv, "
-        "`bench/litellm_proxy.py`) runs one process on the same machine against the same stub, with its "
-        "PostgreSQL database on the same server, a virtual key with `max_budget` and per-token prices, so "
-        "budget checks and spend tracking are on. Prisma's native query engine cannot be downloaded here, so "
-        "the same engine commit's WebAssembly build from npm (`@prisma/query-engine-wasm` on "
-        "`@prisma/adapter-pg`) answers in its place through a small Node shim (about 2-3.5 ms of CPU per "
-        "LiteLLM request, counted in LiteLLM's column). "
-        f"Load: this script's keep-alive HTTP/1.1 generator, {args.rounds} alternating rounds of "
-        f"{args.duration / args.rounds:.1f} s per path and concurrency after {args.warmup:.0f} s warm-up. "
-        "Generator, stub, smile and PostgreSQL share the same cores: compare ratios, not absolute figures. "
-        "Latency is to the last byte; head = time to the response head (for smile's streams: after the hold "
-        "and the upstream connect). CPU is per process (smile's uvicorn process; LiteLLM's process and its Node engine; for PostgreSQL the postmaster, its backends listed at the round's start and end, and the backends that exited in between through the postmaster's children times; both gateways' databases are on that one server).",
-        "",
-        *table,
-        "",
-        *ratios,
-        "",
-        f"**Metering under load: {verdict}.** {checks['calls']:,} calls recorded in `ai_usage` for {sent:,} "
-        f"answered requests; wallet balance {checks['balance']:,} = funding {FUNDS:,} − {checks['used']:,} "
-        f"credits in `ai_usage`: {'yes' if checks['balance'] == FUNDS - checks['used'] else 'NO'}; "
-        f"{checks['held']:,} credits left held; ledger `verify()`: "
-        f"{'clean' if not violations else f'{len(violations)} violation(s)'}.",
-        *([] if "litellm" not in checks else ["", litellm_line(checks["litellm"], answered["litellm"])]),
-        END,
-    ])
+    return "\n".join(
+        [
+            BEGIN,
+            "## Gateway overhead: `POST /v1/chat/completions` through smile and through LiteLLM proxy vs straight "
+            "to the upstream",
+            "",
+            f"- Date: {now_utc()}",
+            f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
+            f"- Command: `{command}`",
+            f"- Setup: an OpenAI-compatible stub upstream (Starlette on uvicorn, own process, no think time; "
+            "16 words for max_tokens 16, one per streamed chunk) and `smile serve --workers 1` (uvicorn, in-process "
+            f"job worker on) on {database} PostgreSQL, log level {args.log_level}, the stub as its only provider "
+            "(`SMILE_AI_PROVIDERS`/`SMILE_AI_MODELS`), per-key/user rate limits raised so they never refuse (still "
+            "counted). Request: 2 short messages, `max_tokens: 16`; streamed with `stream_options.include_usage`. "
+            "Through smile each call authenticates the key, counts the rate limits, reserves the wallet (ledger "
+            "hold), calls the upstream with the `openai` SDK, captures the hold and writes the `ai_usage` row. "
+            f"LiteLLM proxy {litellm_proxy.LITELLM_VERSION} (`litellm[proxy]` from PyPI in its own venv, "
+            "`bench/litellm_proxy.py`) runs one process on the same machine against the same stub, with its "
+            "PostgreSQL database on the same server, a virtual key with `max_budget` and per-token prices, so "
+            "budget checks and spend tracking are on. Prisma's native query engine cannot be downloaded here, so "
+            "the same engine commit's WebAssembly build from npm (`@prisma/query-engine-wasm` on "
+            "`@prisma/adapter-pg`) answers in its place through a small Node shim (about 2-3.5 ms of CPU per "
+            "LiteLLM request, counted in LiteLLM's column). "
+            f"Load: this script's keep-alive HTTP/1.1 generator, {args.rounds} alternating rounds of "
+            f"{args.duration / args.rounds:.1f} s per path and concurrency after {args.warmup:.0f} s warm-up. "
+            "Generator, stub, smile and PostgreSQL share the same cores: compare ratios, not absolute figures. "
+            "Latency is to the last byte; head = time to the response head (for smile's streams: after the hold "
+            "and the upstream connect). CPU is per process (smile's uvicorn process; LiteLLM's process and its Node "
+            "engine; for PostgreSQL the postmaster, its backends listed at the round's start and end, and the backends "
+            "that exited in between through the postmaster's children times; both gateways' databases are on that one "
+            "server).",
+            "",
+            *table,
+            "",
+            *ratios,
+            "",
+            f"**Metering under load: {verdict}.** {checks['calls']:,} calls recorded in `ai_usage` for {sent:,} "
+            f"answered requests; wallet balance {checks['balance']:,} = funding {FUNDS:,} − {checks['used']:,} "
+            f"credits in `ai_usage`: {'yes' if checks['balance'] == FUNDS - checks['used'] else 'NO'}; "
+            f"{checks['held']:,} credits left held; ledger `verify()`: "
+            f"{'clean' if not violations else f'{len(violations)} violation(s)'}.",
+            *([] if "litellm" not in checks else ["", litellm_line(checks["litellm"], answered["litellm"])]),
+            END,
+        ]
+    )
 
 
 def litellm_line(spend: dict, answered: int) -> str:
     expected = answered * PER_REQUEST_USD
-    return (f"**LiteLLM's accounting:** {answered:,} answered requests at {PER_REQUEST_USD:.6f} $ each = "
-            f"{expected:.6f} $; the key's spend read from its `/key/info` right after the load: "
-            f"{spend['first']:.6f} $, and {spend['last']:.6f} $ after {spend['waited']:.0f} s (LiteLLM writes "
-            f"spend to its database in batches; in-process counters enforce the budget in between).")
+    return (
+        f"**LiteLLM's accounting:** {answered:,} answered requests at {PER_REQUEST_USD:.6f} $ each = "
+        f"{expected:.6f} $; the key's spend read from its `/key/info` right after the load: "
+        f"{spend['first']:.6f} $, and {spend['last']:.6f} $ after {spend['waited']:.0f} s (LiteLLM writes "
+        f"spend to its database in batches; in-process counters enforce the budget in between)."
+    )
 
 
 def litellm_spend(port: int, key: str, data_dir: Path) -> dict:
@@ -436,12 +539,19 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=6.0, help="measured seconds per path and concurrency")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds the duration is split into")
     parser.add_argument("--warmup", type=float, default=1.5, help="warm-up seconds per path and concurrency")
-    parser.add_argument("--concurrency", type=lambda v: [int(x) for x in v.split(",")], default=[8, 32],
-                        help="keep-alive connections, comma-separated")
+    parser.add_argument(
+        "--concurrency",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[8, 32],
+        help="keep-alive connections, comma-separated",
+    )
     parser.add_argument("--log-level", default="WARNING", help="server SMILE_LOG_LEVEL")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
-    parser.add_argument("--no-litellm", action="store_true",
-                        help="skip LiteLLM proxy (bench/litellm_proxy.py installs it in its own venv on first use)")
+    parser.add_argument(
+        "--no-litellm",
+        action="store_true",
+        help="skip LiteLLM proxy (bench/litellm_proxy.py installs it in its own venv on first use)",
+    )
     args = parser.parse_args()
     if args.stub:
         import uvicorn
@@ -459,24 +569,40 @@ def main() -> None:
     url = bench_database_url(data_dir, f"smile_gw_{os.getpid()}")
     print(f"starting smile serve on :{ports['smile']} ({database} PostgreSQL, data dir {data_dir}) ...", flush=True)
     n = str(10**9)
-    proc = start_server(ports["smile"], data_dir, args.log_level, url,
-                        SMILE_AI_PROVIDERS=f"stub|openai|http://127.0.0.1:{ports['stub']}/v1|sk-bench",
-                        SMILE_AI_MODELS=MODELS, SMILE_AI_DEFAULT_MODEL=MODEL, SMILE_MODERATION_CLASSIFIER="0", SMILE_STARTING_CREDITS="0", SMILE_HUB_KEY_RPM=n,
-                        SMILE_HUB_USER_RPM=n, SMILE_HUB_KEY_TPM=n, SMILE_HUB_USER_TPM=n)
+    proc = start_server(
+        ports["smile"],
+        data_dir,
+        args.log_level,
+        url,
+        SMILE_AI_PROVIDERS=f"stub|openai|http://127.0.0.1:{ports['stub']}/v1|sk-bench",
+        SMILE_AI_MODELS=MODELS,
+        SMILE_AI_DEFAULT_MODEL=MODEL,
+        SMILE_MODERATION_CLASSIFIER="0",
+        SMILE_STARTING_CREDITS="0",
+        SMILE_HUB_KEY_RPM=n,
+        SMILE_HUB_USER_RPM=n,
+        SMILE_HUB_KEY_TPM=n,
+        SMILE_HUB_USER_TPM=n,
+    )
     litellm = None
     try:
         secret, user_id = setup_user(f"http://127.0.0.1:{ports['smile']}", url)
         asyncio.run(fund(url, user_id))
         keys = {"smile": secret}
         if not args.no_litellm:
-            litellm, ports["litellm"], keys["litellm"] = litellm_proxy.start_litellm(ports["stub"], data_dir / "litellm",
-                                                                                     None)
+            litellm, ports["litellm"], keys["litellm"] = litellm_proxy.start_litellm(
+                ports["stub"], data_dir / "litellm", None
+            )
         smile_p, stub_p = psutil.Process(proc.pid), psutil.Process(stub.pid)
         litellm_p = [psutil.Process(litellm.pid)] if litellm else []
 
         def procs_fn():
-            return {"smile": [smile_p], "stub": [stub_p], "postgres": postgres_processes(data_dir, url),
-                    "litellm": [*litellm_p, *(c for p in litellm_p for c in p.children(recursive=True))]}
+            return {
+                "smile": [smile_p],
+                "stub": [stub_p],
+                "postgres": postgres_processes(data_dir, url),
+                "litellm": [*litellm_p, *(c for p in litellm_p for c in p.children(recursive=True))],
+            }
 
         print(f"measuring {args.duration:.0f} s per path at concurrency {args.concurrency} ...", flush=True)
         results, answered = asyncio.run(measure(ports, keys, args, procs_fn))
@@ -492,8 +618,12 @@ def main() -> None:
         drop_database(url)
     section = report(results, checks, answered, args, database, load)
     print("\n" + section.split("\n", 1)[1].rsplit("\n", 1)[0])
-    bad = (any(s.errors for s in results.values()) or not checks["exact"] or checks["violations"]
-           or checks["calls"] != answered["smile"])
+    bad = (
+        any(s.errors for s in results.values())
+        or not checks["exact"]
+        or checks["violations"]
+        or checks["calls"] != answered["smile"]
+    )
     if not args.no_write:
         write_doc(section, BEGIN, END)
         print(f"\nwrote {DOC.relative_to(ROOT)}")

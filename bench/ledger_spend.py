@@ -40,7 +40,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402 - bench/ is not a package
-    DEFAULT_DATA_DIR, DOC, ROOT, bench_database_url, machine, now_utc, percentile, use_uvloop, write_doc,
+    DEFAULT_DATA_DIR,
+    DOC,
+    ROOT,
+    bench_database_url,
+    machine,
+    now_utc,
+    percentile,
+    use_uvloop,
+    write_doc,
 )
 
 BEGIN, END = "<!-- bench:ledger_spend:begin -->", "<!-- bench:ledger_spend:end -->"
@@ -84,7 +92,9 @@ def fresh_database(args) -> str:
             "email_verified_at, created_at, updated_at) "
             "SELECT gen_random_uuid(), 'ledger' || i || '@example.com', 'ledger' || i, 'Ledger ' || i, 'person', "
             "ARRAY['user'], 'active', '', '[]', '', 'en', 'UTC', false, 'everyone', false, true, now(), now(), "
-            "now() FROM generate_series(1, %s) i", (args.wallets,))
+            "now() FROM generate_series(1, %s) i",
+            (args.wallets,),
+        )
     return target
 
 
@@ -101,8 +111,12 @@ async def setup(database, wallets: int):
         promo = await ledger.platform(db, ledger.PROMOTIONS, CREDITS)
         accounts = [await ledger.wallet(db, u) for u in users]
         sinks = [await ledger.account(db, u, "bench_sink", CREDITS) for u in users]
-        await ledger.post(db, "signup_grant", [Leg(promo, -FUNDS * len(accounts)),
-                                               *(Leg(a, FUNDS) for a in accounts)], key="bench:fund")
+        await ledger.post(
+            db,
+            "signup_grant",
+            [Leg(promo, -FUNDS * len(accounts)), *(Leg(a, FUNDS) for a in accounts)],
+            key="bench:fund",
+        )
     return accounts, sinks, revenue
 
 
@@ -117,15 +131,22 @@ def scenarios(accounts, sinks, revenue):
         await db.execute(text("SELECT 1"))
 
     async def insert(db, client, n, rng):
-        await db.execute(text("INSERT INTO bench_insert (id, client, n) VALUES (:id, :c, :n)"),
-                         {"id": uuid.uuid4(), "c": client, "n": n})
+        await db.execute(
+            text("INSERT INTO bench_insert (id, client, n) VALUES (:id, :c, :n)"),
+            {"id": uuid.uuid4(), "c": client, "n": n},
+        )
 
     def spend(pick, to_sink=False):
         async def op(db, client, n, rng):
             i = pick(rng)
-            await ledger.post(db, "credit_spend", [Leg(accounts[i], -1), Leg(sinks[i] if to_sink else revenue, 1)],
-                              key=f"spend:{client}:{n}:{uuid.uuid4().hex[:8]}")
+            await ledger.post(
+                db,
+                "credit_spend",
+                [Leg(accounts[i], -1), Leg(sinks[i] if to_sink else revenue, 1)],
+                key=f"spend:{client}:{n}:{uuid.uuid4().hex[:8]}",
+            )
             return i
+
         return op
 
     def metered(pick):
@@ -135,6 +156,7 @@ def scenarios(accounts, sinks, revenue):
             await db.commit()  # the reservation commits before the (AI) work; the capture is a second transaction
             await ledger.capture(db, hold, 2, revenue, kind="credit_spend")
             return i
+
         return op
 
     hot, spread = (lambda rng: 0), (lambda rng: rng.randrange(len(accounts)))
@@ -193,8 +215,10 @@ async def measure(url: str, args):
                 order = list(ops) if r % 2 == 0 else list(reversed(ops))
                 for name in order:
                     await drive(database, ops[name], c, args.duration / args.rounds, results[c][name], seed=r + 1)
-            print("  " + ", ".join(f"{name.split(',')[0]} {res.rate():.0f}/s" for name, res in results[c].items()),
-                  flush=True)
+            print(
+                "  " + ", ".join(f"{name.split(',')[0]} {res.rate():.0f}/s" for name, res in results[c].items()),
+                flush=True,
+            )
         async with database.session() as db:
             violations = await verify(db)
             balances = [(await ledger.balance(db, a)).balance for a in accounts]
@@ -207,7 +231,9 @@ async def measure(url: str, args):
 def report(results: dict[int, dict[str, Result]], args, database: str, load: float, checks: str) -> str:
     command = " ".join([".venv/bin/python", "bench/ledger_spend.py", *sys.argv[1:]])
     lines = [
-        BEGIN, "## Ledger: credit spends per second, one hot wallet vs spread over 1,000 wallets", "",
+        BEGIN,
+        "## Ledger: credit spends per second, one hot wallet vs spread over 1,000 wallets",
+        "",
         f"- Date: {now_utc()}",
         f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
         f"- Command: `{command}`",
@@ -216,16 +242,22 @@ def report(results: dict[int, dict[str, Result]], args, database: str, load: flo
         f"(SQLAlchemy async + psycopg, one session and transaction per operation, pool of {max(args.clients)}); "
         f"{args.rounds} alternating rounds of {args.duration / args.rounds:.1f} s per scenario after "
         f"{args.warmup:g} s warm-up. Client, Python and PostgreSQL share the machine's cores.",
-        f"- After the run: {checks}", "",
+        f"- After the run: {checks}",
+        "",
     ]
     for c, by_name in results.items():
         base = by_name["baseline: INSERT one row"].rate()
-        lines += [f"**{c} client(s)**", "",
-                  "| scenario | operations | per second | p50 ms | p95 ms | Python CPU ms/op | ÷ INSERT baseline "
-                  "| errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"**{c} client(s)**",
+            "",
+            "| scenario | operations | per second | p50 ms | p95 ms | Python CPU ms/op | ÷ INSERT baseline | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for name, res in by_name.items():
-            lines.append(f"| {name} | {len(res.latencies)} | {res.rate():.0f} | {res.pct(0.5):.2f} | "
-                         f"{res.pct(0.95):.2f} | {res.cpu_ms():.2f} | {res.rate() / base:.2f}× | {res.errors} |")
+            lines.append(
+                f"| {name} | {len(res.latencies)} | {res.rate():.0f} | {res.pct(0.5):.2f} | "
+                f"{res.pct(0.95):.2f} | {res.cpu_ms():.2f} | {res.rate() / base:.2f}× | {res.errors} |"
+            )
         hot, spread = by_name["spend, one hot wallet"].rate(), by_name[f"spend, spread over {args.wallets:,} wallets"]
         mhot = by_name["hold + capture, one hot wallet"].rate()
         mspread = by_name[f"hold + capture, spread over {args.wallets:,} wallets"].rate()
@@ -241,7 +273,9 @@ def report(results: dict[int, dict[str, Result]], args, database: str, load: flo
         "The row locks show in the tail: every spend also credits the one platform REVENUE row, so spreading "
         f"the wallets changes little (p95 {hot.pct(0.95):.0f} ms hot, {spend.pct(0.95):.0f} ms spread), while "
         f"spends with no shared row have p95 {unshared.pct(0.95):.0f} ms. More client processes on more cores "
-        "would be needed to saturate PostgreSQL's row locks.", ""]
+        "would be needed to saturate PostgreSQL's row locks.",
+        "",
+    ]
     return "\n".join([*lines, END])
 
 
@@ -253,8 +287,12 @@ def main() -> None:
     parser.add_argument("--clients", default="1,16", help="comma-separated numbers of parallel clients")
     parser.add_argument("--wallets", type=int, default=1000)
     parser.add_argument("--database", default="smile_bench_ledger", help="database to create (dropped first)")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                        help="embedded PostgreSQL home (ignored when SMILE_DATABASE_URL is set)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="embedded PostgreSQL home (ignored when SMILE_DATABASE_URL is set)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
     args.clients = [int(c) for c in args.clients.split(",")]
@@ -270,9 +308,12 @@ def main() -> None:
             for i, n in res.spent.items():
                 spent[i] = spent.get(i, 0) + n * (2 if name.startswith("hold") else 1)
     wrong = [i for i, b in enumerate(balances) if b != FUNDS - spent.get(i, 0)]
-    checks = ("`smile ledger verify` checks found no violation; every wallet's balance equals its funding minus the "
-              "spends counted by the clients." if not violations and not wrong else
-              f"**{len(violations)} verify violation(s), {len(wrong)} wallet(s) off**")
+    checks = (
+        "`smile ledger verify` checks found no violation; every wallet's balance equals its funding minus the "
+        "spends counted by the clients."
+        if not violations and not wrong
+        else f"**{len(violations)} verify violation(s), {len(wrong)} wallet(s) off**"
+    )
     section = report(results, args, database, load, checks)
     print("\n" + section.split("\n", 1)[1].rsplit("\n", 1)[0])
     if violations or wrong:

@@ -18,6 +18,7 @@ and LiteLLM is told not to migrate (DISABLE_SCHEMA_UPDATE).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -119,7 +120,10 @@ const ACTIONS = ['findUniqueOrThrow', 'findFirstOrThrow', 'findUnique', 'findFir
 function value(node) {
   switch (node.kind) {
     case 'StringValue': case 'EnumValue': return node.value;
-    case 'IntValue': { const n = Number(node.value); return Number.isSafeInteger(n) ? n : { $type: 'BigInt', value: node.value }; }
+    case 'IntValue': {
+      const n = Number(node.value);
+      return Number.isSafeInteger(n) ? n : { $type: 'BigInt', value: node.value };
+    }
     case 'FloatValue': return Number(node.value);
     case 'BooleanValue': return node.value;
     case 'NullValue': return null;
@@ -133,7 +137,10 @@ function selection(set) {
   const out = {};
   for (const f of set ? set.selections : []) {
     if (!f.selectionSet && !f.arguments?.length) { out[f.name.value] = true; continue; }
-    out[f.name.value] = { selection: selection(f.selectionSet), ...(f.arguments?.length ? { arguments: args(f) } : {}) };
+    out[f.name.value] = {
+      selection: selection(f.selectionSet),
+      ...(f.arguments?.length ? { arguments: args(f) } : {}),
+    };
   }
   return out;
 }
@@ -146,7 +153,9 @@ const FILTERS = new Set(['equals', 'not', 'in', 'notIn', 'lt', 'lte', 'gt', 'gte
 function tag(type, v) {
   if (typeof v === 'string') return { $type: type, value: v };
   if (Array.isArray(v)) return v.map((x) => tag(type, x));
-  if (v && typeof v === 'object' && !('$type' in v)) for (const k of Object.keys(v)) if (FILTERS.has(k)) v[k] = tag(type, v[k]);
+  if (v && typeof v === 'object' && !('$type' in v)) {
+    for (const k of Object.keys(v)) if (FILTERS.has(k)) v[k] = tag(type, v[k]);
+  }
   return v;
 }
 function tagInputs(v, model) {
@@ -232,7 +241,11 @@ const server = http.createServer(async (request, response) => {
 await engine.connect('{}');
 server.keepAliveTimeout = 60000;
 server.listen(port, '127.0.0.1');
-const shutdown = async () => { server.close(); try { await engine.disconnect('{}'); await pool.end(); } catch {} process.exit(0); };
+const shutdown = async () => {
+  server.close();
+  try { await engine.disconnect('{}'); await pool.end(); } catch {}
+  process.exit(0);
+};
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 """.replace("__COMMIT__", ENGINE_COMMIT)
@@ -254,24 +267,39 @@ def _site_packages(venv: Path) -> Path:
 def ensure_venv(venv: Path) -> None:
     """Create the venv and install litellm[proxy]==LITELLM_VERSION and prisma if they are missing."""
     site = next(venv.glob("lib/python3*/site-packages"), None)
-    if site and (site / f"litellm-{LITELLM_VERSION}.dist-info").exists() \
-            and (site / f"prisma-{PRISMA_PY_VERSION}.dist-info").exists():
+    if (
+        site
+        and (site / f"litellm-{LITELLM_VERSION}.dist-info").exists()
+        and (site / f"prisma-{PRISMA_PY_VERSION}.dist-info").exists()
+    ):
         return
     t0 = time.monotonic()
     print(f"litellm: installing litellm[proxy]=={LITELLM_VERSION} into {venv} (about a minute)", flush=True)
     if not (venv / "bin" / "python").exists():
         _run(["python3", "-m", "venv", str(venv)])
-    _run([str(venv / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={LITELLM_VERSION}",
-          f"prisma=={PRISMA_PY_VERSION}"])
+    _run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "-q",
+            f"litellm[proxy]=={LITELLM_VERSION}",
+            f"prisma=={PRISMA_PY_VERSION}",
+        ]
+    )
     print(f"litellm: installed in {time.monotonic() - t0:.0f}s", flush=True)
 
 
 def _prisma_env(venv: Path, engine: Path) -> dict:
     env = dict(os.environ)
-    env.update(PATH=f"{venv / 'bin'}:{env.get('PATH', '')}", PRISMA_QUERY_ENGINE_BINARY=str(engine),
-               PRISMA_SCHEMA_ENGINE_BINARY=str(engine), PRISMA_QUERY_ENGINE_LIBRARY=str(engine),
-               PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING="1", PRISMA_HIDE_UPDATE_MESSAGE="1",
-               PRISMA_BINARY_CACHE_DIR=str(venv / "prisma-cli"))
+    env.update(
+        PATH=f"{venv / 'bin'}:{env.get('PATH', '')}",
+        PRISMA_QUERY_ENGINE_BINARY=str(engine),
+        PRISMA_SCHEMA_ENGINE_BINARY=str(engine),
+        PRISMA_QUERY_ENGINE_LIBRARY=str(engine),
+        PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING="1",
+        PRISMA_HIDE_UPDATE_MESSAGE="1",
+        PRISMA_BINARY_CACHE_DIR=str(venv / "prisma-cli"),
+    )
     return env
 
 
@@ -300,8 +328,11 @@ def ensure_client(venv: Path, engine: Path) -> None:
         return
     t0 = time.monotonic()
     print("litellm: prisma generate (first run fetches the Prisma CLI from npm)", flush=True)
-    _run([str(venv / "bin" / "prisma"), "generate", "--schema", str(site / "litellm" / "proxy" / "schema.prisma")],
-         env=_prisma_env(venv, engine), stdout=subprocess.DEVNULL)
+    _run(
+        [str(venv / "bin" / "prisma"), "generate", "--schema", str(site / "litellm" / "proxy" / "schema.prisma")],
+        env=_prisma_env(venv, engine),
+        stdout=subprocess.DEVNULL,
+    )
     print(f"litellm: generated in {time.monotonic() - t0:.0f}s", flush=True)
 
 
@@ -328,15 +359,19 @@ def migrate(url: str, venv: Path) -> None:
         if conn.execute("""SELECT to_regclass('"LiteLLM_VerificationToken"')""").fetchone()[0]:
             return
         t0 = time.monotonic()
-        folders = sorted(p for p in (_site_packages(venv) / "litellm_proxy_extras" / "migrations").iterdir()
-                         if (p / "migration.sql").exists())
+        folders = sorted(
+            p
+            for p in (_site_packages(venv) / "litellm_proxy_extras" / "migrations").iterdir()
+            if (p / "migration.sql").exists()
+        )
         for folder in folders:
             conn.execute((folder / "migration.sql").read_text())
         print(f"litellm: applied {len(folders)} migrations in {time.monotonic() - t0:.1f}s", flush=True)
 
 
-def start_litellm(stub_port: int, data_dir: Path, database_url: str | None,
-                  max_budget: float = 1000.0, workers: int = 1) -> tuple[subprocess.Popen, int, str]:
+def start_litellm(
+    stub_port: int, data_dir: Path, database_url: str | None, max_budget: float = 1000.0, workers: int = 1
+) -> tuple[subprocess.Popen, int, str]:
     """Start LiteLLM with model MODEL -> the stub; return (process, port, virtual key with max_budget).
 
     database_url: libpq or SQLAlchemy URL (created if missing); None: a fresh database as for smile.
@@ -352,24 +387,45 @@ def start_litellm(stub_port: int, data_dir: Path, database_url: str | None,
 
     master = "sk-bench-" + secrets.token_hex(12)
     config = {  # JSON is YAML
-        "model_list": [{
-            "model_name": MODEL,
-            "litellm_params": {"model": "openai/stub-model", "api_base": f"http://127.0.0.1:{stub_port}/v1",
-                               "api_key": "sk-stub"},
-            "model_info": {"input_cost_per_token": INPUT_COST, "output_cost_per_token": OUTPUT_COST},
-        }],
+        "model_list": [
+            {
+                "model_name": MODEL,
+                "litellm_params": {
+                    "model": "openai/stub-model",
+                    "api_base": f"http://127.0.0.1:{stub_port}/v1",
+                    "api_key": "sk-stub",
+                },
+                "model_info": {"input_cost_per_token": INPUT_COST, "output_cost_per_token": OUTPUT_COST},
+            }
+        ],
         "general_settings": {"master_key": master},
         "litellm_settings": {"telemetry": False},
     }
     (data_dir / "litellm_config.yaml").write_text(json.dumps(config, indent=2))
     env = _prisma_env(venv, engine)
-    env.update(DATABASE_URL=url, DISABLE_SCHEMA_UPDATE="true", LITELLM_OFFLINE_MODE="true",
-               LITELLM_LOCAL_MODEL_COST_MAP="true")
+    env.update(
+        DATABASE_URL=url, DISABLE_SCHEMA_UPDATE="true", LITELLM_OFFLINE_MODE="true", LITELLM_LOCAL_MODEL_COST_MAP="true"
+    )
     port = free_port()
     with open(data_dir / "litellm.log", "wb") as log:
-        proc = subprocess.Popen([str(venv / "bin" / "litellm"), "--config", str(data_dir / "litellm_config.yaml"),
-                                 "--host", "127.0.0.1", "--port", str(port), "--num_workers", str(workers)],
-                                cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                str(venv / "bin" / "litellm"),
+                "--config",
+                str(data_dir / "litellm_config.yaml"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--num_workers",
+                str(workers),
+            ],
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     t0 = time.monotonic()
     print(f"litellm: starting on port {port} (log {data_dir / 'litellm.log'})", flush=True)
     base = f"http://127.0.0.1:{port}"
@@ -386,9 +442,12 @@ def start_litellm(stub_port: int, data_dir: Path, database_url: str | None,
             pass
         time.sleep(0.5)
     print(f"litellm: ready in {time.monotonic() - t0:.0f}s", flush=True)
-    r = httpx.post(f"{base}/key/generate", headers={"Authorization": f"Bearer {master}"},
-                   json={"models": [MODEL], "max_budget": max_budget},
-                   timeout=30)
+    r = httpx.post(
+        f"{base}/key/generate",
+        headers={"Authorization": f"Bearer {master}"},
+        json={"models": [MODEL], "max_budget": max_budget},
+        timeout=30,
+    )
     r.raise_for_status()
     return proc, port, r.json()["key"]
 
@@ -397,20 +456,20 @@ def stop_litellm(proc: subprocess.Popen) -> None:
     """Stop LiteLLM and what it started (the query engine) in its process group."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)  # LiteLLM first: it stops its query engine itself
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(10)
 
 
 def key_spend(port: int, key: str, master: str) -> float:
-    r = httpx.get(f"http://127.0.0.1:{port}/key/info", params={"key": key},
-                  headers={"Authorization": f"Bearer {master}"}, timeout=10)
+    r = httpx.get(
+        f"http://127.0.0.1:{port}/key/info",
+        params={"key": key},
+        headers={"Authorization": f"Bearer {master}"},
+        timeout=10,
+    )
     r.raise_for_status()
     return float(r.json()["info"]["spend"] or 0.0)
 
@@ -425,8 +484,12 @@ def main() -> None:
     proc = None
     try:
         proc, port, key = start_litellm(stub_port, data_dir, os.environ.get("LITELLM_DATABASE_URL"), max_budget=1.0)
-        r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=chat_body(MODEL, False),
-                       headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json=chat_body(MODEL, False),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
         r.raise_for_status()
         body = r.json()
         print("reply:", body["choices"][0]["message"]["content"], "| usage:", body["usage"])

@@ -38,29 +38,32 @@ def main() -> None:
     runs = {t: clf.predict(texts, threshold=t) for t in (0.5, 0.6, 0.7, 0.8, 0.9, args.threshold)}
     per_text = (time.perf_counter() - start) / len(texts) / len(runs)
     print(f"# moderation classifier, {date.today()}, {platform.machine()} {platform.processor() or ''}".rstrip())
-    print(f"train {len(train)} rows, held-out {len(held)} rows; trained in {trained:.1f} s "
-          f"(model load included), {per_text * 1000:.1f} ms per text in a batch\n")
+    print(
+        f"train {len(train)} rows, held-out {len(held)} rows; trained in {trained:.1f} s "
+        f"(model load included), {per_text * 1000:.1f} ms per text in a batch\n"
+    )
     print("| threshold | flagged precision | flagged recall | ok kept visible |")
     print("|---|---|---|---|")
     harmful = [label != "ok" for label in truth]
     for threshold in (0.5, 0.6, 0.7, 0.8, 0.9):
         flagged = [c.flagged for c in runs[threshold]]
-        tp = sum(f and h for f, h in zip(flagged, harmful))
-        fp = sum(f and not h for f, h in zip(flagged, harmful))
-        fn = sum(h and not f for f, h in zip(flagged, harmful))
+        tp = sum(f and h for f, h in zip(flagged, harmful, strict=True))
+        fp = sum(f and not h for f, h in zip(flagged, harmful, strict=True))
+        fn = sum(h and not f for f, h in zip(flagged, harmful, strict=True))
         ok_total = harmful.count(False)
         mark = " (default)" if threshold == args.threshold else ""
-        print(f"| {threshold}{mark} | {ratio(tp, tp + fp)} | {ratio(tp, tp + fn)} | "
-              f"{ok_total - fp}/{ok_total} |")
+        print(f"| {threshold}{mark} | {ratio(tp, tp + fp)} | {ratio(tp, tp + fn)} | {ok_total - fp}/{ok_total} |")
     predicted = [c.label for c in runs[args.threshold]]
     print(f"\nPer class at threshold {args.threshold}:\n")
     print("| class | held-out rows | precision | recall |")
     print("|---|---|---|---|")
     for label in moderation.LABELS:
-        tp = sum(p == label and t == label for p, t in zip(predicted, truth))
-        print(f"| {label} | {truth.count(label)} | {ratio(tp, predicted.count(label))} | "
-              f"{ratio(tp, truth.count(label))} |")
-    wrong = [(t, p, text) for t, p, text in zip(truth, predicted, texts) if t != p]
+        tp = sum(p == label and t == label for p, t in zip(predicted, truth, strict=True))
+        print(
+            f"| {label} | {truth.count(label)} | {ratio(tp, predicted.count(label))} | "
+            f"{ratio(tp, truth.count(label))} |"
+        )
+    wrong = [(t, p, text) for t, p, text in zip(truth, predicted, texts, strict=True) if t != p]
     if wrong:
         print("\nMistakes (truth -> predicted: text):")
         for t, p, text in wrong:

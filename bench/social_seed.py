@@ -44,15 +44,77 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402 - bench/ is not a package
-    DEFAULT_DATA_DIR, DOC, PASSWORD, ROOT, bench_database_url, machine, now_utc, write_doc,
+    DEFAULT_DATA_DIR,
+    DOC,
+    PASSWORD,
+    ROOT,
+    bench_database_url,
+    machine,
+    now_utc,
+    write_doc,
 )
 
 console = Console()
 BEGIN, END = "<!-- bench:social_seed:begin -->", "<!-- bench:social_seed:end -->"
-WORDS = ("the quick brown fox jumps over lazy dog coffee morning code review ship it today weekend rain sun "
-         "music film book idea launch team design data model garden bike train city news story photo").split()
-TAGS = [f"{w}" for w in ("python", "ai", "music", "coffee", "design", "travel", "books", "running", "cats",
-                         "photography", "food", "startup", "science", "art", "gaming", "news", "climate", "jazz")]
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dog",
+    "coffee",
+    "morning",
+    "code",
+    "review",
+    "ship",
+    "it",
+    "today",
+    "weekend",
+    "rain",
+    "sun",
+    "music",
+    "film",
+    "book",
+    "idea",
+    "launch",
+    "team",
+    "design",
+    "data",
+    "model",
+    "garden",
+    "bike",
+    "train",
+    "city",
+    "news",
+    "story",
+    "photo",
+]
+TAGS = [
+    f"{w}"
+    for w in (
+        "python",
+        "ai",
+        "music",
+        "coffee",
+        "design",
+        "travel",
+        "books",
+        "running",
+        "cats",
+        "photography",
+        "food",
+        "startup",
+        "science",
+        "art",
+        "gaming",
+        "news",
+        "climate",
+        "jazz",
+    )
+]
 REACTION_KINDS = ["like"] * 6 + ["love", "laugh", "wow", "sad", "celebrate"]
 STAR_FOLLOWERS, CASTER_FOLLOWERS = 50_000, 1_000
 
@@ -65,8 +127,9 @@ def uuid7_at(when: dt.datetime, rng: random.Random) -> uuid.UUID:
 
 
 def progress() -> Progress:
-    return Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console)
+    return Progress(
+        TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
 
 
 def copy_rows(conn: psycopg.Connection, table: str, columns: list[str], rows, total: int, label: str) -> int:
@@ -111,9 +174,30 @@ class Seeder:
         self.star = self.caster = None
 
     def _user(self, uid, username, display, created, account_type="person", owner=None, private=False):
-        return (uid, f"{username}@bench.example.com", username, display, self.pw_hash, account_type, "{user}",
-                "active", owner, created, created, created, "", "[]", "", "en", "UTC", private, "everyone",
-                False, True, created)
+        return (
+            uid,
+            f"{username}@bench.example.com",
+            username,
+            display,
+            self.pw_hash,
+            account_type,
+            "{user}",
+            "active",
+            owner,
+            created,
+            created,
+            created,
+            "",
+            "[]",
+            "",
+            "en",
+            "UTC",
+            private,
+            "everyone",
+            False,
+            True,
+            created,
+        )
 
     def users(self) -> int:
         from smile.kit.security import hash_password
@@ -131,19 +215,47 @@ class Seeder:
         def rows():
             for i, uid in enumerate(self.people):
                 owner = self.people[(i + 1) % n] if i in agents else None
-                yield self._user(uid, self.names[i], f"Person {i}" + (" Bot" if owner else ""), made[i],
-                                 "ai_agent" if owner else "person", owner, i in self.private)
+                yield self._user(
+                    uid,
+                    self.names[i],
+                    f"Person {i}" + (" Bot" if owner else ""),
+                    made[i],
+                    "ai_agent" if owner else "person",
+                    owner,
+                    i in self.private,
+                )
             yield self._user(self.star, "star", "The Star", made[n])
             yield self._user(self.caster, "caster", "Broadcaster", made[n + 1])
             for j, (fid, created) in enumerate(self.fans):
                 yield self._user(fid, f"fan{j:06d}", f"Fan {j}", created)
+
         self.graph()
         fan_times = sorted(self.now - dt.timedelta(days=rng.uniform(1, 60)) for _ in range(self.fans_needed))
         self.fans = [(uuid7_at(t, rng), t) for t in fan_times]
-        cols = ["id", "email", "username", "display_name", "password_hash", "account_type", "roles", "status",
-                "owner_id", "email_verified_at", "terms_accepted_at", "updated_at", "bio", "links", "location",
-                "language", "timezone", "is_private", "who_can_message", "discoverable_by_email", "is_adult",
-                "created_at"]
+        cols = [
+            "id",
+            "email",
+            "username",
+            "display_name",
+            "password_hash",
+            "account_type",
+            "roles",
+            "status",
+            "owner_id",
+            "email_verified_at",
+            "terms_accepted_at",
+            "updated_at",
+            "bio",
+            "links",
+            "location",
+            "language",
+            "timezone",
+            "is_private",
+            "who_can_message",
+            "discoverable_by_email",
+            "is_adult",
+            "created_at",
+        ]
         return copy_rows(self.conn, "users", cols, rows(), n + 2 + self.fans_needed, "users")
 
     def graph(self) -> None:
@@ -178,9 +290,11 @@ class Seeder:
                 yield ids[u], self.caster, "accepted", self.now - dt.timedelta(days=40)
             for fid, _ in self.fans:
                 yield fid, self.star, "accepted", self.now - dt.timedelta(days=31)
+
         total = len(self.follows) + len(self.star_people) + len(self.caster_people) + self.fans_needed
-        count = copy_rows(self.conn, "follows", ["follower_id", "followee_id", "status", "created_at"],
-                          rows(), total, "follows")
+        count = copy_rows(
+            self.conn, "follows", ["follower_id", "followee_id", "status", "created_at"], rows(), total, "follows"
+        )
         # The follows trigger keeps social_counts; it does not fire while triggers are off for the load.
         self.conn.execute("DELETE FROM social_counts")
         self.conn.execute("""INSERT INTO social_counts (user_id, followers)
@@ -216,11 +330,19 @@ class Seeder:
                 self.post_ids.append(pid)
                 self.post_authors.append(a)
                 yield pid, author, body, html, visibility, "visible", when
-        count = copy_rows(self.conn, "posts", ["id", "author_id", "body", "body_html", "visibility", "status",
-                                                "created_at"], rows(), len(stamped), "posts")
+
+        count = copy_rows(
+            self.conn,
+            "posts",
+            ["id", "author_id", "body", "body_html", "visibility", "status", "created_at"],
+            rows(),
+            len(stamped),
+            "posts",
+        )
         copy_rows(self.conn, "post_hashtags", ["post_id", "tag"], iter(self.tags), len(self.tags), "post_hashtags")
-        copy_rows(self.conn, "post_mentions", ["post_id", "user_id"], iter(self.mentions), len(self.mentions),
-                  "post_mentions")
+        copy_rows(
+            self.conn, "post_mentions", ["post_id", "user_id"], iter(self.mentions), len(self.mentions), "post_mentions"
+        )
         return count
 
     def engagement(self) -> int:
@@ -229,8 +351,9 @@ class Seeder:
         picks = rng.choices(range(len(self.post_ids)), cum_weights=weights, k=self.args.posts * 3 // 2)
         pairs = dict.fromkeys((p, rng.randrange(n)) for p in picks)
         rows = ((self.post_ids[p], self.people[u], rng.choice(REACTION_KINDS), self.now) for p, u in pairs)
-        count = copy_rows(self.conn, "reactions", ["post_id", "user_id", "kind", "created_at"], rows, len(pairs),
-                          "reactions")
+        count = copy_rows(
+            self.conn, "reactions", ["post_id", "user_id", "kind", "created_at"], rows, len(pairs), "reactions"
+        )
         picks = rng.choices(range(len(self.post_ids)), cum_weights=weights, k=self.args.posts // 4)
 
         def comments():
@@ -238,8 +361,15 @@ class Seeder:
                 body = " ".join(rng.choices(WORDS, k=rng.randint(3, 15)))
                 when = min(self.now, self.post_times[p] + dt.timedelta(seconds=rng.uniform(10, 86400)))
                 yield uuid7_at(when, rng), self.post_ids[p], self.people[rng.randrange(n)], body, body, "visible", when
-        count += copy_rows(self.conn, "comments", ["id", "post_id", "author_id", "body", "body_html", "status",
-                                                   "created_at"], comments(), len(picks), "comments")
+
+        count += copy_rows(
+            self.conn,
+            "comments",
+            ["id", "post_id", "author_id", "body", "body_html", "status", "created_at"],
+            comments(),
+            len(picks),
+            "comments",
+        )
         self.conn.execute("""
             UPDATE posts p SET reactions_count = r.c FROM (SELECT post_id, count(*) c FROM reactions GROUP BY 1) r
             WHERE r.post_id = p.id""")
@@ -255,10 +385,22 @@ class Seeder:
             if a != b and (a, b) not in self.follows and (b, a) not in self.follows:
                 rows[(a, b)] = None
         pairs = list(rows)
-        count = copy_rows(self.conn, "blocks", ["blocker_id", "blocked_id", "created_at"],
-                          ((self.people[a], self.people[b], self.now) for a, b in pairs[:1000]), 1000, "blocks")
-        return count + copy_rows(self.conn, "mutes", ["muter_id", "muted_id", "created_at"],
-                                 ((self.people[a], self.people[b], self.now) for a, b in pairs[1000:]), 1000, "mutes")
+        count = copy_rows(
+            self.conn,
+            "blocks",
+            ["blocker_id", "blocked_id", "created_at"],
+            ((self.people[a], self.people[b], self.now) for a, b in pairs[:1000]),
+            1000,
+            "blocks",
+        )
+        return count + copy_rows(
+            self.conn,
+            "mutes",
+            ["muter_id", "muted_id", "created_at"],
+            ((self.people[a], self.people[b], self.now) for a, b in pairs[1000:]),
+            1000,
+            "mutes",
+        )
 
     def activity(self) -> int:
         rng = self.rng
@@ -274,8 +416,15 @@ class Seeder:
                 yield uid, self.now, self.now
             for fid, _ in self.fans:
                 yield fid, self.now - dt.timedelta(minutes=rng.uniform(0, 60)), self.now
-        return copy_rows(self.conn, "social_activity", ["user_id", "last_active_at", "timeline_built_at"], rows(),
-                         len(self.people) + 2 + self.fans_needed, "social_activity")
+
+        return copy_rows(
+            self.conn,
+            "social_activity",
+            ["user_id", "last_active_at", "timeline_built_at"],
+            rows(),
+            len(self.people) + 2 + self.fans_needed,
+            "social_activity",
+        )
 
 
 TIMELINE_SQL = """
@@ -298,13 +447,19 @@ CROSS JOIN LATERAL (
 def timelines(url: str, args: argparse.Namespace, replica: bool) -> int:
     """Fan-out as it would have happened, for active people, in chunks on parallel connections."""
     with psycopg.connect(url, autocommit=True) as conn:
-        large = [r[0] for r in conn.execute("SELECT user_id FROM social_counts WHERE followers > %s",
-                                            (args.fanout_max,))]
-        users = [r[0] for r in conn.execute(
-            "SELECT a.user_id FROM social_activity a JOIN users u ON u.id = a.user_id "
-            "WHERE a.last_active_at > now() - make_interval(days => %s) AND u.username NOT LIKE 'fan%%' "
-            "ORDER BY 1", (args.active_days,))]
-    chunks = [users[i:i + 200] for i in range(0, len(users), 200)]
+        large = [
+            r[0] for r in conn.execute("SELECT user_id FROM social_counts WHERE followers > %s", (args.fanout_max,))
+        ]
+        users = [
+            r[0]
+            for r in conn.execute(
+                "SELECT a.user_id FROM social_activity a JOIN users u ON u.id = a.user_id "
+                "WHERE a.last_active_at > now() - make_interval(days => %s) AND u.username NOT LIKE 'fan%%' "
+                "ORDER BY 1",
+                (args.active_days,),
+            )
+        ]
+    chunks = [users[i : i + 200] for i in range(0, len(users), 200)]
 
     def work(chunk: list[uuid.UUID]) -> int:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -315,7 +470,7 @@ def timelines(url: str, args: argparse.Namespace, replica: bool) -> int:
     total = 0
     with progress() as bar, ThreadPoolExecutor(max_workers=args.jobs) as pool:
         task = bar.add_task("timeline_entries", total=len(users))
-        for chunk, inserted in zip(chunks, pool.map(work, chunks)):
+        for chunk, inserted in zip(chunks, pool.map(work, chunks), strict=True):
             total += inserted
             bar.advance(task, len(chunk))
     return total
@@ -323,10 +478,13 @@ def timelines(url: str, args: argparse.Namespace, replica: bool) -> int:
 
 def drop_indexes(conn: psycopg.Connection, table: str) -> list[str]:
     """Drop the indexes of `table` that back no constraint; return their definitions to recreate them."""
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
         WHERE x.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)
-    """, (table,)).fetchall()
+    """,
+        (table,),
+    ).fetchall()
     for name, _ in rows:
         conn.execute(f'DROP INDEX "{name}"')
     return [definition for _, definition in rows]
@@ -335,13 +493,21 @@ def drop_indexes(conn: psycopg.Connection, table: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="smile_bench", help="database to create (dropped first if it exists)")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                        help="embedded PostgreSQL home (ignored when SMILE_DATABASE_URL is set)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="embedded PostgreSQL home (ignored when SMILE_DATABASE_URL is set)",
+    )
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--no-fans", dest="fans", action="store_false",
-                        help="skip the lightweight accounts that give `star` 50,000 followers")
+    parser.add_argument(
+        "--no-fans",
+        dest="fans",
+        action="store_false",
+        help="skip the lightweight accounts that give `star` 50,000 followers",
+    )
     parser.add_argument("--fanout-max", type=int, default=10_000, help="as SMILE_SOCIAL_FANOUT_MAX_FOLLOWERS")
     parser.add_argument("--active-days", type=int, default=14, help="as SMILE_SOCIAL_FANOUT_ACTIVE_DAYS")
     parser.add_argument("--timeline-depth", type=int, default=500, help="entries kept per home timeline")
@@ -352,38 +518,41 @@ def main() -> None:
     seed(args)
 
 
-def report(args: argparse.Namespace, timings: list[tuple[str, float, int]], counts: dict[str, int],
-           total: float, load: float) -> str:
+def report(
+    args: argparse.Namespace, timings: list[tuple[str, float, int]], counts: dict[str, int], total: float, load: float
+) -> str:
     database = "external" if os.environ.get("SMILE_DATABASE_URL") else "embedded"
     command = " ".join([".venv/bin/python", "bench/social_seed.py", *sys.argv[1:]])
-    return "\n".join([
-        BEGIN,
-        "## Social: seeding the benchmark database",
-        "",
-        f"- Date: {now_utc()}",
-        f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
-        f"- Command: `{command}` ({database} PostgreSQL)",
-        f"- Shape: {args.users:,} people follow a log-normal number of accounts (mean ≈ 36) picked by Zipf "
-        "popularity (rank^-0.7), so a few have thousands of followers; `star` has exactly 50,000 followers "
-        "(the people who picked it plus lightweight `fan…` accounts that follow only it, all active); "
-        f"`caster` has 1,000 active followers; {args.posts:,} posts over {args.days} days, more from popular "
-        "accounts (rank^-0.35), UUIDv7 ids built from created_at; 75 % of people active in the last 3 days; "
-        "timeline_entries as fan-out on write leaves them for active people (own posts and followed accounts' "
-        f"posts, accounts above {args.fanout_max:,} followers merged on read instead), newest "
-        f"{args.timeline_depth} per person. Loaded with COPY, foreign-key triggers off and secondary indexes "
-        "built after the load.",
-        "",
-        "| phase | rows | seconds |",
-        "|---|---:|---:|",
-        *(f"| {name} | {rows:,} | {seconds:.1f} |" for name, seconds, rows in timings),
-        "",
-        "| table | rows |",
-        "|---|---:|",
-        *(f"| {name} | {rows:,} |" for name, rows in counts.items()),
-        "",
-        f"**Seeded in {total:.0f} s.**",
-        END,
-    ])
+    return "\n".join(
+        [
+            BEGIN,
+            "## Social: seeding the benchmark database",
+            "",
+            f"- Date: {now_utc()}",
+            f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
+            f"- Command: `{command}` ({database} PostgreSQL)",
+            f"- Shape: {args.users:,} people follow a log-normal number of accounts (mean ≈ 36) picked by Zipf "
+            "popularity (rank^-0.7), so a few have thousands of followers; `star` has exactly 50,000 followers "
+            "(the people who picked it plus lightweight `fan…` accounts that follow only it, all active); "
+            f"`caster` has 1,000 active followers; {args.posts:,} posts over {args.days} days, more from popular "
+            "accounts (rank^-0.35), UUIDv7 ids built from created_at; 75 % of people active in the last 3 days; "
+            "timeline_entries as fan-out on write leaves them for active people (own posts and followed accounts' "
+            f"posts, accounts above {args.fanout_max:,} followers merged on read instead), newest "
+            f"{args.timeline_depth} per person. Loaded with COPY, foreign-key triggers off and secondary indexes "
+            "built after the load.",
+            "",
+            "| phase | rows | seconds |",
+            "|---|---:|---:|",
+            *(f"| {name} | {rows:,} | {seconds:.1f} |" for name, seconds, rows in timings),
+            "",
+            "| table | rows |",
+            "|---|---:|",
+            *(f"| {name} | {rows:,} |" for name, rows in counts.items()),
+            "",
+            f"**Seeded in {total:.0f} s.**",
+            END,
+        ]
+    )
 
 
 def seed(args: argparse.Namespace) -> str:
@@ -405,6 +574,7 @@ def seed(args: argparse.Namespace) -> str:
         nonlocal url
         url = fresh_database(args)
         return 0
+
     phase("create + migrate", create)
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(libpq, autocommit=True) as conn:
@@ -415,8 +585,10 @@ def seed(args: argparse.Namespace) -> str:
             replica = False
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '256MB'")
-        saved = {t: drop_indexes(conn, t) for t in ("users", "follows", "posts", "reactions", "comments",
-                                                    "timeline_entries", "social_activity")}
+        saved = {
+            t: drop_indexes(conn, t)
+            for t in ("users", "follows", "posts", "reactions", "comments", "timeline_entries", "social_activity")
+        }
         s = Seeder(conn, args)
         phase("users", s.users)
         phase("follows", s.follow_rows)
@@ -431,6 +603,7 @@ def seed(args: argparse.Namespace) -> str:
                     conn.execute(definition)
             conn.execute(f"ANALYZE {', '.join(tables)}")
             return sum(len(saved[t]) for t in tables)
+
         phase("indexes", lambda: reindex([t for t in saved if t != "timeline_entries"]))
         phase("timeline_entries", lambda: timelines(libpq, args, replica))
         phase("timeline index", lambda: reindex(["timeline_entries"]))
@@ -438,10 +611,25 @@ def seed(args: argparse.Namespace) -> str:
         def analyze() -> int:
             conn.execute("VACUUM (ANALYZE)")
             return 0
+
         phase("vacuum + analyze", analyze)
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (
-            "users", "follows", "social_counts", "posts", "post_hashtags", "post_mentions", "reactions", "comments",
-            "blocks", "mutes", "social_activity", "timeline_entries")}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in (
+                "users",
+                "follows",
+                "social_counts",
+                "posts",
+                "post_hashtags",
+                "post_mentions",
+                "reactions",
+                "comments",
+                "blocks",
+                "mutes",
+                "social_activity",
+                "timeline_entries",
+            )
+        }
     total = time.perf_counter() - started
     table = Table("table", "rows", title=f"{args.database}: seeded in {total:.0f} s")
     for name, rows in counts.items():

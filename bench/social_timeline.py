@@ -40,9 +40,27 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402 - bench/ is not a package
-    DEFAULT_DATA_DIR, DOC, ROOT, Stats, bench_database_url, bucket_delta, bucket_quantile, bucket_range, free_port,
-    histogram, machine, mint_tokens, now_utc, request_bytes, run_round, server_env, share_under, start_worker, stop,
-    use_uvloop, write_doc,
+    DEFAULT_DATA_DIR,
+    DOC,
+    ROOT,
+    Stats,
+    bench_database_url,
+    bucket_delta,
+    bucket_quantile,
+    bucket_range,
+    free_port,
+    histogram,
+    machine,
+    mint_tokens,
+    now_utc,
+    request_bytes,
+    run_round,
+    server_env,
+    share_under,
+    start_worker,
+    stop,
+    use_uvloop,
+    write_doc,
 )
 
 HOME, HEALTH = "/api/v1/timelines/home", "/healthz"
@@ -51,10 +69,13 @@ METRIC = "smile_http_request_seconds"
 
 def sample_people(conn: psycopg.Connection, n: int, seed: int) -> list:
     """Active people who follow someone (the readers a home timeline serves)."""
-    rows = [r[0] for r in conn.execute("""
+    rows = [
+        r[0]
+        for r in conn.execute("""
         SELECT u.id FROM users u JOIN social_activity a ON a.user_id = u.id
         WHERE u.username LIKE 'user%%' AND a.last_active_at > now() - interval '14 days'
-          AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id) ORDER BY u.id""")]
+          AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id) ORDER BY u.id""")
+    ]
     if not rows:
         sys.exit("the database holds no seeded people: run bench/social_seed.py first")
     return random.Random(seed).sample(rows, min(n, len(rows)))
@@ -67,15 +88,21 @@ def start_server(port: int, data_dir: Path, log_level: str, url: str, workers: i
         (data_dir / "prometheus").mkdir()
         env["PROMETHEUS_MULTIPROC_DIR"] = str(data_dir / "prometheus")
     log = data_dir / f"serve-{port}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)], cwd=data_dir, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smile.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=data_dir,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"smile serve exited:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200 and (
-                    workers == 1 or len(psutil.Process(proc.pid).children()) >= workers):
+                workers == 1 or len(psutil.Process(proc.pid).children()) >= workers
+            ):
                 return proc
         except httpx.TransportError:
             pass
@@ -107,7 +134,7 @@ def metrics(port: int, prom_dir: Path | None) -> str:
 
 
 async def measure(port: int, requests: dict[str, list[bytes]], args, pid: int) -> tuple[dict, dict]:
-    for name, batch in requests.items():  # warm-up: every sampled person at least once
+    for batch in requests.values():  # warm-up: every sampled person at least once
         await run_round(port, batch, args.warmup, args.concurrency, Stats(), pid)
     before = metrics(port, args.prom_dir)
     results = {name: Stats() for name in requests}
@@ -147,16 +174,23 @@ def fan_out(base: str, libpq: str, token: str, runs: int, timeout: float) -> lis
               AND a.last_active_at > now() - interval '14 days'""").fetchone()[0]
         for i in range(runs):
             started = time.perf_counter()
-            r = httpx.post(f"{base}/api/v1/posts", headers={"Authorization": f"Bearer {token}"}, timeout=60,
-                           json={"body": f"Fan-out run {i} at {time.time():.0f} #bench", "visibility": "public"})
+            r = httpx.post(
+                f"{base}/api/v1/posts",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+                json={"body": f"Fan-out run {i} at {time.time():.0f} #bench", "visibility": "public"},
+            )
             returned = time.perf_counter()
             if r.status_code != 201:
                 sys.exit(f"POST /api/v1/posts failed: {r.status_code} {r.text}")
             post_id = r.json()["id"]
             status = None
             while time.perf_counter() - returned < timeout:
-                row = conn.execute("""SELECT status FROM procrastinate_jobs
-                    WHERE task_name = 'timelines.fan_out_post' AND args->>'post_id' = %s""", (post_id,)).fetchone()
+                row = conn.execute(
+                    """SELECT status FROM procrastinate_jobs
+                    WHERE task_name = 'timelines.fan_out_post' AND args->>'post_id' = %s""",
+                    (post_id,),
+                ).fetchone()
                 status = row and row[0]
                 if status in ("succeeded", "failed"):
                     break
@@ -165,16 +199,31 @@ def fan_out(base: str, libpq: str, token: str, runs: int, timeout: float) -> lis
             if status != "succeeded":
                 sys.exit(f"fan-out job of {post_id} ended as {status!r} (see the worker log)")
             written = conn.execute("SELECT count(*) FROM timeline_entries WHERE post_id = %s", (post_id,)).fetchone()[0]
-            events = dict(conn.execute("""
+            events = dict(
+                conn.execute(
+                    """
                 SELECT e.type, e.at FROM procrastinate_events e JOIN procrastinate_jobs j ON j.id = e.job_id
-                WHERE j.task_name = 'timelines.fan_out_post' AND j.args->>'post_id' = %s""", (post_id,)).fetchall())
+                WHERE j.task_name = 'timelines.fan_out_post' AND j.args->>'post_id' = %s""",
+                    (post_id,),
+                ).fetchall()
+            )
             run = (events["succeeded"] - events["started"]).total_seconds() if "started" in events else float("nan")
             queued = (events["started"] - events["deferred"]).total_seconds() if "started" in events else float("nan")
-            out.append({"post_ms": (returned - started) * 1000, "total_s": done - returned, "job_s": run,
-                        "queue_s": queued, "written": written, "expected": expected + 1})
-            print(f"  run {i + 1}: {written:,} entries (expected {expected + 1:,}); POST {out[-1]['post_ms']:.0f} ms; "
-                  f"POST returned -> job succeeded {done - returned:.2f} s (queue {queued:.2f} s, job {run:.2f} s)",
-                  flush=True)
+            out.append(
+                {
+                    "post_ms": (returned - started) * 1000,
+                    "total_s": done - returned,
+                    "job_s": run,
+                    "queue_s": queued,
+                    "written": written,
+                    "expected": expected + 1,
+                }
+            )
+            print(
+                f"  run {i + 1}: {written:,} entries (expected {expected + 1:,}); POST {out[-1]['post_ms']:.0f} ms; "
+                f"POST returned -> job succeeded {done - returned:.2f} s (queue {queued:.2f} s, job {run:.2f} s)",
+                flush=True,
+            )
     return out
 
 
@@ -184,19 +233,26 @@ def markers(workers: int) -> tuple[str, str]:
     return f"<!-- bench:{name}:begin -->", f"<!-- bench:{name}:end -->"
 
 
-def report(results: dict[str, Stats], server: dict, fans: list[dict], args, database: str, load: float,
-           sizes: dict) -> str:
-    rows = [(f"GET {HOME}?limit=20 ({args.people} people, bearer JWT), {args.concurrency} connections", "home"),
-            (f"GET {HEALTH} (no auth, no database), {args.concurrency} connections", "healthz"),
-            (f"GET {HOME}?limit=20, 1 connection (no queueing)", "home1")]
-    table = ["| endpoint | requests | requests/s | client p50 ms | client p95 ms | server p50 ms (bucket) "
-             "| server p95 ms (bucket) | server ≤ 50 ms | server CPU µs/request | non-200 |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+def report(
+    results: dict[str, Stats], server: dict, fans: list[dict], args, database: str, load: float, sizes: dict
+) -> str:
+    rows = [
+        (f"GET {HOME}?limit=20 ({args.people} people, bearer JWT), {args.concurrency} connections", "home"),
+        (f"GET {HEALTH} (no auth, no database), {args.concurrency} connections", "healthz"),
+        (f"GET {HOME}?limit=20, 1 connection (no queueing)", "home1"),
+    ]
+    table = [
+        "| endpoint | requests | requests/s | client p50 ms | client p95 ms | server p50 ms (bucket) "
+        "| server p95 ms (bucket) | server ≤ 50 ms | server CPU µs/request | non-200 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for label, name in rows:
         s, b = results[name], server[name]
-        table.append(f"| {label} | {len(s.latencies)} | {s.rps():.0f} | {s.pct(0.5):.2f} | {s.pct(0.95):.2f} "
-                     f"| {server_ms(b, 0.5)} | {server_ms(b, 0.95)} | {share_under(b, 0.05) * 100:.1f} % "
-                     f"| {s.cpu_us():.0f} | {s.errors} |")
+        table.append(
+            f"| {label} | {len(s.latencies)} | {s.rps():.0f} | {s.pct(0.5):.2f} | {s.pct(0.95):.2f} "
+            f"| {server_ms(b, 0.5)} | {server_ms(b, 0.95)} | {share_under(b, 0.05) * 100:.1f} % "
+            f"| {s.cpu_us():.0f} | {s.errors} |"
+        )
     home, health = results["home"], results["healthz"]
     p95, p95_1 = (bucket_quantile(server[n], 0.95) * 1000 for n in ("home", "home1"))
     command = " ".join([".venv/bin/python", "bench/social_timeline.py", *sys.argv[1:]])
@@ -210,7 +266,8 @@ def report(results: dict[str, Stats], server: dict, fans: list[dict], args, data
         f"- Date: {now_utc()}",
         f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
         "- Seed: `.venv/bin/python bench/social_seed.py` (the database it builds: "
-        + ", ".join(f"{v:,} {k}" for k, v in sizes.items()) + ")",
+        + ", ".join(f"{v:,} {k}" for k, v in sizes.items())
+        + ")",
         f"- Command: `{command}`",
         f"- Setup: `smile serve --workers {args.workers}` with `SMILE_RUN_WORKER=0`, {database} PostgreSQL, log level "
         f"{args.log_level}; {args.concurrency} keep-alive connections, {args.rounds} alternating rounds of "
@@ -239,8 +296,11 @@ def report(results: dict[str, Stats], server: dict, fans: list[dict], args, data
             "",
             "| run | entries written | POST ms | queue s | job s | POST returned → fanned out, s |",
             "|---:|---:|---:|---:|---:|---:|",
-            *(f"| {i + 1} | {f['written']:,} | {f['post_ms']:.0f} | {f['queue_s']:.2f} | {f['job_s']:.2f} "
-              f"| {f['total_s']:.2f} |" for i, f in enumerate(fans)),
+            *(
+                f"| {i + 1} | {f['written']:,} | {f['post_ms']:.0f} | {f['queue_s']:.2f} | {f['job_s']:.2f} "
+                f"| {f['total_s']:.2f} |"
+                for i, f in enumerate(fans)
+            ),
             "",
             f"**Fan-out to {fans[0]['written']:,} timelines: median {statistics.median(total):.2f} s, "
             f"max {max(total):.2f} s (target < 10 s: {'met' if max(total) < 10 else 'NOT met'}).**",
@@ -273,8 +333,10 @@ def main() -> None:
         tokens = mint_tokens(conn, people)
         star = conn.execute("SELECT id FROM users WHERE username = 'star'").fetchone()[0]
         star_token = mint_tokens(conn, [star])[0]
-        sizes = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                 for t in ("users", "follows", "posts", "timeline_entries")}
+        sizes = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("users", "follows", "posts", "timeline_entries")
+        }
     args.people = len(people)
     database = "external" if os.environ.get("SMILE_DATABASE_URL") else "embedded"
     data_dir = Path(tempfile.mkdtemp(prefix="st", dir="/tmp"))
@@ -290,8 +352,7 @@ def main() -> None:
         if check.status_code != 200:
             sys.exit(f"GET {HOME} failed: {check.status_code} {check.text[:500]}")
         print(f"  a sample page holds {len(check.json()['items'])} posts, {len(check.content):,} bytes", flush=True)
-        requests = {"home": [request_bytes(f"{HOME}?limit=20", t) for t in tokens],
-                    "healthz": [request_bytes(HEALTH)]}
+        requests = {"home": [request_bytes(f"{HOME}?limit=20", t) for t in tokens], "healthz": [request_bytes(HEALTH)]}
         print(f"measuring {args.duration:.0f} s per endpoint at concurrency {args.concurrency} ...", flush=True)
         results, server = asyncio.run(measure(port, requests, args, proc.pid))
         fans = []

@@ -36,8 +36,20 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402 - bench/ is not a package
-    DEFAULT_DATA_DIR, DOC, ROOT, SECRET_KEY, bench_database_url, free_port, machine, mint_tokens, now_utc,
-    percentile, start_server, start_worker, stop, write_doc,
+    DEFAULT_DATA_DIR,
+    DOC,
+    ROOT,
+    SECRET_KEY,
+    bench_database_url,
+    free_port,
+    machine,
+    mint_tokens,
+    now_utc,
+    percentile,
+    start_server,
+    start_worker,
+    stop,
+    write_doc,
 )
 
 BEGIN, END = "<!-- bench:social_ws:begin -->", "<!-- bench:social_ws:end -->"
@@ -57,8 +69,9 @@ class Subscriber:
 
     async def run(self, port: int, kind: str) -> None:
         url = f"ws://127.0.0.1:{port}/api/v1/stream"
-        async with connect(url, subprotocols=["smile.v1", f"bearer.{self.token}"], ping_interval=None,
-                           max_queue=None, open_timeout=60) as ws:
+        async with connect(
+            url, subprotocols=["smile.v1", f"bearer.{self.token}"], ping_interval=None, max_queue=None, open_timeout=60
+        ) as ws:
             self.ws = ws
             async for raw in ws:
                 message = json.loads(raw)
@@ -74,7 +87,7 @@ def marker_of(payload: dict) -> str | None:
     """The broadcast marker inside an event payload (post body or our own field)."""
     text = json.dumps(payload)
     start = text.find("bench-broadcast-")
-    return text[start:start + 24] if start >= 0 else None
+    return text[start : start + 24] if start >= 0 else None
 
 
 def rss(pid: int) -> int:
@@ -85,7 +98,7 @@ async def open_all(port: int, tokens: list[str], kind: str, batch: int) -> tuple
     subs = [Subscriber(t) for t in tokens]
     tasks = []
     for i in range(0, len(subs), batch):
-        part = subs[i:i + batch]
+        part = subs[i : i + batch]
         tasks += [asyncio.create_task(s.run(port, kind)) for s in part]
         await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in part)), 120)
     return subs, tasks
@@ -106,15 +119,19 @@ async def emit_direct(url: str, user_ids: list, marker: str) -> None:
         await emit(db, user_ids, "post", {"body": marker})
 
 
-async def broadcast(args, port: int, url: str, caster_token: str, followers: list, subs: list[Subscriber],
-                    index: int) -> dict:
+async def broadcast(
+    args, port: int, url: str, caster_token: str, followers: list, subs: list[Subscriber], index: int
+) -> dict:
     marker = f"bench-broadcast-{index:08d}"
     CURRENT["marker"] = marker
     started = time.perf_counter()
     if args.via == "post":
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            r = await client.post("/api/v1/posts", headers={"Authorization": f"Bearer {caster_token}"},
-                                  json={"body": f"{marker} hello followers", "visibility": "public"})
+            r = await client.post(
+                "/api/v1/posts",
+                headers={"Authorization": f"Bearer {caster_token}"},
+                json={"body": f"{marker} hello followers", "visibility": "public"},
+            )
         if r.status_code != 201:
             sys.exit(f"POST /api/v1/posts failed: {r.status_code} {r.text}")
     else:
@@ -124,11 +141,21 @@ async def broadcast(args, port: int, url: str, caster_token: str, followers: lis
     while time.perf_counter() < deadline and sum(marker in s.received for s in subs) < len(subs):
         await asyncio.sleep(0.005)
     got = [s.received[marker] - t0 for s in subs if marker in s.received]
-    result = {"send_ms": (t0 - started) * 1000, "received": len(got), "of": len(subs),
-              "p50": percentile(got, 0.5) * 1000, "p95": percentile(got, 0.95) * 1000,
-              "max": max(got) * 1000 if got else float("nan"), "all": got}
-    print(f"  broadcast {index + 1 if index < 999 else '(probe)'}: {len(got)}/{len(subs)} received; p50 {result['p50']:.0f} ms, "
-          f"p95 {result['p95']:.0f} ms, max {result['max']:.0f} ms", flush=True)
+    result = {
+        "send_ms": (t0 - started) * 1000,
+        "received": len(got),
+        "of": len(subs),
+        "p50": percentile(got, 0.5) * 1000,
+        "p95": percentile(got, 0.95) * 1000,
+        "max": max(got) * 1000 if got else float("nan"),
+        "all": got,
+    }
+    print(
+        f"  broadcast {index + 1 if index < 999 else '(probe)'}: {len(got)}/{len(subs)} received; "
+        f"p50 {result['p50']:.0f} ms, "
+        f"p95 {result['p95']:.0f} ms, max {result['max']:.0f} ms",
+        flush=True,
+    )
     return result
 
 
@@ -143,8 +170,11 @@ async def run(args, port: int, pid: int, url: str, tokens: list[str], caster_tok
     subs, tasks = await open_all(port, tokens, "post", args.batch)
     await asyncio.sleep(3)
     after = rss(pid)
-    print(f"  {len(subs)} connections open: server RSS {before / 2**20:.1f} -> {after / 2**20:.1f} MiB "
-          f"({(after - before) / len(subs) / 1024:.1f} KiB each)", flush=True)
+    print(
+        f"  {len(subs)} connections open: server RSS {before / 2**20:.1f} -> {after / 2**20:.1f} MiB "
+        f"({(after - before) / len(subs) / 1024:.1f} KiB each)",
+        flush=True,
+    )
     if args.via == "auto":  # the API path when this build emits "post" events on fan-out, else emit
         args.via, timeout, args.timeout = "post", args.timeout, 15.0
         probe = await broadcast(args, port, url, caster_token, followers, subs, 999)
@@ -167,45 +197,58 @@ async def run(args, port: int, pid: int, url: str, tokens: list[str], caster_tok
 def report(args, database: str, load: float, before: int, after: int, results: list[dict]) -> str:
     n = args.connections
     every = [x for r in results for x in r["all"]]
-    table = ["| broadcast | received | send ms (POST or emit commit) | p50 ms | p95 ms | max ms |", "|---:|---:|---:|---:|---:|---:|"]
-    table += [f"| {i + 1} | {r['received']}/{r['of']} | {r['send_ms']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} "
-              f"| {r['max']:.0f} |" for i, r in enumerate(results)]
-    path = ("`caster` posts through `POST /api/v1/posts`; a `smile worker` runs the fan-out job, which emits a "
-            "`post` event to each follower; latency from the POST response to receipt"
-            if args.via == "post" else
-            "this script calls `smile.social.realtime.service.emit` for the followers in its own "
-            "transaction (PostgreSQL bus: `pg_notify` at commit; the servers' hub reads the events back); "
-            "latency from the commit to receipt")
+    table = [
+        "| broadcast | received | send ms (POST or emit commit) | p50 ms | p95 ms | max ms |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    table += [
+        f"| {i + 1} | {r['received']}/{r['of']} | {r['send_ms']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} "
+        f"| {r['max']:.0f} |"
+        for i, r in enumerate(results)
+    ]
+    path = (
+        "`caster` posts through `POST /api/v1/posts`; a `smile worker` runs the fan-out job, which emits a "
+        "`post` event to each follower; latency from the POST response to receipt"
+        if args.via == "post"
+        else "this script calls `smile.social.realtime.service.emit` for the followers in its own "
+        "transaction (PostgreSQL bus: `pg_notify` at commit; the servers' hub reads the events back); "
+        "latency from the commit to receipt"
+    )
     if getattr(args, "fell_back", False):
-        path += (" (`--via auto` first posted as `caster` through `POST /api/v1/posts` with a worker running: no "
-                 "follower received a `post` event within 15 s, so this build does not push new posts to followers' "
-                 "streams yet, and the bus-to-socket path was measured alone)")
+        path += (
+            " (`--via auto` first posted as `caster` through `POST /api/v1/posts` with a worker running: no "
+            "follower received a `post` event within 15 s, so this build does not push new posts to followers' "
+            "streams yet, and the bus-to-socket path was measured alone)"
+        )
     command = " ".join([".venv/bin/python", "bench/social_ws.py", *sys.argv[1:]])
-    return "\n".join([
-        BEGIN,
-        f"## Social: memory per idle WebSocket, broadcast latency to {n:,} subscribers",
-        "",
-        f"- Date: {now_utc()}",
-        f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
-        f"- Command: `{command}` (after `.venv/bin/python bench/social_seed.py`)",
-        f"- Setup: `smile serve --workers 1` (`SMILE_RUN_WORKER=0`), {database} PostgreSQL, one process; "
-        f"{n} WebSockets to `GET /api/v1/stream` (token in `Sec-WebSocket-Protocol`) from this script over loopback, one per "
-        "follower of `caster`, opened in batches and each waited for until its `ready`. Memory is the "
-        "server process's RSS (psutil) after 10 warm-up connections closed, and 3 s after all are open.",
-        "",
-        f"**Memory: {before / 2**20:.1f} MiB → {after / 2**20:.1f} MiB with {n} idle connections: "
-        f"{(after - before) / n / 1024:.1f} KiB per connection.**",
-        "",
-        f"Broadcast: {path}.",
-        "",
-        *table,
-        "",
-        f"**All {len(results)} broadcasts: {len(every)}/{n * len(results)} deliveries, p50 "
-        f"{percentile(every, 0.5) * 1000:.0f} ms, p95 {percentile(every, 0.95) * 1000:.0f} ms, max "
-        f"{max(every) * 1000 if every else float('nan'):.0f} ms; median time to the last subscriber "
-        f"{statistics.median(r['max'] for r in results):.0f} ms.**",
-        END,
-    ])
+    return "\n".join(
+        [
+            BEGIN,
+            f"## Social: memory per idle WebSocket, broadcast latency to {n:,} subscribers",
+            "",
+            f"- Date: {now_utc()}",
+            f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
+            f"- Command: `{command}` (after `.venv/bin/python bench/social_seed.py`)",
+            f"- Setup: `smile serve --workers 1` (`SMILE_RUN_WORKER=0`), {database} PostgreSQL, one process; "
+            f"{n} WebSockets to `GET /api/v1/stream` (token in `Sec-WebSocket-Protocol`) from this script over "
+            "loopback, one per "
+            "follower of `caster`, opened in batches and each waited for until its `ready`. Memory is the "
+            "server process's RSS (psutil) after 10 warm-up connections closed, and 3 s after all are open.",
+            "",
+            f"**Memory: {before / 2**20:.1f} MiB → {after / 2**20:.1f} MiB with {n} idle connections: "
+            f"{(after - before) / n / 1024:.1f} KiB per connection.**",
+            "",
+            f"Broadcast: {path}.",
+            "",
+            *table,
+            "",
+            f"**All {len(results)} broadcasts: {len(every)}/{n * len(results)} deliveries, p50 "
+            f"{percentile(every, 0.5) * 1000:.0f} ms, p95 {percentile(every, 0.95) * 1000:.0f} ms, max "
+            f"{max(every) * 1000 if every else float('nan'):.0f} ms; median time to the last subscriber "
+            f"{statistics.median(r['max'] for r in results):.0f} ms.**",
+            END,
+        ]
+    )
 
 
 def main() -> None:
@@ -215,8 +258,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=50, help="connections opened at once")
     parser.add_argument("--broadcasts", type=int, default=5)
-    parser.add_argument("--via", choices=("auto", "post", "emit"), default="auto",
-                        help="auto: post when the build emits `post` events to followers, else emit")
+    parser.add_argument(
+        "--via",
+        choices=("auto", "post", "emit"),
+        default="auto",
+        help="auto: post when the build emits `post` events to followers, else emit",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each broadcast")
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
@@ -231,9 +278,13 @@ def main() -> None:
         row = conn.execute("SELECT id FROM users WHERE username = 'caster'").fetchone()
         if row is None:
             sys.exit("no `caster` account: run bench/social_seed.py first")
-        followers = [r[0] for r in conn.execute(
-            "SELECT follower_id FROM follows WHERE followee_id = %s AND status = 'accepted' ORDER BY 1 LIMIT %s",
-            (row[0], args.connections))]
+        followers = [
+            r[0]
+            for r in conn.execute(
+                "SELECT follower_id FROM follows WHERE followee_id = %s AND status = 'accepted' ORDER BY 1 LIMIT %s",
+                (row[0], args.connections),
+            )
+        ]
         tokens = mint_tokens(conn, followers)
         caster_token = mint_tokens(conn, [row[0]])[0]
     args.connections = len(tokens)

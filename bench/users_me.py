@@ -25,16 +25,32 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402 - bench/ is not a package
-    DOC, PASSWORD, ROOT, Stats, free_port, machine, now_utc, request_bytes, run_round, start_server, stop,
-    use_uvloop, write_doc,
+    DOC,
+    PASSWORD,
+    ROOT,
+    Stats,
+    free_port,
+    machine,
+    now_utc,
+    request_bytes,
+    run_round,
+    start_server,
+    stop,
+    use_uvloop,
+    write_doc,
 )
 
 BEGIN, END = "<!-- bench:users_me:begin -->", "<!-- bench:users_me:end -->"
 
 
 def create_user(base: str) -> str:
-    body = {"email": "bench@example.com", "username": "bench", "password": PASSWORD,
-            "display_name": "Bench", "accept_terms": True}
+    body = {
+        "email": "bench@example.com",
+        "username": "bench",
+        "password": PASSWORD,
+        "display_name": "Bench",
+        "accept_terms": True,
+    }
     r = httpx.post(f"{base}/api/v1/auth/register", json=body, timeout=30)
     if r.status_code not in (201, 409):
         sys.exit(f"register failed: {r.status_code} {r.text}")
@@ -54,37 +70,43 @@ def report(results: dict[str, Stats], args: argparse.Namespace, database: str, l
         ("GET /api/v1/users/me (bearer JWT + session lookup)", me),
         ("GET /healthz (no auth, no database)", health),
     ]
-    table = ["| endpoint | requests | requests/s | p50 ms | p95 ms | server CPU µs/request | non-200 |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    table = [
+        "| endpoint | requests | requests/s | p50 ms | p95 ms | server CPU µs/request | non-200 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, s in rows:
-        table.append(f"| {name} | {len(s.latencies)} | {s.rps():.0f} | {s.pct(0.50):.2f} | {s.pct(0.95):.2f} "
-                     f"| {s.cpu_us():.0f} | {s.errors} |")
+        table.append(
+            f"| {name} | {len(s.latencies)} | {s.rps():.0f} | {s.pct(0.50):.2f} | {s.pct(0.95):.2f} "
+            f"| {s.cpu_us():.0f} | {s.errors} |"
+        )
     command = " ".join([".venv/bin/python", "bench/users_me.py", *sys.argv[1:]])
-    return "\n".join([
-        BEGIN,
-        "## Authenticated `GET /api/v1/users/me` vs bare `GET /healthz`",
-        "",
-        f"- Date: {now_utc()}",
-        f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
-        f"- Command: `{command}`",
-        f"- Setup: `smile serve --workers 1` (uvicorn, in-process job worker on), {database} PostgreSQL, "
-        f"log level {args.log_level}; load from this script: {args.concurrency} keep-alive connections, "
-        f"{args.rounds} alternating rounds of {args.duration / args.rounds:.1f} s per endpoint after "
-        f"{args.warmup:.0f} s warm-up each. The load generator, the server and PostgreSQL share the same cores, "
-        "so absolute figures understate a dedicated server; the ratio is the figure to compare.",
-        "",
-        *table,
-        "",
-        f"**Ratio users/me ÷ healthz: {me.rps() / health.rps():.2f}× the throughput, "
-        f"{me.cpu_us() / health.cpu_us():.1f}× the server CPU per request, "
-        f"p50 {me.pct(0.5) / health.pct(0.5):.1f}× the latency.**",
-        END,
-    ])
+    return "\n".join(
+        [
+            BEGIN,
+            "## Authenticated `GET /api/v1/users/me` vs bare `GET /healthz`",
+            "",
+            f"- Date: {now_utc()}",
+            f"- Machine: {machine()}; 1-minute load average {load:.2f} when the run started",
+            f"- Command: `{command}`",
+            f"- Setup: `smile serve --workers 1` (uvicorn, in-process job worker on), {database} PostgreSQL, "
+            f"log level {args.log_level}; load from this script: {args.concurrency} keep-alive connections, "
+            f"{args.rounds} alternating rounds of {args.duration / args.rounds:.1f} s per endpoint after "
+            f"{args.warmup:.0f} s warm-up each. The load generator, the server and PostgreSQL share the same cores, "
+            "so absolute figures understate a dedicated server; the ratio is the figure to compare.",
+            "",
+            *table,
+            "",
+            f"**Ratio users/me ÷ healthz: {me.rps() / health.rps():.2f}× the throughput, "
+            f"{me.cpu_us() / health.cpu_us():.1f}× the server CPU per request, "
+            f"p50 {me.pct(0.5) / health.pct(0.5):.1f}× the latency.**",
+            END,
+        ]
+    )
 
 
 async def measure(port: int, token: str, args: argparse.Namespace, pid: int) -> dict[str, Stats]:
     requests = {"users_me": request_bytes("/api/v1/users/me", token), "healthz": request_bytes("/healthz")}
-    for name, request in requests.items():  # warm-up, not counted
+    for request in requests.values():  # warm-up, not counted
         await run_round(port, request, args.warmup, args.concurrency, Stats(), pid)
     results = {name: Stats() for name in requests}
     for i in range(args.rounds):

@@ -16,8 +16,10 @@ from smile.kit.db import Database
 from tests.ai.stubs import AnthropicStub, OpenAIStub
 
 # alias|provider|upstream|in|out|cached|context|fallbacks  (credits per 1M tokens)
-MODELS = ("fast|stub|stub-fast|10000|30000|5000|8192|backup;backup|stub|stub-backup|20000|40000|10000|8192|;"
-          "claude|anth|claude-stub|15000|75000|1500|8192|;cheap|stub|stub-cheap|1000|1000|1000|8192|")
+MODELS = (
+    "fast|stub|stub-fast|10000|30000|5000|8192|backup;backup|stub|stub-backup|20000|40000|10000|8192|;"
+    "claude|anth|claude-stub|15000|75000|1500|8192|;cheap|stub|stub-cheap|1000|1000|1000|8192|"
+)
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +41,16 @@ def ai_settings(settings, server, openai_stub, anthropic_stub):
     """Test settings with both stubs as providers (`server` starts the runtime the credits service reads)."""
     openai_stub.reset()
     anthropic_stub.reset()
-    return settings.model_copy(update={
-        "ai_providers": f"stub|openai|{openai_stub.url}/v1|sk-test;anth|anthropic|{anthropic_stub.url}|ak-test",
-        "ai_models": MODELS, "ai_retry_base_seconds": 0.01, "ai_retry_max_seconds": 0.05, "ai_max_retries": 1,
-        "ai_timeout_seconds": 1.0})
+    return settings.model_copy(
+        update={
+            "ai_providers": f"stub|openai|{openai_stub.url}/v1|sk-test;anth|anthropic|{anthropic_stub.url}|ak-test",
+            "ai_models": MODELS,
+            "ai_retry_base_seconds": 0.01,
+            "ai_retry_max_seconds": 0.05,
+            "ai_max_retries": 1,
+            "ai_timeout_seconds": 1.0,
+        }
+    )
 
 
 async def fund(database: Database, user_id: uuid.UUID, amount: int) -> uuid.UUID:

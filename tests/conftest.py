@@ -19,7 +19,7 @@ import pytest
 from smile.config import Settings
 from smile.kit import embedded, migrate
 from smile.kit.db import Database, libpq_url
-from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox, with_database
+from tests.support import STRONG_PASSWORD, Api, LiveServer, Mailbox, free_port, with_database
 
 pytest_plugins = ["tests.ai_fixtures"]  # the AI stubs and settings: the ai and hub tests both use them
 
@@ -59,11 +59,18 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir) -> Settings:
-    return Settings(_env_file=None, env="dev", data_dir=data_dir, secret_key="t" * 48,
-                    base_url="http://testserver.local", redis_url=os.environ.get("SMILE_TEST_REDIS_URL"),
-                    lockout_failures=5, rate_login="30/minute",
-                    # the moderation classifier loads torch in the background: only its own tests turn it on
-                    moderation_classifier=False)
+    return Settings(
+        _env_file=None,
+        env="dev",
+        data_dir=data_dir,
+        secret_key="t" * 48,
+        base_url="http://testserver.local",
+        redis_url=os.environ.get("SMILE_TEST_REDIS_URL"),
+        lockout_failures=5,
+        rate_login="30/minute",
+        # the moderation classifier loads torch in the background: only its own tests turn it on
+        moderation_classifier=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +86,7 @@ def server(settings, database_url):
 @pytest.fixture(scope="session")
 def _tables(dsn) -> list[str]:
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
     return [r[0] for r in rows if r[0] not in KEEP_TABLES]
 
 
@@ -151,8 +157,9 @@ def browser(server):
         made.append(web)
         assert web.get("/login").status_code == 200
         if api is not None:
-            r = web.post("/login", data={"csrf_token": web.cookies["smile_csrf"], "login": api.email,
-                                         "password": api.password})
+            r = web.post(
+                "/login", data={"csrf_token": web.cookies["smile_csrf"], "login": api.email, "password": api.password}
+            )
             assert r.status_code == 303, r.text
         if csrf or htmx:
             web.headers["X-CSRF-Token"] = web.cookies["smile_csrf"]
@@ -169,14 +176,22 @@ def browser(server):
 def signup(make_client, mailbox):
     """Register (and by default verify and log in) a fresh user; returns a logged-in Api."""
 
-    def create(username: str | None = None, *, verify: bool = True, password: str = STRONG_PASSWORD,
-               email: str | None = None) -> Api:
+    def create(
+        username: str | None = None, *, verify: bool = True, password: str = STRONG_PASSWORD, email: str | None = None
+    ) -> Api:
         username = username or f"u{uuid.uuid4().hex[:10]}"
         email = email or f"{username}@example.com"
         api = make_client()
-        r = api.post("/api/v1/auth/register", json={
-            "email": email, "username": username, "password": password,
-            "display_name": username.title(), "accept_terms": True})
+        r = api.post(
+            "/api/v1/auth/register",
+            json={
+                "email": email,
+                "username": username,
+                "password": password,
+                "display_name": username.title(),
+                "accept_terms": True,
+            },
+        )
         assert r.status_code == 201, r.text
         r = api.post("/api/v1/auth/login", json={"login": username, "password": password})
         assert r.status_code == 200, r.text
@@ -203,7 +218,8 @@ def make_user(db):
             "location, language, timezone, is_private, who_can_message, discoverable_by_email, is_adult, "
             "email_verified_at, created_at, updated_at) VALUES (%s, %s, %s, %s, 'person', ARRAY['user'], "
             "'active', '', '[]', '', 'en', 'UTC', false, 'everyone', false, true, now(), now(), now()) RETURNING id",
-            (uuid.uuid4(), f"{name}@example.com", name, name)).fetchone()
+            (uuid.uuid4(), f"{name}@example.com", name, name),
+        ).fetchone()
         return row[0]
 
     return make
@@ -220,6 +236,19 @@ def ledger_db(database_url):
                 return await coro_fn(database)
             finally:
                 await database.engine.dispose()
+
         return asyncio.run(main())
 
     return run
+
+
+@pytest.fixture
+def s3_server():
+    """A moto S3 server on a free port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    yield f"http://127.0.0.1:{port}"
+    moto.stop()

@@ -36,8 +36,9 @@ class LiveServer:
     def __init__(self, app, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                                    lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
+        )
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name=f"server-{self.port}")
 
@@ -46,7 +47,7 @@ class LiveServer:
         asyncio.set_event_loop(self.loop)
         self.loop.run_until_complete(self.server.serve())
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -76,8 +77,10 @@ class Mailbox:
         while True:
             with psycopg.connect(self.dsn) as conn:
                 rows = conn.execute(
-                    "SELECT subject, body, status FROM emails WHERE lower(\"to\") = lower(%s) "
-                    "AND subject ILIKE %s ORDER BY id", (to, f"%{subject_contains}%")).fetchall()
+                    'SELECT subject, body, status FROM emails WHERE lower("to") = lower(%s) '
+                    "AND subject ILIKE %s ORDER BY id",
+                    (to, f"%{subject_contains}%"),
+                ).fetchall()
             done = [r for r in rows if r[2] in ("captured", "sent")]
             if len(done) > after:
                 subject, body, status = done[-1]
@@ -88,7 +91,7 @@ class Mailbox:
 
     def count(self, to: str) -> int:
         with psycopg.connect(self.dsn) as conn:
-            return conn.execute("SELECT count(*) FROM emails WHERE lower(\"to\") = lower(%s)", (to,)).fetchone()[0]
+            return conn.execute('SELECT count(*) FROM emails WHERE lower("to") = lower(%s)', (to,)).fetchone()[0]
 
     def code(self, to: str, after: int = 0) -> str:
         body = self.wait(to, "code", after=after)["body"]

@@ -11,7 +11,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from smile.kit import migrate
-
 from tests.support import STRONG_PASSWORD, free_port
 
 ADMIN_USERS = "/api/v1/admin/users"
@@ -23,13 +22,24 @@ def smile(tmp_path, dsn):
 
     def run(*args: str, **env: str) -> tuple[int, str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-        clean.update(COLUMNS="500", PYTHONIOENCODING="utf-8", NO_COLOR="1", SMILE_DATA_DIR=str(tmp_path / "var"),
-                     SMILE_DATABASE_URL=dsn)
+        clean.update(
+            COLUMNS="500",
+            PYTHONIOENCODING="utf-8",
+            NO_COLOR="1",
+            SMILE_DATA_DIR=str(tmp_path / "var"),
+            SMILE_DATABASE_URL=dsn,
+        )
         if redis_url := os.environ.get("SMILE_TEST_REDIS_URL"):
             clean["SMILE_REDIS_URL"] = redis_url
         clean.update(env)
-        proc = subprocess.run([sys.executable, "-m", "smile.cli", *args], env=clean, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "smile.cli", *args],
+            env=clean,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         return proc.returncode, proc.stdout + proc.stderr
 
     return run
@@ -48,8 +58,16 @@ def test_doctor_passes_on_a_migrated_database(smile, database_url):
     code, out = smile("doctor")
     assert code == 0, out
     assert "All checks passed" in out
-    for check in ("configuration", "data directory", "database", "PostgreSQL version", "extension vector",
-                  "extension pg_trgm", "migrations", "job queue"):
+    for check in (
+        "configuration",
+        "data directory",
+        "database",
+        "PostgreSQL version",
+        "extension vector",
+        "extension pg_trgm",
+        "migrations",
+        "job queue",
+    ):
         assert _row(out, check).startswith("✓"), out
     head = migrate.heads(database_url)[0]
     assert f"current ({head}" in _row(out, "migrations")
@@ -113,12 +131,25 @@ def test_migrate_is_a_no_op_on_a_current_database(smile, db):
 
 
 def test_create_admin_user_who_can_log_in(smile, db, client):
-    code, out = smile("admin", "create-user", "--email", "Boss@Example.com", "--username", "Head_Admin",
-                      "--password", STRONG_PASSWORD, "--role", "admin", "--role", "creator")
+    code, out = smile(
+        "admin",
+        "create-user",
+        "--email",
+        "Boss@Example.com",
+        "--username",
+        "Head_Admin",
+        "--password",
+        STRONG_PASSWORD,
+        "--role",
+        "admin",
+        "--role",
+        "creator",
+    )
     assert code == 0, out
     assert "Created head_admin (user, creator, admin)" in out and "two-factor" in out
     roles, verified, email = db.execute(
-        "SELECT roles, email_verified_at IS NOT NULL, email FROM users WHERE username = 'head_admin'").fetchone()
+        "SELECT roles, email_verified_at IS NOT NULL, email FROM users WHERE username = 'head_admin'"
+    ).fetchone()
     assert roles == ["user", "creator", "admin"] and verified and email == "Boss@example.com"
 
     r = client.post("/api/v1/auth/login", json={"login": "head_admin", "password": STRONG_PASSWORD})
@@ -127,28 +158,42 @@ def test_create_admin_user_who_can_log_in(smile, db, client):
     assert r.json()["user"]["roles"] == ["user", "creator", "admin"]
     assert client.get(ADMIN_USERS).json()["error"] == "mfa_enrolment_required"  # an admin, not yet enrolled
 
-    code, out = smile("admin", "create-user", "--email", "boss@example.com", "--username", "other",
-                      "--password", STRONG_PASSWORD)
+    code, out = smile(
+        "admin", "create-user", "--email", "boss@example.com", "--username", "other", "--password", STRONG_PASSWORD
+    )
     assert code == 1 and "already exists" in out
 
 
 def test_create_user_explains_what_is_wrong(smile, db):
-    code, out = smile("admin", "create-user", "--email", "weak@example.com", "--username", "weakling",
-                      "--password", "short")
+    code, out = smile(
+        "admin", "create-user", "--email", "weak@example.com", "--username", "weakling", "--password", "short"
+    )
     assert code == 1
     assert "Password must have at least 10 characters" in out
     assert "both lowercase and uppercase letters" in out and "at least one digit" in out
 
-    code, out = smile("admin", "create-user", "--email", "w@example.com", "--username", "wizard1",
-                      "--password", STRONG_PASSWORD, "--role", "wizard")
+    code, out = smile(
+        "admin",
+        "create-user",
+        "--email",
+        "w@example.com",
+        "--username",
+        "wizard1",
+        "--password",
+        STRONG_PASSWORD,
+        "--role",
+        "wizard",
+    )
     assert code == 1 and "Unknown role(s) wizard; choose from user, creator, mentor, admin" in out
 
-    code, out = smile("admin", "create-user", "--email", "not-an-email", "--username", "person1",
-                      "--password", STRONG_PASSWORD)
+    code, out = smile(
+        "admin", "create-user", "--email", "not-an-email", "--username", "person1", "--password", STRONG_PASSWORD
+    )
     assert code == 1 and "Email:" in out
 
-    code, out = smile("admin", "create-user", "--email", "a@example.com", "--username", "No Spaces",
-                      "--password", STRONG_PASSWORD)
+    code, out = smile(
+        "admin", "create-user", "--email", "a@example.com", "--username", "No Spaces", "--password", STRONG_PASSWORD
+    )
     assert code == 1 and "Username: Usernames are 3–30 characters" in out
     assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 0
 
@@ -158,8 +203,9 @@ def test_seed_creates_demo_people_once(smile, dsn):
     assert code == 0, out
     assert "Created 6 demo account(s)" in out  # five people and the demo admin
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute("SELECT username, roles, bio <> '' FROM users WHERE account_type = 'person' "
-                            "ORDER BY username").fetchall()
+        rows = conn.execute(
+            "SELECT username, roles, bio <> '' FROM users WHERE account_type = 'person' ORDER BY username"
+        ).fetchall()
     assert [r[0] for r in rows] == ["demo000", "demo001", "demo002", "demo003", "demo004", "demoadmin"]
     assert ["user", "admin"] in [r[1] for r in rows] and ["user", "creator"] in [r[1] for r in rows]
     assert any(r[2] for r in rows)  # demo people have bios

@@ -19,10 +19,21 @@ def verify_cli(tmp_path, dsn):
 
     def run() -> tuple[int, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-        env.update(COLUMNS="500", NO_COLOR="1", PYTHONIOENCODING="utf-8", SMILE_DATABASE_URL=dsn,
-                   SMILE_DATA_DIR=str(tmp_path / "var"))
-        proc = subprocess.run([sys.executable, "-m", "smile.cli", "ledger", "verify"], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        env.update(
+            COLUMNS="500",
+            NO_COLOR="1",
+            PYTHONIOENCODING="utf-8",
+            SMILE_DATABASE_URL=dsn,
+            SMILE_DATA_DIR=str(tmp_path / "var"),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "smile.cli", "ledger", "verify"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         return proc.returncode, proc.stdout + proc.stderr
 
     return run

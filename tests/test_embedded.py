@@ -38,8 +38,13 @@ for line in sys.stdin:
 
 class Child:
     def __init__(self, data_dir: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", CHILD, str(data_dir)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         assert line, f"embedded start failed: {self.proc.stderr.read()[-2000:]}"
         info = json.loads(line)
@@ -110,6 +115,8 @@ def test_two_processes_share_one_server_and_data_survives_restart(short_dir):
     again = Child(short_dir)
     assert again.postmaster != first.postmaster
     assert again.sql("SELECT id, note FROM kept ORDER BY id") == [
-        [1, "written by process one"], [2, "written by process two"]]
+        [1, "written by process one"],
+        [2, "written by process two"],
+    ]
     assert again.exit() == 0
     assert _stops(again.postmaster)

@@ -30,12 +30,22 @@ class EmbeddedServe:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-        clean.update(SMILE_DATA_DIR=str(data_dir), SMILE_SECRET_KEY="e" * 48, SMILE_RATE_LIMIT_ENABLED="0",
-                     SMILE_BASE_URL=self.url, **env)
+        clean.update(
+            SMILE_DATA_DIR=str(data_dir),
+            SMILE_SECRET_KEY="e" * 48,
+            SMILE_RATE_LIMIT_ENABLED="0",
+            SMILE_BASE_URL=self.url,
+            **env,
+        )
         self.log_path = data_dir / f"serve-{self.port}.log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(self.port)],
-                                     env=clean, cwd=data_dir, stdout=self.log, stderr=subprocess.STDOUT)
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - the server's output for its lifetime; closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smile.cli", "serve", "--port", str(self.port)],
+            env=clean,
+            cwd=data_dir,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def output(self) -> str:
         return self.log_path.read_text()[-4000:]
@@ -114,8 +124,9 @@ class Writer(threading.Thread):
     def __init__(self, api, name: str) -> None:
         super().__init__(daemon=True, name=name)
         self.api, self.answers, self.refusals, self.stop = api, [], [], threading.Event()
-        self.http = httpx.Client(base_url=str(api.http.base_url), timeout=60,
-                                 headers={"Authorization": f"Bearer {api.access}"})
+        self.http = httpx.Client(
+            base_url=str(api.http.base_url), timeout=60, headers={"Authorization": f"Bearer {api.access}"}
+        )
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -155,7 +166,7 @@ def test_killed_embedded_postgres_is_restarted_without_errors_or_lost_writes(ser
     killed_at = time.monotonic()
     recovered_at = None
     while time.monotonic() < killed_at + 45:
-        if all(w.ok_since(m) >= 10 for w, m in zip(writers, marks)):
+        if all(w.ok_since(m) >= 10 for w, m in zip(writers, marks, strict=True)):
             recovered_at = time.monotonic()
             break
         time.sleep(0.1)
@@ -175,8 +186,11 @@ def test_killed_embedded_postgres_is_restarted_without_errors_or_lost_writes(ser
 
     written = [(body, post_id) for status, body, post_id in answers if status == 201]
     with psycopg.connect(server.dsn()) as conn:
-        stored = dict(conn.execute("SELECT id::text, body FROM posts WHERE id = ANY(%s::uuid[])",
-                                   ([post_id for _, post_id in written],)).fetchall())
+        stored = dict(
+            conn.execute(
+                "SELECT id::text, body FROM posts WHERE id = ANY(%s::uuid[])", ([post_id for _, post_id in written],)
+            ).fetchall()
+        )
     missing = [(body, post_id) for body, post_id in written if stored.get(post_id) != body]
     assert not missing, f"{len(missing)} of {len(written)} acknowledged writes are gone: {missing[:5]}"
 

@@ -22,7 +22,7 @@ from smile.billing.ledger.verify import verify
 from smile.identity.profile import gdpr
 from smile.kit import runtime
 from tests.billing.support import pay_sandbox, wait_for
-from tests.social.test_media import _s3, s3_server  # noqa: F401  (the moto S3 server fixture)
+from tests.social.test_media import _s3
 from tests.support import enable_mfa
 
 BILLING = "/api/v1/billing"
@@ -40,8 +40,10 @@ def ok(response, status: int = 200) -> dict:
 
 
 def upload(api, color: str) -> dict:
-    return ok(api.post("/api/v1/media", files={"file": ("p.png", picture(color), "image/png")},
-                      data={"alt": f"alt {color}"}), 201)
+    return ok(
+        api.post("/api/v1/media", files={"file": ("p.png", picture(color), "image/png")}, data={"alt": f"alt {color}"}),
+        201,
+    )
 
 
 async def _session(fn, *args):
@@ -51,8 +53,11 @@ async def _session(fn, *args):
 
 def export_archive(api) -> tuple[dict, list[str]]:
     ok(api.post("/api/v1/users/me/export"), 202)
-    ready = wait_for(lambda: next((e for e in api.get("/api/v1/users/me/exports").json()
-                                   if e["status"] == "ready"), None), timeout=30, message="export ready")
+    ready = wait_for(
+        lambda: next((e for e in api.get("/api/v1/users/me/exports").json() if e["status"] == "ready"), None),
+        timeout=30,
+        message="export ready",
+    )
     archive = zipfile.ZipFile(io.BytesIO(api.get(ready["download_url"]).content))
     return json.loads(archive.read("data.json")), archive.namelist()
 
@@ -79,14 +84,25 @@ def world(signup, server, db):
     ok(alice.request("PUT", "/api/v1/users/me/avatar", files={"file": ("a.png", picture("red"), "image/png")}))
     # social
     post_media = upload(alice, "blue")
-    w["post"] = ok(alice.post("/api/v1/posts", json={
-        "body": f"my post {marker} #gdpr", "media_ids": [post_media["id"]], "poll": {"options": ["yes", "no"]}}), 201)
+    w["post"] = ok(
+        alice.post(
+            "/api/v1/posts",
+            json={
+                "body": f"my post {marker} #gdpr",
+                "media_ids": [post_media["id"]],
+                "poll": {"options": ["yes", "no"]},
+            },
+        ),
+        201,
+    )
     w["edit"] = ok(alice.patch(f"/api/v1/posts/{w['post']['id']}", json={"body": f"my edited post {marker}"}))
     bobs = ok(bob.post("/api/v1/posts", json={"body": "bob's post", "poll": {"options": ["a", "b"]}}), 201)
     w["bobs_post"] = bobs
     w["comment"] = ok(alice.post(f"/api/v1/posts/{bobs['id']}/comments", json={"body": f"comment {marker}"}), 201)
-    w["reply"] = ok(bob.post(f"/api/v1/posts/{bobs['id']}/comments",
-                             json={"body": "bob's reply", "parent_id": w["comment"]["id"]}), 201)
+    w["reply"] = ok(
+        bob.post(f"/api/v1/posts/{bobs['id']}/comments", json={"body": "bob's reply", "parent_id": w["comment"]["id"]}),
+        201,
+    )
     ok(alice.request("PUT", f"/api/v1/posts/{bobs['id']}/reaction", json={"kind": "love"}))
     ok(alice.request("PUT", f"/api/v1/posts/{bobs['id']}/bookmark"))
     w["option"] = bobs["poll"]["options"][0]["id"]
@@ -97,16 +113,27 @@ def world(signup, server, db):
     ok(alice.post(f"/api/v1/users/{carol.user['username']}/block"), 204)
     ok(alice.post(f"/api/v1/users/{bob.user['username']}/mute"), 204)
     ok(dave.post(f"/api/v1/users/{alice.user['username']}/block"), 204)
-    w["report"] = ok(alice.post("/api/v1/reports", json={"target_type": "post", "target_id": bobs["id"],
-                                                         "reason": "spam", "details": f"report {marker}"}), 201)
+    w["report"] = ok(
+        alice.post(
+            "/api/v1/reports",
+            json={"target_type": "post", "target_id": bobs["id"], "reason": "spam", "details": f"report {marker}"},
+        ),
+        201,
+    )
     ok(alice.request("PUT", "/api/v1/notifications/preferences", json={"mention": False}))
     talk = ok(alice.post("/api/v1/conversations", json={"member_usernames": [bob.user["username"]]}), 201)
     w["conversation"] = talk
     message_media = upload(alice, "green")
-    w["message"] = ok(alice.post(f"/api/v1/conversations/{talk['id']}/messages",
-                                 json={"body": f"dm {marker}", "media_ids": [message_media["id"]]}), 201)
-    w["bobs_message"] = ok(bob.post(f"/api/v1/conversations/{talk['id']}/messages",
-                                    json={"body": "bob's private words"}), 201)
+    w["message"] = ok(
+        alice.post(
+            f"/api/v1/conversations/{talk['id']}/messages",
+            json={"body": f"dm {marker}", "media_ids": [message_media["id"]]},
+        ),
+        201,
+    )
+    w["bobs_message"] = ok(
+        bob.post(f"/api/v1/conversations/{talk['id']}/messages", json={"body": "bob's private words"}), 201
+    )
     w["media"] = [post_media, message_media]
     # billing: credits bought by card, a subscription, a purchase, a sale and a payout
     starter = next(p for p in alice.get(f"{BILLING}/credits/packages").json() if p["slug"] == "starter")
@@ -115,15 +142,36 @@ def world(signup, server, db):
     wait_for(lambda: alice.get(f"{BILLING}/credits/wallet").json()["balance"] == 500, message="credits bought")
     w["payment"] = bought["payment_id"]
     pay_sandbox(alice, ok(alice.post(f"{BILLING}/subscriptions", json={"plan": "creator_pro"}), 201)["checkout_url"])
-    w["subscription"] = wait_for(lambda: next((s for s in alice.get(f"{BILLING}/subscriptions").json()["items"]
-                                               if s["status"] in ("active", "trialing")), None), message="subscribed")
-    bobs_listing = ok(bob.post(f"{BILLING}/listings", json={"title": "Bob's guide", "price": 500,
-                                                            "credit_price": 10, "product_type": "digital"}), 201)
-    w["purchase"] = ok(alice.post(f"{BILLING}/listings/{bobs_listing['id']}/buy", json={"method": "credits"}),
-                       201)["sale"]
-    w["listing"] = ok(alice.post(f"{BILLING}/listings", json={
-        "title": "Alice's guide", "description": f"listing {marker}", "price": 2000, "credit_price": 1667,
-        "product_type": "digital"}), 201)  # 1,667 credits are worth 15.00 to Alice
+    w["subscription"] = wait_for(
+        lambda: next(
+            (s for s in alice.get(f"{BILLING}/subscriptions").json()["items"] if s["status"] in ("active", "trialing")),
+            None,
+        ),
+        message="subscribed",
+    )
+    bobs_listing = ok(
+        bob.post(
+            f"{BILLING}/listings",
+            json={"title": "Bob's guide", "price": 500, "credit_price": 10, "product_type": "digital"},
+        ),
+        201,
+    )
+    w["purchase"] = ok(alice.post(f"{BILLING}/listings/{bobs_listing['id']}/buy", json={"method": "credits"}), 201)[
+        "sale"
+    ]
+    w["listing"] = ok(
+        alice.post(
+            f"{BILLING}/listings",
+            json={
+                "title": "Alice's guide",
+                "description": f"listing {marker}",
+                "price": 2000,
+                "credit_price": 1667,
+                "product_type": "digital",
+            },
+        ),
+        201,
+    )  # 1,667 credits are worth 15.00 to Alice
     pro = next(p for p in bob.get(f"{BILLING}/credits/packages").json() if p["slug"] == "pro")
     pay_sandbox(bob, ok(bob.post(f"{BILLING}/credits/purchases", json={"package_id": pro["id"]}), 201)["checkout_url"])
     wait_for(lambda: bob.get(f"{BILLING}/credits/wallet").json()["balance"] == 2200, message="bob's credits")
@@ -132,14 +180,19 @@ def world(signup, server, db):
     enable_mfa(alice)
     w["destination"] = f"IBAN {marker.upper()} 0000"
     ok(alice.put(f"{BILLING}/payout-account", json={"destination": w["destination"]}))
-    db.execute("UPDATE payout_accounts SET usable_from = now() WHERE user_id = %s",  # as if the cooling-off
-               (alice.user["id"],))                                                    # period had passed
+    db.execute(
+        "UPDATE payout_accounts SET usable_from = now() WHERE user_id = %s",  # as if the cooling-off
+        (alice.user["id"],),
+    )  # period had passed
     w["payout"] = ok(alice.post(f"{BILLING}/payouts", json={}), 201)
     # hub and ai: a key, and a chat through the gateway with it
     w["key"] = ok(alice.post("/api/v1/hub/keys", json={"name": f"laptop {marker}"}), 201)
-    chat = httpx.post(f"{server.url}/v1/chat/completions", headers={"Authorization": f"Bearer {w['key']['secret']}"},
-                      json={"model": "offline", "messages": [{"role": "user", "content": f"hi {marker}"}],
-                            "max_tokens": 20}, timeout=30)
+    chat = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {w['key']['secret']}"},
+        json={"model": "offline", "messages": [{"role": "user", "content": f"hi {marker}"}], "max_tokens": 20},
+        timeout=30,
+    )
     assert chat.status_code == 200, chat.text
     w["usage_id"] = db.execute("SELECT id FROM ai_usage WHERE user_id = %s", (alice.user["id"],)).fetchone()[0]
     return w
@@ -187,21 +240,29 @@ def test_export_holds_every_item_and_no_one_elses_private_data(world):
 
 def _erase(alice, db, server, settings) -> None:
     ok(alice.delete("/api/v1/users/me", json={"password": alice.password}), 202)
-    db.execute("UPDATE users SET deletion_requested_at = now() - make_interval(days => %s + 1) WHERE id = %s",
-               (settings.account_deletion_grace_days, alice.user["id"]))
+    db.execute(
+        "UPDATE users SET deletion_requested_at = now() - make_interval(days => %s + 1) WHERE id = %s",
+        (settings.account_deletion_grace_days, alice.user["id"]),
+    )
     assert server.call(_session(gdpr.erase_due_accounts)) == 1
 
 
 def test_erasure_leaves_nothing_personal_and_the_books_balanced(world, db, server, settings, client):
     alice, bob, uid = world["alice"], world["bob"], world["alice"].user["id"]
-    balances = db.execute("SELECT id, purpose, currency, balance FROM ledger_accounts WHERE owner_id = %s "
-                          "ORDER BY id", (uid,)).fetchall()
-    files = [k for row in db.execute("SELECT storage_key, thumb_key FROM media WHERE owner_id = %s", (uid,))
-             for k in row if k]
+    balances = db.execute(
+        "SELECT id, purpose, currency, balance FROM ledger_accounts WHERE owner_id = %s ORDER BY id", (uid,)
+    ).fetchall()
+    files = [
+        k
+        for row in db.execute("SELECT storage_key, thumb_key FROM media WHERE owner_id = %s", (uid,))
+        for k in row
+        if k
+    ]
     files.append(db.execute("SELECT avatar_key FROM users WHERE id = %s", (uid,)).fetchone()[0])
     assert len(files) >= 3 and all((settings.media_dir / k).exists() for k in files)
-    counts = db.execute("SELECT reactions_count, comments_count FROM posts WHERE id = %s",
-                        (world["bobs_post"]["id"],)).fetchone()
+    counts = db.execute(
+        "SELECT reactions_count, comments_count FROM posts WHERE id = %s", (world["bobs_post"]["id"],)
+    ).fetchone()
     assert counts == (1, 2)
     _erase(alice, db, server, settings)
 
@@ -211,46 +272,67 @@ def test_erasure_leaves_nothing_personal_and_the_books_balanced(world, db, serve
         for secret in secrets:
             assert secret.lower() not in text, f"{secret!r} is still in {table}"
     assert not [k for k in files if (settings.media_dir / k).exists()]
-    for table, column in (("posts", "author_id"), ("media", "owner_id"), ("reactions", "user_id"),
-                          ("bookmarks", "user_id"), ("poll_votes", "user_id"), ("follows", "follower_id"),
-                          ("follows", "followee_id"), ("blocks", "blocker_id"), ("blocks", "blocked_id"),
-                          ("mutes", "muter_id"), ("notifications", "user_id"), ("notifications", "actor_id"),
-                          ("conversation_members", "user_id"), ("stream_events", "user_id"),
-                          ("hub_api_keys", "user_id"), ("payout_accounts", "user_id")):
+    for table, column in (
+        ("posts", "author_id"),
+        ("media", "owner_id"),
+        ("reactions", "user_id"),
+        ("bookmarks", "user_id"),
+        ("poll_votes", "user_id"),
+        ("follows", "follower_id"),
+        ("follows", "followee_id"),
+        ("blocks", "blocker_id"),
+        ("blocks", "blocked_id"),
+        ("mutes", "muter_id"),
+        ("notifications", "user_id"),
+        ("notifications", "actor_id"),
+        ("conversation_members", "user_id"),
+        ("stream_events", "user_id"),
+        ("hub_api_keys", "user_id"),
+        ("payout_accounts", "user_id"),
+    ):
         assert db.execute(f"SELECT count(*) FROM {table} WHERE {column} = %s", (uid,)).fetchone()[0] == 0, table
     # other people's threads keep their shape: her comment and message are empty tombstones
-    assert db.execute("SELECT body, deleted_at IS NOT NULL FROM comments WHERE id = %s",
-                      (world["comment"]["id"],)).fetchone() == ("", True)
+    assert db.execute(
+        "SELECT body, deleted_at IS NOT NULL FROM comments WHERE id = %s", (world["comment"]["id"],)
+    ).fetchone() == ("", True)
     assert db.execute("SELECT body FROM comments WHERE id = %s", (world["reply"]["id"],)).fetchone() == ("bob's reply",)
-    assert db.execute("SELECT body, deleted_at IS NOT NULL FROM messages WHERE id = %s",
-                      (world["message"]["id"],)).fetchone() == ("", True)
-    assert [m["body"] for m in bob.get(f"/api/v1/conversations/{world['conversation']['id']}/messages")
-            .json()["items"]] == ["bob's private words"]
-    assert db.execute("SELECT reactions_count, comments_count FROM posts WHERE id = %s",
-                      (world["bobs_post"]["id"],)).fetchone() == (0, 1)
+    assert db.execute(
+        "SELECT body, deleted_at IS NOT NULL FROM messages WHERE id = %s", (world["message"]["id"],)
+    ).fetchone() == ("", True)
+    assert [
+        m["body"] for m in bob.get(f"/api/v1/conversations/{world['conversation']['id']}/messages").json()["items"]
+    ] == ["bob's private words"]
+    assert db.execute(
+        "SELECT reactions_count, comments_count FROM posts WHERE id = %s", (world["bobs_post"]["id"],)
+    ).fetchone() == (0, 1)
     assert db.execute("SELECT votes_count FROM poll_options WHERE id = %s", (world["option"],)).fetchone() == (0,)
     # money: the journal is untouched and verifies, her accounts keep their balances and are frozen
     assert server.call(_session(verify)) == []
-    after = db.execute("SELECT id, purpose, currency, balance FROM ledger_accounts WHERE owner_id = %s ORDER BY id",
-                       (uid,)).fetchall()
+    after = db.execute(
+        "SELECT id, purpose, currency, balance FROM ledger_accounts WHERE owner_id = %s ORDER BY id", (uid,)
+    ).fetchall()
     payout = db.execute("SELECT status, destination FROM payouts WHERE id = %s", (world["payout"]["id"],)).fetchone()
     assert payout == ("failed", "[erased]")  # not sent: the money went back to her earnings
-    earnings = [(b[3], a[3]) for b, a in zip(balances, after) if b[1] == "earnings"]
+    earnings = [(b[3], a[3]) for b, a in zip(balances, after, strict=True) if b[1] == "earnings"]
     assert earnings == [(0, world["payout"]["amount"])]
     assert [b for b in balances if b[1] != "earnings"] == [a for a in after if a[1] != "earnings"]
-    assert db.execute("SELECT bool_and(frozen_at IS NOT NULL) FROM ledger_accounts WHERE owner_id = %s",
-                      (uid,)).fetchone() == (True,)
+    assert db.execute(
+        "SELECT bool_and(frozen_at IS NOT NULL) FROM ledger_accounts WHERE owner_id = %s", (uid,)
+    ).fetchone() == (True,)
     owner = db.execute("SELECT email, display_name, status FROM users WHERE id = %s", (uid,)).fetchone()
     assert owner == (f"deleted-{uid}@invalid", "Deleted user", "deleted")
     # accounting rows stay, without the personal fields
-    assert db.execute("SELECT status, customer_ref, checkout_url FROM payments WHERE id = %s",
-                      (world["payment"],)).fetchone() == ("paid", None, None)
+    assert db.execute(
+        "SELECT status, customer_ref, checkout_url FROM payments WHERE id = %s", (world["payment"],)
+    ).fetchone() == ("paid", None, None)
     assert db.execute("SELECT status FROM sales WHERE id = %s", (world["sale"]["id"],)).fetchone() == ("released",)
-    assert db.execute("SELECT status FROM subscriptions WHERE id = %s",
-                      (world["subscription"]["id"],)).fetchone() == ("canceled",)
+    assert db.execute("SELECT status FROM subscriptions WHERE id = %s", (world["subscription"]["id"],)).fetchone() == (
+        "canceled",
+    )
     assert db.execute("SELECT active FROM listings WHERE id = %s", (world["listing"]["id"],)).fetchone() == (False,)
-    usage = db.execute("SELECT credits, input_tokens, error FROM ai_usage WHERE id = %s",
-                       (world["usage_id"],)).fetchone()
+    usage = db.execute(
+        "SELECT credits, input_tokens, error FROM ai_usage WHERE id = %s", (world["usage_id"],)
+    ).fetchone()
     assert usage[0] > 0 and usage[1] > 0 and usage[2] is None
     # her key no longer works; Bob's side still does
     r = httpx.get(f"{server.url}/v1/models", headers={"Authorization": f"Bearer {world['key']['secret']}"})

@@ -14,8 +14,9 @@ class Rollback(Exception):
 
 
 def _jobs_for(db, email_id: str) -> list[tuple[str, str, int]]:
-    return db.execute("SELECT task_name, status::text, attempts FROM procrastinate_jobs "
-                      "WHERE args->>'email_id' = %s", (email_id,)).fetchall()
+    return db.execute(
+        "SELECT task_name, status::text, attempts FROM procrastinate_jobs WHERE args->>'email_id' = %s", (email_id,)
+    ).fetchall()
 
 
 def _wait_job(db, email_id: str, status: str, timeout: float = 15) -> list:
@@ -32,13 +33,17 @@ async def _queue_email(to: str, fail: bool) -> dict:
     async with rt.db.session() as session:
         email_id = await mail.send(session, to, "Transactional check", "Hello from a job.")
         seen["id"] = str(email_id)
-        seen["inside"] = (await session.execute(
-            text("SELECT count(*) FROM procrastinate_jobs WHERE args->>'email_id' = :id"),
-            {"id": seen["id"]})).scalar_one()
+        seen["inside"] = (
+            await session.execute(
+                text("SELECT count(*) FROM procrastinate_jobs WHERE args->>'email_id' = :id"), {"id": seen["id"]}
+            )
+        ).scalar_one()
         async with rt.db.engine.connect() as other:  # another connection cannot see it yet
-            seen["outside"] = (await other.execute(
-                text("SELECT count(*) FROM procrastinate_jobs WHERE args->>'email_id' = :id"),
-                {"id": seen["id"]})).scalar_one()
+            seen["outside"] = (
+                await other.execute(
+                    text("SELECT count(*) FROM procrastinate_jobs WHERE args->>'email_id' = :id"), {"id": seen["id"]}
+                )
+            ).scalar_one()
         if fail:
             raise Rollback(seen)
     return seen
@@ -99,8 +104,7 @@ def test_periodic_tasks_are_registered_and_deferred_once(server, db):
     job_ids = [job_id for _, job_id in defers]
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        statuses = db.execute("SELECT status::text FROM procrastinate_jobs WHERE id = ANY(%s)",
-                              (job_ids,)).fetchall()
+        statuses = db.execute("SELECT status::text FROM procrastinate_jobs WHERE id = ANY(%s)", (job_ids,)).fetchall()
         if all(s == "succeeded" for (s,) in statuses):
             break
         time.sleep(0.05)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -35,25 +36,37 @@ class Serve:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-        clean.update(SMILE_DATABASE_URL=dsn, SMILE_DATA_DIR=str(tmp_path / "var"), SMILE_SECRET_KEY="m" * 48,
-                     SMILE_RATE_LIMIT_ENABLED="0", SMILE_BASE_URL=self.url, **env)
-        self.log = open(tmp_path / f"{name}.log", "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(self.port)],
-                                     env=clean, cwd=tmp_path, stdout=self.log, stderr=subprocess.STDOUT)
+        clean.update(
+            SMILE_DATABASE_URL=dsn,
+            SMILE_DATA_DIR=str(tmp_path / "var"),
+            SMILE_SECRET_KEY="m" * 48,
+            SMILE_RATE_LIMIT_ENABLED="0",
+            SMILE_BASE_URL=self.url,
+            **env,
+        )
+        self.log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - the server's output for its lifetime; closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smile.cli", "serve", "--port", str(self.port)],
+            env=clean,
+            cwd=tmp_path,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"smile serve exited with {self.proc.returncode}: "
-                                     f"{open(self.log.name).read()[-3000:]}")
+                raise AssertionError(
+                    f"smile serve exited with {self.proc.returncode}: {Path(self.log.name).read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise AssertionError(f"smile serve did not start: {open(self.log.name).read()[-3000:]}")
+        raise AssertionError(f"smile serve did not start: {Path(self.log.name).read_text()[-3000:]}")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -68,8 +81,16 @@ class Serve:
 def _user(base_url: str, mailbox: Mailbox, username: str) -> Api:
     api = Api(base_url)
     email = f"{username}@example.com"
-    r = api.post("/api/v1/auth/register", json={"email": email, "username": username, "password": STRONG_PASSWORD,
-                                                 "display_name": username.title(), "accept_terms": True})
+    r = api.post(
+        "/api/v1/auth/register",
+        json={
+            "email": email,
+            "username": username,
+            "password": STRONG_PASSWORD,
+            "display_name": username.title(),
+            "accept_terms": True,
+        },
+    )
     assert r.status_code == 201, r.text
     r = api.post("/api/v1/auth/login", json={"login": username, "password": STRONG_PASSWORD})
     assert r.status_code == 200, r.text

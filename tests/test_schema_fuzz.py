@@ -38,18 +38,26 @@ def _fuzz(operation, mode: GenerationMode, base_url: str, token: str, seen: Coun
     problems: list[str] = []
 
     @hypothesis.seed(SEED)
-    @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=False,
-                         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
-                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        print_blob=False,
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     def run(case) -> None:
         try:
-            response = case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
-                                              timeout=30, checks=CHECKS)
+            response = case.call_and_validate(
+                base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30, checks=CHECKS
+            )
             seen[(operation.label, mode.value, response.status_code // 100)] += 1
         except (FailureGroup, AssertionError) as exc:  # collect every problem, keep fuzzing
-            problems.append(f"{operation.label} [{mode.value}]: {str(exc).strip()[:1500]}\n"
-                            f"  reproduce: {case.as_curl_command(headers={'Authorization': 'Bearer <token>'})}")
+            problems.append(
+                f"{operation.label} [{mode.value}]: {str(exc).strip()[:1500]}\n"
+                f"  reproduce: {case.as_curl_command(headers={'Authorization': 'Bearer <token>'})}"
+            )
 
     try:
         run()
@@ -97,8 +105,11 @@ def _nasty_fields(schema: dict, components: dict, path: tuple = ()) -> list[tupl
     schema = _resolve(schema, components)
     kind = schema.get("type")
     if kind == "object":
-        return [found for name, sub in schema.get("properties", {}).items()
-                for found in _nasty_fields(sub, components, (*path, name))]
+        return [
+            found
+            for name, sub in schema.get("properties", {}).items()
+            for found in _nasty_fields(sub, components, (*path, name))
+        ]
     if kind == "array" and "items" in schema:
         return _nasty_fields(schema["items"], components, (*path, 0))
     if kind == "integer":
@@ -144,8 +155,14 @@ def _nasty(operation, components: dict, base_url: str, token: str, sent: Counter
     problems: list[str] = []
 
     @hypothesis.seed(SEED)
-    @hypothesis.settings(max_examples=1, deadline=None, database=None, print_blob=False,
-                         phases=[hypothesis.Phase.generate], suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=1,
+        deadline=None,
+        database=None,
+        print_blob=False,
+        phases=[hypothesis.Phase.generate],
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
     @hypothesis.given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
     def run(case) -> None:
         base = case.body if isinstance(case.body, dict) else {}
@@ -157,8 +174,12 @@ def _nasty(operation, components: dict, base_url: str, token: str, sent: Counter
                 case.body = body
                 label = f"{operation.label} {'.'.join(map(str, path))}={value!r}"
                 try:
-                    response = case.call_and_validate(base_url=base_url, timeout=30, checks=[not_a_server_error],
-                                                      headers={"Authorization": f"Bearer {token}"})
+                    response = case.call_and_validate(
+                        base_url=base_url,
+                        timeout=30,
+                        checks=[not_a_server_error],
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                 except (FailureGroup, AssertionError) as exc:
                     problems.append(f"{label}: {str(exc).strip()[:800]}")
                     continue
@@ -167,8 +188,12 @@ def _nasty(operation, components: dict, base_url: str, token: str, sent: Counter
                     echoed = response.json() if response.status_code < 300 else None
                 except ValueError:  # not JSON
                     echoed = None
-                if (isinstance(value, str) and path[-1] in NAME_FIELDS and isinstance(echoed, dict)
-                        and INVISIBLE.search(str(echoed.get(path[-1], "")))):
+                if (
+                    isinstance(value, str)
+                    and path[-1] in NAME_FIELDS
+                    and isinstance(echoed, dict)
+                    and INVISIBLE.search(str(echoed.get(path[-1], "")))
+                ):
                     problems.append(f"{label}: kept invisible characters: {echoed[path[-1]]!r}")
 
     run()

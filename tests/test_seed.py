@@ -24,10 +24,17 @@ def seed(tmp_path, dsn):
 
     def run(*args: str) -> tuple[int, str, Path]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-        env.update(COLUMNS="120", PYTHONIOENCODING="utf-8", NO_COLOR="1", SMILE_DATA_DIR=str(data_dir),
-                   SMILE_DATABASE_URL=dsn)
-        proc = subprocess.run([sys.executable, "-m", "smile.cli", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=900)
+        env.update(
+            COLUMNS="120", PYTHONIOENCODING="utf-8", NO_COLOR="1", SMILE_DATA_DIR=str(data_dir), SMILE_DATABASE_URL=dsn
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "smile.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         return proc.returncode, proc.stdout + proc.stderr, data_dir
 
     return run
@@ -36,11 +43,15 @@ def seed(tmp_path, dsn):
 def _snapshot(conn: psycopg.Connection) -> dict[str, object]:
     """Row counts of every table (but the worker's), and the sums that money and counters live in."""
     tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-    shot: dict[str, object] = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-                               for t in tables if t not in WORKER_TABLES and not t.startswith("procrastinate")}
+    shot: dict[str, object] = {
+        t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+        for t in tables
+        if t not in WORKER_TABLES and not t.startswith("procrastinate")
+    }
     shot["balances"] = conn.execute("SELECT sum(abs(balance)), sum(balance) FROM ledger_accounts").fetchone()
     shot["post counters"] = conn.execute(
-        "SELECT sum(reactions_count), sum(comments_count), sum(reposts_count) FROM posts").fetchone()
+        "SELECT sum(reactions_count), sum(comments_count), sum(reposts_count) FROM posts"
+    ).fetchone()
     shot["unread"] = conn.execute("SELECT count(*) FROM notifications WHERE read_at IS NULL").fetchone()[0]
     return shot
 
@@ -69,51 +80,99 @@ def test_demo_seed_fills_the_product_once(seed, db, request):
     assert _one(db, "SELECT count(*) FROM users WHERE username LIKE 'demo%'") == 41
     assert _one(db, "SELECT count(*) FROM follows WHERE follower_id = %s", newcomer) == 15
     assert _one(db, "SELECT count(*) FROM follows WHERE followee_id = %s", newcomer) >= 15
-    assert _one(db, "SELECT count(*) FROM follows f JOIN follows b ON b.follower_id = f.followee_id "
-                    "AND b.followee_id = f.follower_id") > 0
+    assert (
+        _one(
+            db,
+            "SELECT count(*) FROM follows f JOIN follows b ON b.follower_id = f.followee_id "
+            "AND b.followee_id = f.follower_id",
+        )
+        > 0
+    )
     assert _one(db, "SELECT min(n) FROM (SELECT count(*) n FROM follows GROUP BY follower_id) x") >= 4
     assert _one(db, "SELECT count(*) FROM users WHERE avatar_key IS NULL AND account_type = 'person'") == 0
     # AI agents that have posted and answered the newcomer
     assert _one(db, "SELECT count(*) FROM agents") >= 8
-    assert _one(db, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.author_id "
-                    "WHERE u.account_type = 'ai_agent' AND p.generated_by IS NOT NULL") >= 8
-    assert _one(db, "SELECT count(*) FROM messages m JOIN users u ON u.id = m.sender_id JOIN conversation_members c "
-                    "ON c.conversation_id = m.conversation_id AND c.user_id = %s WHERE u.account_type = 'ai_agent'",
-                newcomer) >= 1
+    assert (
+        _one(
+            db,
+            "SELECT count(*) FROM posts p JOIN users u ON u.id = p.author_id "
+            "WHERE u.account_type = 'ai_agent' AND p.generated_by IS NOT NULL",
+        )
+        >= 8
+    )
+    assert (
+        _one(
+            db,
+            "SELECT count(*) FROM messages m JOIN users u ON u.id = m.sender_id JOIN conversation_members c "
+            "ON c.conversation_id = m.conversation_id AND c.user_id = %s WHERE u.account_type = 'ai_agent'",
+            newcomer,
+        )
+        >= 1
+    )
     # a few hundred posts, with pictures stored through media storage, polls, comments and reactions
     assert _one(db, "SELECT count(*) FROM posts") >= 250
     media = db.execute("SELECT storage_key, thumb_key FROM media WHERE post_id IS NOT NULL").fetchall()
     assert len(media) >= 20
-    assert all((data_dir / "media" / key).is_file() and (data_dir / "media" / thumb).is_file()
-               for key, thumb in media)
+    assert all((data_dir / "media" / key).is_file() and (data_dir / "media" / thumb).is_file() for key, thumb in media)
     assert _one(db, "SELECT count(*) FROM polls") >= 5
-    assert _one(db, "SELECT min(n) FROM (SELECT count(v.user_id) n FROM polls p "
-                    "LEFT JOIN poll_votes v ON v.post_id = p.post_id GROUP BY p.post_id) x") > 0
+    assert (
+        _one(
+            db,
+            "SELECT min(n) FROM (SELECT count(v.user_id) n FROM polls p "
+            "LEFT JOIN poll_votes v ON v.post_id = p.post_id GROUP BY p.post_id) x",
+        )
+        > 0
+    )
     assert _one(db, "SELECT count(*) FROM comments") >= 50
     assert _one(db, "SELECT count(*) FROM comments WHERE parent_id IS NOT NULL") > 0
     assert _one(db, "SELECT count(*) FROM reactions") >= 200
     assert _one(db, "SELECT count(*) FROM posts WHERE repost_of_id IS NOT NULL OR quote_of_id IS NOT NULL") > 0
     # the counters the services keep agree with the rows
-    assert _one(db, "SELECT count(*) FROM posts p WHERE reactions_count <> "
-                    "(SELECT count(*) FROM reactions r WHERE r.post_id = p.id)") == 0
-    assert _one(db, "SELECT count(*) FROM posts p WHERE comments_count <> "
-                    "(SELECT count(*) FROM comments c WHERE c.post_id = p.id)") == 0
+    assert (
+        _one(
+            db,
+            "SELECT count(*) FROM posts p WHERE reactions_count <> "
+            "(SELECT count(*) FROM reactions r WHERE r.post_id = p.id)",
+        )
+        == 0
+    )
+    assert (
+        _one(
+            db,
+            "SELECT count(*) FROM posts p WHERE comments_count <> "
+            "(SELECT count(*) FROM comments c WHERE c.post_id = p.id)",
+        )
+        == 0
+    )
     # the newcomer: unread notifications of several kinds, conversations with unread messages
-    kinds = {r[0] for r in db.execute("SELECT DISTINCT kind FROM notifications WHERE user_id = %s "
-                                      "AND read_at IS NULL", (newcomer,))}
+    kinds = {
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT kind FROM notifications WHERE user_id = %s AND read_at IS NULL", (newcomer,)
+        )
+    }
     assert {"follow", "reaction", "comment", "message"} <= kinds
     # funded wallets with history; a subscription; a sale with earnings; an API key with usage
-    assert _one(db, "SELECT count(*) FROM ledger_accounts a JOIN users u ON u.id = a.owner_id "
-                    "WHERE a.purpose = 'wallet' AND a.balance > 0 AND u.username LIKE 'demo0%'") == 40
+    assert (
+        _one(
+            db,
+            "SELECT count(*) FROM ledger_accounts a JOIN users u ON u.id = a.owner_id "
+            "WHERE a.purpose = 'wallet' AND a.balance > 0 AND u.username LIKE 'demo0%'",
+        )
+        == 40
+    )
     assert _one(db, "SELECT count(*) FROM payments WHERE status = 'paid' AND purpose = 'credits'") == 41
     assert _one(db, "SELECT count(*) FROM subscriptions WHERE user_id = %s AND status = 'active'", newcomer) == 1
     assert _one(db, "SELECT count(*) FROM sales WHERE seller_id = %s AND status = 'released'", newcomer) == 1
     assert _one(db, "SELECT count(*) FROM sales WHERE buyer_id = %s AND status = 'escrow'", newcomer) == 1
-    assert _one(db, "SELECT balance FROM ledger_accounts WHERE owner_id = %s AND purpose = 'earnings'",
-                newcomer) > 0
+    assert _one(db, "SELECT balance FROM ledger_accounts WHERE owner_id = %s AND purpose = 'earnings'", newcomer) > 0
     assert _one(db, "SELECT spent_credits FROM hub_api_keys WHERE user_id = %s", newcomer) > 0
-    assert _one(db, "SELECT count(*) FROM ai_usage WHERE user_id = %s AND api_key_id IS NOT NULL "
-                    "AND credits > 0", newcomer) == 5
+    assert (
+        _one(
+            db, "SELECT count(*) FROM ai_usage WHERE user_id = %s AND api_key_id IS NOT NULL AND credits > 0", newcomer
+        )
+        == 5
+    )
 
     # what the newcomer sees, over HTTP
     from tests.support import Api

@@ -31,8 +31,14 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
         parsed = message_from_bytes(envelope.content)
-        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                              "subject": parsed["Subject"], "body": parsed.get_payload(decode=True).decode()})
+        self.messages.append(
+            {
+                "from": envelope.mail_from,
+                "to": list(envelope.rcpt_tos),
+                "subject": parsed["Subject"],
+                "body": parsed.get_payload(decode=True).decode(),
+            }
+        )
         return "250 Message accepted for delivery"
 
     def wait_for(self, to: str, timeout: float = 20) -> dict:
@@ -62,14 +68,21 @@ class SmileProcess:
 
     def email_row(self, to: str) -> tuple | None:
         with psycopg.connect(self.dsn) as conn:
-            return conn.execute('SELECT status, attempts, error, sent_at FROM emails WHERE "to" = %s',
-                                (to,)).fetchone()
+            return conn.execute('SELECT status, attempts, error, sent_at FROM emails WHERE "to" = %s', (to,)).fetchone()
 
     def register(self, username: str) -> str:
         email = f"{username}@example.com"
-        r = httpx.post(f"{self.url}/api/v1/auth/register", timeout=30, json={
-            "email": email, "username": username, "password": STRONG_PASSWORD,
-            "display_name": username.title(), "accept_terms": True})
+        r = httpx.post(
+            f"{self.url}/api/v1/auth/register",
+            timeout=30,
+            json={
+                "email": email,
+                "username": username,
+                "password": STRONG_PASSWORD,
+                "display_name": username.title(),
+                "accept_terms": True,
+            },
+        )
         assert r.status_code == 201, r.text
         return email
 
@@ -94,13 +107,24 @@ def smile(database_url, smtp_port, tmp_path_factory):
     work = tmp_path_factory.mktemp("smtp-serve")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-    env.update(SMILE_ENV="dev", SMILE_DATABASE_URL=dsn, SMILE_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
-               SMILE_DATA_DIR=str(work / "data"), SMILE_SECRET_KEY="s" * 48, SMILE_LOG_JSON="1",
-               SMILE_BASE_URL=f"http://127.0.0.1:{port}")
+    env.update(
+        SMILE_ENV="dev",
+        SMILE_DATABASE_URL=dsn,
+        SMILE_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
+        SMILE_DATA_DIR=str(work / "data"),
+        SMILE_SECRET_KEY="s" * 48,
+        SMILE_LOG_JSON="1",
+        SMILE_BASE_URL=f"http://127.0.0.1:{port}",
+    )
     log_path = work / "serve.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "smile.cli", "serve", "--port", str(port)],
-                                cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smile.cli", "serve", "--port", str(port)],
+            cwd=work,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -160,9 +184,11 @@ def test_smtp_outage_keeps_mail_queued_and_retries_until_it_is_back(smile, smtp_
     assert status == "queued" and attempts >= 2 and sent_at is None
     assert error and ("refused" in error.lower() or "connect" in error.lower()), error
     with psycopg.connect(smile.dsn) as conn:
-        job = conn.execute("SELECT status::text, attempts FROM procrastinate_jobs WHERE task_name = 'mail.deliver' "
-                           "AND args->>'email_id' = (SELECT id::text FROM emails WHERE \"to\" = %s)",
-                           (email,)).fetchone()
+        job = conn.execute(
+            "SELECT status::text, attempts FROM procrastinate_jobs WHERE task_name = 'mail.deliver' "
+            "AND args->>'email_id' = (SELECT id::text FROM emails WHERE \"to\" = %s)",
+            (email,),
+        ).fetchone()
     assert job[0] in ("todo", "doing") and job[1] >= 2  # scheduled for another try, not failed
     with smtp_server(smtp_port) as inbox:  # the SMTP server comes back: the next retry delivers
         message = inbox.wait_for(email, timeout=40)

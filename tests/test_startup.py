@@ -28,10 +28,17 @@ def empty_database(database_url):
 
 
 def test_prod_refuses_to_serve_with_pending_migrations(empty_database, tmp_path):
-    env = {**os.environ, "SMILE_ENV": "prod", "SMILE_SECRET_KEY": "p" * 48, "SMILE_DATABASE_URL": empty_database,
-           "SMILE_DATA_DIR": str(tmp_path), "SMILE_BASE_URL": "https://smile.example"}
-    result = subprocess.run([sys.executable, "-m", "smile.cli", "serve", "--port", "0"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "SMILE_ENV": "prod",
+        "SMILE_SECRET_KEY": "p" * 48,
+        "SMILE_DATABASE_URL": empty_database,
+        "SMILE_DATA_DIR": str(tmp_path),
+        "SMILE_BASE_URL": "https://smile.example",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "smile.cli", "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     output = " ".join((result.stdout + result.stderr).split())  # the console wraps long lines
     revisions = migrate.pending(empty_database)  # every revision, oldest first, on an empty database
@@ -39,8 +46,9 @@ def test_prod_refuses_to_serve_with_pending_migrations(empty_database, tmp_path)
     assert f"Pending migrations: {', '.join(revisions)}" in output
     assert "smile migrate" in output
     # and `smile migrate` then brings it to head
-    result = subprocess.run([sys.executable, "-m", "smile.cli", "migrate"], env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "smile.cli", "migrate"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     with psycopg.connect(empty_database) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == migrate.heads(empty_database)[0]

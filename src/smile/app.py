@@ -37,11 +37,19 @@ MODULE_ROUTERS: dict[str, list[str]] = {
         "smile.identity.profile.endpoints",
         "smile.identity.profile.pages",
     ],
-    "billing": [f"smile.billing.{area}.{kind}" for area in ("payments", "credits", "subscriptions", "sales", "reports")
-                for kind in ("endpoints", "pages")],
+    "billing": [
+        f"smile.billing.{area}.{kind}"
+        for area in ("payments", "credits", "subscriptions", "sales", "reports")
+        for kind in ("endpoints", "pages")
+    ],
     "admin": ["smile.admin.endpoints", "smile.admin.pages"],
-    "agents": ["smile.agents.endpoints", "smile.agents.pages", "smile.agents.knowledge.endpoints",
-               "smile.agents.knowledge.pages", "smile.agents.memory.endpoints"],
+    "agents": [
+        "smile.agents.endpoints",
+        "smile.agents.pages",
+        "smile.agents.knowledge.endpoints",
+        "smile.agents.knowledge.pages",
+        "smile.agents.memory.endpoints",
+    ],
     "ai": ["smile.ai.endpoints", "smile.ai.pages"],
     "hub": ["smile.hub.endpoints", "smile.hub.pages", "smile.hub.gateway", "smile.hub.usage", "smile.hub.playground"],
     "social": [
@@ -64,8 +72,12 @@ MODULE_TASKS: dict[str, list[str]] = {
     "ai": ["smile.ai.tasks"],
     "billing": [f"smile.billing.{area}.tasks" for area in ("ledger", "payments", "credits", "subscriptions", "sales")],
     "identity": ["smile.kit.mail", "smile.identity.profile.tasks"],
-    "social": ["smile.social.posts.tasks", "smile.social.timelines.tasks", "smile.social.realtime.tasks",
-               "smile.social.media.tasks"],
+    "social": [
+        "smile.social.posts.tasks",
+        "smile.social.timelines.tasks",
+        "smile.social.realtime.tasks",
+        "smile.social.media.tasks",
+    ],
 }
 # Each enabled module's exporter and eraser: importing one registers it with identity's GDPR registry.
 MODULE_GDPR: dict[str, list[str]] = {
@@ -91,8 +103,9 @@ class PendingMigrations(RuntimeError):
     pass
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None,
-               run_worker: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, database_url: str | None = None, run_worker: bool | None = None
+) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.json_logs, settings.log_level)
     load_tasks(settings)
@@ -110,9 +123,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         worker = None
         async with jobs.job_app.open_async():
             if worker_enabled:
-                worker = asyncio.create_task(jobs.run_worker(
-                    rt.restarter and rt.restarter.trigger, install_signal_handlers=False, name="in-process",
-                    update_heartbeat_interval=10))
+                worker = asyncio.create_task(
+                    jobs.run_worker(
+                        rt.restarter and rt.restarter.trigger,
+                        install_signal_handlers=False,
+                        name="in-process",
+                        update_heartbeat_interval=10,
+                    )
+                )
             log.info("started", version=__version__, modules=settings.module_list, worker=worker_enabled)
             if "ai" in settings.module_list:  # says whether embeddings/the classifier are installed; warms it
                 importlib.import_module("smile.ai.moderation").start(settings)
@@ -143,8 +161,13 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     for database_error in errors.DATABASE_ERRORS:  # 503 while the database is unreachable
         app.add_exception_handler(database_error, errors.database_error_handler)
     app.add_exception_handler(Exception, errors.unhandled_handler)
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="smile_flash",
-                       https_only=settings.base_url.startswith("https"), same_site="lax")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="smile_flash",
+        https_only=settings.base_url.startswith("https"),
+        same_site="lax",
+    )
     app.add_middleware(SecurityHeaders, settings=settings, docs_path=app.docs_url)
     app.add_middleware(RequestMiddleware)
     app.add_middleware(BodyLimit)  # outermost: no body is read past the upload limit

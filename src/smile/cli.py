@@ -34,7 +34,7 @@ def load_settings():
         console.print("[bold red]Invalid configuration:[/]")
         for name, message in config_errors(exc):
             console.print(f"  {name}: {message}", markup=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def database_url(settings) -> str:
@@ -44,7 +44,7 @@ def database_url(settings) -> str:
         return runtime.resolve_database_url(settings)
     except embedded.EmbeddedError as exc:
         console.print(f"[bold red]{escape(str(exc))}[/]")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 def exit_on_sigterm() -> None:
@@ -72,7 +72,7 @@ def ready_database(settings) -> str:
     except OperationalError as exc:
         console.print(f"[bold red]Cannot reach the database:[/] {escape(str(exc.orig or exc))}")
         console.print("Run `smile doctor` to see what is wrong.")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     return url
 
 
@@ -97,7 +97,7 @@ def migrate() -> None:
         current = ", ".join(migrations.applied(url))
     except OperationalError as exc:
         console.print(f"[bold red]Cannot reach the database:[/] {escape(str(exc.orig or exc))}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if todo:
         console.print(f"[green]Applied {len(todo)} migration(s): {', '.join(todo)}.[/] Database is at {current}.")
     else:
@@ -114,7 +114,7 @@ def train_classifier() -> None:
         console.print(moderation.prepare(settings), markup=False)
     except Exception as exc:  # noqa: BLE001 - say what failed; web processes train it themselves then
         console.print(f"[bold red]Moderation classifier not stored:[/] {escape(str(exc))}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -137,9 +137,12 @@ def serve(
         seed_if_empty(url, settings)
     if workers > 1:
         os.environ["SMILE_DATABASE_URL"] = url  # worker processes reuse the server resolved here
-    console.print(f"smile {__version__} on http://{host}:{port} ({'embedded' if embedded_mode else 'external'} PostgreSQL)")
-    uvicorn.run("smile.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, proxy_headers=True)
+    console.print(
+        f"smile {__version__} on http://{host}:{port} ({'embedded' if embedded_mode else 'external'} PostgreSQL)"
+    )
+    uvicorn.run(
+        "smile.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=None, proxy_headers=True
+    )
 
 
 @app.command()
@@ -158,8 +161,9 @@ def worker(concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4) -> None
     async def run() -> None:
         async with jobs.job_app.open_async():
             restart = rt.restarter and rt.restarter.trigger
-            task = asyncio.create_task(jobs.run_worker(restart, concurrency=concurrency, name="worker",
-                                                       install_signal_handlers=False))
+            task = asyncio.create_task(
+                jobs.run_worker(restart, concurrency=concurrency, name="worker", install_signal_handlers=False)
+            )
             for sig in (signal.SIGINT, signal.SIGTERM):  # cancelling stops the worker gracefully
                 asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
             with contextlib.suppress(asyncio.CancelledError):
@@ -176,9 +180,11 @@ def seed(users: Annotated[int, typer.Option(min=1, max=100000, help="Demo people
     settings = load_settings()
     url = ready_database(settings)
     created = seed_demo(url, users, settings, console)
-    console.print(f"[green]Created {created} demo account(s)[/] ({users + 1 - created} already there). "
-                  f"Sign in as demo001 (or any demo000 … demo{users - 1:03d}, or demoadmin) with the password "
-                  f"{DEMO_PASSWORD}.")
+    console.print(
+        f"[green]Created {created} demo account(s)[/] ({users + 1 - created} already there). "
+        f"Sign in as demo001 (or any demo000 … demo{users - 1:03d}, or demoadmin) with the password "
+        f"{DEMO_PASSWORD}."
+    )
 
 
 @app.command()
@@ -195,7 +201,8 @@ def create_user(
     username: Annotated[str, typer.Option(prompt=True)],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     role: Annotated[list[str], typer.Option(help="Role, repeat for several: user, creator, mentor, admin.")] = (
-        "user",),
+        "user",
+    ),
     display_name: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a verified account with the given roles."""
@@ -204,16 +211,22 @@ def create_user(
     settings = load_settings()
     try:
         _, name, roles = check_new_user(email, username, password, [r.strip().lower() for r in role])
-        user_id = create_user_sync(ready_database(settings), email=email, username=username, password=password,
-                                   roles=roles, display_name=display_name)
+        user_id = create_user_sync(
+            ready_database(settings),
+            email=email,
+            username=username,
+            password=password,
+            roles=roles,
+            display_name=display_name,
+        )
     except ValueError as exc:
         console.print(f"[bold red]Cannot create the user:[/] {escape(str(exc))}")
-        raise typer.Exit(1)
-    console.print(f"[green]Created {name} ({', '.join(roles)}), id {user_id}.[/] "
-                  "The email address is marked verified.")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Created {name} ({', '.join(roles)}), id {user_id}.[/] The email address is marked verified.")
     if "admin" in roles:
-        console.print("Admins must turn on two-factor authentication (Settings → Security) before "
-                      "the admin tools open.")
+        console.print(
+            "Admins must turn on two-factor authentication (Settings → Security) before the admin tools open."
+        )
 
 
 @ledger_app.command("verify")

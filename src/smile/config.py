@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import importlib
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -49,8 +49,10 @@ def check_modules(names: list[str]) -> None:
     missing = {m: [n for n in module_needs(m) if n not in names] for m in names}
     if problems := [f"{m} needs {', '.join(need)}" for m, need in missing.items() if need]:
         add = sorted({n for need in missing.values() for n in need})
-        raise ValueError(f"incomplete: {'; '.join(problems)}. Add {', '.join(add)} to SMILE_MODULES or "
-                         "remove the modules that need them")
+        raise ValueError(
+            f"incomplete: {'; '.join(problems)}. Add {', '.join(add)} to SMILE_MODULES or "
+            "remove the modules that need them"
+        )
 
 
 class Settings(BaseSettings):
@@ -228,7 +230,7 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _rates(self) -> "Settings":
+    def _rates(self) -> Settings:
         from limits import parse
 
         for name in type(self).model_fields:
@@ -237,18 +239,21 @@ class Settings(BaseSettings):
                 try:
                     parse(value)
                 except ValueError:
-                    raise ValueError(f"SMILE_{name.upper()} must look like 20/minute or 100/hour, not {value!r}")
+                    raise ValueError(
+                        f"SMILE_{name.upper()} must look like 20/minute or 100/hour, not {value!r}"
+                    ) from None
         return self
 
     @model_validator(mode="after")
-    def _stripe(self) -> "Settings":
+    def _stripe(self) -> Settings:
         if self.payment_provider == "stripe" and not (self.stripe_secret_key and self.stripe_webhook_secret):
-            raise ValueError("SMILE_PAYMENT_PROVIDER=stripe needs SMILE_STRIPE_SECRET_KEY and "
-                             "SMILE_STRIPE_WEBHOOK_SECRET")
+            raise ValueError(
+                "SMILE_PAYMENT_PROVIDER=stripe needs SMILE_STRIPE_SECRET_KEY and SMILE_STRIPE_WEBHOOK_SECRET"
+            )
         return self
 
     @model_validator(mode="after")
-    def _secret(self) -> "Settings":
+    def _secret(self) -> Settings:
         if not self.secret_key:
             if self.env == "prod":
                 raise ValueError("SMILE_SECRET_KEY is required when SMILE_ENV=prod")
@@ -258,7 +263,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _ai(self) -> "Settings":
+    def _ai(self) -> Settings:
         self.ai_provider_list()
         self.ai_model_list()
         return self
@@ -320,18 +325,19 @@ class Settings(BaseSettings):
             )
         return providers
 
-
     def ai_provider_list(self) -> list[dict[str, str]]:
         """SMILE_AI_PROVIDERS parsed: [{name, kind, base_url, api_key}]."""
         providers = []
         for item in filter(None, (p.strip() for p in self.ai_providers.split(";"))):
             parts = item.split("|")
             if len(parts) != 4 or not parts[0] or parts[1] not in ("openai", "anthropic"):
-                raise ValueError("SMILE_AI_PROVIDERS entries are name|kind|base_url|api_key with kind openai or "
-                                 f"anthropic, not {item!r}")
+                raise ValueError(
+                    "SMILE_AI_PROVIDERS entries are name|kind|base_url|api_key with kind openai or "
+                    f"anthropic, not {item!r}"
+                )
             if parts[0] == "offline":
                 raise ValueError("SMILE_AI_PROVIDERS: the name 'offline' is reserved")
-            providers.append(dict(zip(("name", "kind", "base_url", "api_key"), parts)))
+            providers.append(dict(zip(("name", "kind", "base_url", "api_key"), parts, strict=True)))
         return providers
 
     def ai_model_list(self) -> list[dict]:
@@ -342,17 +348,26 @@ class Settings(BaseSettings):
             parts = item.split("|")
             try:
                 alias, provider, upstream, rate_in, rate_out, rate_cached, context = parts[:7]
-                row = {"id": alias, "provider": provider, "upstream_model": upstream,
-                       "input_credits_per_m": int(rate_in), "output_credits_per_m": int(rate_out),
-                       "cached_credits_per_m": int(rate_cached), "context_window": int(context),
-                       "fallbacks": [f for f in (parts[7] if len(parts) > 7 else "").split(",") if f]}
+                row = {
+                    "id": alias,
+                    "provider": provider,
+                    "upstream_model": upstream,
+                    "input_credits_per_m": int(rate_in),
+                    "output_credits_per_m": int(rate_out),
+                    "cached_credits_per_m": int(rate_cached),
+                    "context_window": int(context),
+                    "fallbacks": [f for f in (parts[7] if len(parts) > 7 else "").split(",") if f],
+                }
             except ValueError:
-                raise ValueError("SMILE_AI_MODELS entries are alias|provider|upstream_model|in|out|cached|"
-                                 f"context_window|fallback,... with whole numbers, not {item!r}")
+                raise ValueError(
+                    "SMILE_AI_MODELS entries are alias|provider|upstream_model|in|out|cached|"
+                    f"context_window|fallback,... with whole numbers, not {item!r}"
+                ) from None
             if provider not in names or not alias or len(parts) > 8:
                 raise ValueError(f"SMILE_AI_MODELS: {item!r} names an unknown provider (known: {sorted(names)})")
             models.append(row)
         return models
+
 
 def _dev_secret(data_dir: Path) -> str:
     path = data_dir / "secret_key"

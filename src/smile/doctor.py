@@ -63,15 +63,20 @@ def check_data_dir(settings) -> Result:
         return Result("data directory", FAIL, f"{path} is not writable: {exc.strerror or exc}", fix)
     free = shutil.disk_usage(path).free
     if free < 1 << 30:
-        return Result("data directory", WARN, f"{path} is writable but only {free >> 20} MB are free",
-                      "Free some disk space: the embedded database and media live here.")
+        return Result(
+            "data directory",
+            WARN,
+            f"{path} is writable but only {free >> 20} MB are free",
+            "Free some disk space: the embedded database and media live here.",
+        )
     return Result("data directory", OK, f"{path} is writable ({free >> 30} GB free)")
 
 
 def check_secret(settings) -> Result:
     stored = settings.data_dir / "secret_key"
-    generated = "SMILE_SECRET_KEY" not in os.environ and stored.exists() and \
-        stored.read_text().strip() == settings.secret_key
+    generated = (
+        "SMILE_SECRET_KEY" not in os.environ and stored.exists() and stored.read_text().strip() == settings.secret_key
+    )
     if generated:
         return Result("secret key", OK, f"generated for development and kept in {stored.resolve()}")
     return Result("secret key", OK, f"set by SMILE_SECRET_KEY ({len(settings.secret_key)} characters)")
@@ -121,18 +126,26 @@ def connect(settings) -> tuple[Result, str | None]:
     try:
         url = runtime.resolve_database_url(settings)
     except embedded.EmbeddedError as exc:
-        return Result("database", FAIL, str(exc).splitlines()[0],
-                      "Check that SMILE_DATA_DIR is writable and not used by another program, "
-                      "or set SMILE_DATABASE_URL to an external PostgreSQL."), None
+        return Result(
+            "database",
+            FAIL,
+            str(exc).splitlines()[0],
+            "Check that SMILE_DATA_DIR is writable and not used by another program, "
+            "or set SMILE_DATABASE_URL to an external PostgreSQL.",
+        ), None
     start = time.perf_counter()
     try:
         with psycopg.connect(libpq_url(url), connect_timeout=TIMEOUT) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split()).removeprefix("connection failed: ") or type(exc).__name__
-        return Result("database", FAIL, f"cannot connect to {_describe(url, not settings.database_url)}: {reason}",
-                      "Check SMILE_DATABASE_URL (host, port, user, password, database name) and that the "
-                      "server is running and accepts connections from this machine."), None
+        return Result(
+            "database",
+            FAIL,
+            f"cannot connect to {_describe(url, not settings.database_url)}: {reason}",
+            "Check SMILE_DATABASE_URL (host, port, user, password, database name) and that the "
+            "server is running and accepts connections from this machine.",
+        ), None
     return Result("database", OK, f"connected to {_describe(url, not settings.database_url)} in {_ms(start)}"), url
 
 
@@ -147,10 +160,15 @@ def check_server(url: str) -> Iterator[Result]:
         if number // 10000 >= MIN_POSTGRES:
             yield Result("PostgreSQL version", OK, version)
         else:
-            yield Result("PostgreSQL version", FAIL, f"{version} is older than {MIN_POSTGRES}",
-                         f"Upgrade to PostgreSQL {MIN_POSTGRES} or newer (18 recommended).")
-        rows = conn.execute("SELECT name, installed_version FROM pg_available_extensions WHERE name = ANY(%s)",
-                            (list(EXTENSIONS),)).fetchall()
+            yield Result(
+                "PostgreSQL version",
+                FAIL,
+                f"{version} is older than {MIN_POSTGRES}",
+                f"Upgrade to PostgreSQL {MIN_POSTGRES} or newer (18 recommended).",
+            )
+        rows = conn.execute(
+            "SELECT name, installed_version FROM pg_available_extensions WHERE name = ANY(%s)", (list(EXTENSIONS),)
+        ).fetchall()
         available = dict(rows)
         for name in EXTENSIONS:
             if available.get(name):
@@ -158,10 +176,17 @@ def check_server(url: str) -> Iterator[Result]:
             elif name in available:
                 yield Result(f"extension {name}", OK, "available; `smile migrate` installs it")
             else:
-                package = "pgvector (e.g. apt install postgresql-18-pgvector)" if name == "vector" \
+                package = (
+                    "pgvector (e.g. apt install postgresql-18-pgvector)"
+                    if name == "vector"
                     else "the contrib package (e.g. apt install postgresql-contrib)"
-                yield Result(f"extension {name}", FAIL, "not available on this server",
-                             f"Install {package} on the database server.")
+                )
+                yield Result(
+                    f"extension {name}",
+                    FAIL,
+                    "not available on this server",
+                    f"Install {package} on the database server.",
+                )
 
 
 def check_jobs(url: str) -> Result:
@@ -176,22 +201,39 @@ def check_jobs(url: str) -> Result:
 def _job_counts(conn) -> Result:
     if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
         return Result("job queue", FAIL, "the procrastinate schema is missing", "Run `smile migrate`.")
-    counts = dict(conn.execute("SELECT status::text, count(*) FROM procrastinate_jobs "
-                               "WHERE status IN ('todo', 'doing', 'failed') GROUP BY status").fetchall())
-    stale = conn.execute("SELECT count(*) FROM procrastinate_jobs j WHERE j.status = 'todo' AND coalesce("
-                         "j.scheduled_at, (SELECT min(e.at) FROM procrastinate_events e WHERE e.job_id = j.id)) "
-                         "< now() - interval '5 minutes'").fetchone()[0]
-    workers = conn.execute("SELECT count(*) FROM procrastinate_workers "
-                           "WHERE last_heartbeat > now() - interval '1 minute'").fetchone()[0]
-    detail = (f"{counts.get('todo', 0)} waiting, {counts.get('doing', 0)} running, "
-              f"{counts.get('failed', 0)} failed; {workers} worker(s) alive")
+    counts = dict(
+        conn.execute(
+            "SELECT status::text, count(*) FROM procrastinate_jobs "
+            "WHERE status IN ('todo', 'doing', 'failed') GROUP BY status"
+        ).fetchall()
+    )
+    stale = conn.execute(
+        "SELECT count(*) FROM procrastinate_jobs j WHERE j.status = 'todo' AND coalesce("
+        "j.scheduled_at, (SELECT min(e.at) FROM procrastinate_events e WHERE e.job_id = j.id)) "
+        "< now() - interval '5 minutes'"
+    ).fetchone()[0]
+    workers = conn.execute(
+        "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '1 minute'"
+    ).fetchone()[0]
+    detail = (
+        f"{counts.get('todo', 0)} waiting, {counts.get('doing', 0)} running, "
+        f"{counts.get('failed', 0)} failed; {workers} worker(s) alive"
+    )
     if stale and not workers:
-        return Result("job queue", WARN, detail + "; jobs have waited over 5 minutes",
-                      "Start a worker: `smile serve` runs one in-process, or run `smile worker`.")
+        return Result(
+            "job queue",
+            WARN,
+            detail + "; jobs have waited over 5 minutes",
+            "Start a worker: `smile serve` runs one in-process, or run `smile worker`.",
+        )
     if counts.get("failed"):
-        return Result("job queue", WARN, detail,
-                      "See them with `SELECT id, task_name, args FROM procrastinate_jobs WHERE status = "
-                      "'failed'`; fix the cause (often SMTP) and defer them again.")
+        return Result(
+            "job queue",
+            WARN,
+            detail,
+            "See them with `SELECT id, task_name, args FROM procrastinate_jobs WHERE status = "
+            "'failed'`; fix the cause (often SMTP) and defer them again.",
+        )
     return Result("job queue", OK, detail)
 
 
@@ -202,8 +244,12 @@ def check_migrations(url: str) -> Result:
     applied = migrate.applied(url)
     unknown = [rev for rev in applied if rev not in known]
     if unknown:
-        return Result("migrations", FAIL, f"the database is at {', '.join(unknown)}, which this smile does "
-                      "not know", "Run the smile version that migrated this database, or a newer one.")
+        return Result(
+            "migrations",
+            FAIL,
+            f"the database is at {', '.join(unknown)}, which this smile does not know",
+            "Run the smile version that migrated this database, or a newer one.",
+        )
     if todo := migrate.pending(url):
         return Result("migrations", FAIL, f"{len(todo)} pending: {', '.join(todo)}", "Run `smile migrate`.")
     return Result("migrations", OK, f"current ({', '.join(applied)})")
@@ -220,8 +266,12 @@ def check_redis(settings) -> Result:
         with client:
             client.ping()
     except redis.RedisError as exc:
-        return Result("Redis", FAIL, f"cannot reach SMILE_REDIS_URL: {exc}",
-                      "Check SMILE_REDIS_URL and that Redis is running, or unset it to run without Redis.")
+        return Result(
+            "Redis",
+            FAIL,
+            f"cannot reach SMILE_REDIS_URL: {exc}",
+            "Check SMILE_REDIS_URL and that Redis is running, or unset it to run without Redis.",
+        )
     return Result("Redis", OK, f"PING answered in {_ms(start)}")
 
 
@@ -247,10 +297,14 @@ def check_smtp(settings) -> Result:
     start = time.perf_counter()
     try:
         greeting = asyncio.run(_smtp_hello(options))
-    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-        return Result("SMTP", FAIL, f"SMILE_SMTP_URL {where}: {exc or type(exc).__name__}",
-                      "Check SMILE_SMTP_URL: host, port, user and password, smtps:// for port 465 or "
-                      "?starttls=1 for 587, and that this machine may connect to it.")
+    except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+        return Result(
+            "SMTP",
+            FAIL,
+            f"SMILE_SMTP_URL {where}: {exc or type(exc).__name__}",
+            "Check SMILE_SMTP_URL: host, port, user and password, smtps:// for port 465 or "
+            "?starttls=1 for 587, and that this machine may connect to it.",
+        )
     login = ", logged in" if options.get("username") else ""
     return Result("SMTP", OK, f"{where} answered EHLO{login} in {_ms(start)} ({greeting})")
 
@@ -273,8 +327,12 @@ def checks() -> Iterator[Result]:
         settings = Settings()
     except ValidationError as exc:
         for name, message in config_errors(exc):
-            yield Result("configuration", FAIL, f"{name}: {message}",
-                         f"Fix {name} in the environment or in .env, then run `smile doctor` again.")
+            yield Result(
+                "configuration",
+                FAIL,
+                f"{name}: {message}",
+                f"Fix {name} in the environment or in .env, then run `smile doctor` again.",
+            )
         return
     except OSError as exc:  # the dev secret key could not be stored under the data dir
         yield Result("configuration", FAIL, f"SMILE_DATA_DIR: {exc}", "Make SMILE_DATA_DIR writable.")
@@ -294,8 +352,12 @@ def checks() -> Iterator[Result]:
             yield check_migrations(url)
             yield check_jobs(url)
         except Exception as exc:  # noqa: BLE001 - report anything the database says plainly
-            yield Result("database checks", FAIL, f"{type(exc).__name__}: {exc}",
-                         "Check that the database user may read the catalog and the smile tables.")
+            yield Result(
+                "database checks",
+                FAIL,
+                f"{type(exc).__name__}: {exc}",
+                "Check that the database user may read the catalog and the smile tables.",
+            )
     yield check_redis(settings)
     yield check_smtp(settings)
     yield check_embeddings(settings)

@@ -13,7 +13,7 @@ from smile.billing.subscriptions import models as subscription_models  # noqa: F
 from smile.hub import models as hub_models  # noqa: F401
 from smile.identity import models as identity_models  # noqa: F401
 from smile.kit import mail  # noqa: F401
-from smile.social import models as social_models  # noqa: F401
 from smile.kit.db import Base
+from smile.social import models as social_models  # noqa: F401
 
 metadata = Base.metadata

@@ -46,8 +46,9 @@ def operator(request: Request) -> None:
         raise Unauthorized("Send the operations token: Authorization: Bearer <SMILE_METRICS_TOKEN>.")
     if networks:
         raise Forbidden("Not reachable from this address (see SMILE_METRICS_ALLOW_IPS).")
-    raise Forbidden("Operations endpoints are closed in production until SMILE_METRICS_TOKEN or "
-                    "SMILE_METRICS_ALLOW_IPS is set.")
+    raise Forbidden(
+        "Operations endpoints are closed in production until SMILE_METRICS_TOKEN or SMILE_METRICS_ALLOW_IPS is set."
+    )
 
 
 OPERATOR = {"dependencies": [Depends(operator)], "responses": responses(401, 403)}
@@ -94,10 +95,15 @@ async def readyz() -> Response:
             await conn.execute(text("SELECT 1"))
         pending = await asyncio.to_thread(migrate.pending, rt.database_url)
     except Exception:  # noqa: BLE001 - any failure means not ready
-        return JSONResponse(Ready(status="unavailable", database=False, migrations_current=False).model_dump(),
-                            status_code=503)
-    body = Ready(status="ok" if not pending else "migrations_pending", database=True,
-                 migrations_current=not pending, pending_migrations=pending)
+        return JSONResponse(
+            Ready(status="unavailable", database=False, migrations_current=False).model_dump(), status_code=503
+        )
+    body = Ready(
+        status="ok" if not pending else "migrations_pending",
+        database=True,
+        migrations_current=not pending,
+        pending_migrations=pending,
+    )
     return JSONResponse(body.model_dump(), status_code=200 if not pending else 503)
 
 

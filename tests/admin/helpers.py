@@ -7,8 +7,9 @@ from tests.support import STRONG_PASSWORD, Api, enable_mfa
 
 
 def grant(db, user_id: str, role: str) -> None:
-    db.execute("UPDATE users SET roles = array_append(roles, %s) WHERE id = %s AND NOT %s = ANY(roles)",
-               (role, user_id, role))
+    db.execute(
+        "UPDATE users SET roles = array_append(roles, %s) WHERE id = %s AND NOT %s = ANY(roles)", (role, user_id, role)
+    )
 
 
 def make_admin(signup, db, mfa: bool = True) -> Api:
@@ -21,9 +22,21 @@ def make_admin(signup, db, mfa: bool = True) -> Api:
     return api
 
 
-def add_user(dsn: str, username: str, *, display_name: str | None = None, email: str | None = None,
-             roles: tuple[str, ...] = ("user",)) -> str:
+def add_user(
+    dsn: str,
+    username: str,
+    *,
+    display_name: str | None = None,
+    email: str | None = None,
+    roles: tuple[str, ...] = ("user",),
+) -> str:
     """A verified account created like `smile admin create-user` does; returns its id."""
-    user_id = create_user_sync(dsn, email=email or f"{username}@example.com", username=username,
-                               password=STRONG_PASSWORD, roles=list(roles), display_name=display_name)
+    user_id = create_user_sync(
+        dsn,
+        email=email or f"{username}@example.com",
+        username=username,
+        password=STRONG_PASSWORD,
+        roles=list(roles),
+        display_name=display_name,
+    )
     return str(user_id)

@@ -23,10 +23,13 @@ def admin(signup, db):
 def test_non_admins_get_404_everywhere(signup, client, db):
     person = signup()
     victim_id = person.user["id"]
-    for method, url, body in [("GET", USERS, None), ("GET", f"{USERS}/{victim_id}", None),
-                              ("POST", f"{USERS}/{victim_id}/suspend", {"reason": "spam"}),
-                              ("PUT", f"{USERS}/{victim_id}/roles", {"roles": ["admin"]}),
-                              ("GET", "/api/v1/admin/audit", None)]:
+    for method, url, body in [
+        ("GET", USERS, None),
+        ("GET", f"{USERS}/{victim_id}", None),
+        ("POST", f"{USERS}/{victim_id}/suspend", {"reason": "spam"}),
+        ("PUT", f"{USERS}/{victim_id}/roles", {"roles": ["admin"]}),
+        ("GET", "/api/v1/admin/audit", None),
+    ]:
         r = person.request(method, url, json=body)
         assert r.status_code == 404, (url, r.text)
         assert r.json()["error"] == "not_found"
@@ -47,8 +50,9 @@ def test_admin_without_mfa_is_told_to_enrol(signup, db):
 
 def test_list_search_filter_and_paginate(admin, dsn, db):
     alice = add_user(dsn, "alice_wonder", display_name="Alice Liddell", email="alice@example.com")
-    bob = add_user(dsn, "bob_builder", display_name="Robert Builder", email="bob@construct.example.com",
-                   roles=("user", "mentor"))
+    bob = add_user(
+        dsn, "bob_builder", display_name="Robert Builder", email="bob@construct.example.com", roles=("user", "mentor")
+    )
     carol = add_user(dsn, "carol_x", display_name="Carol 100%", email="carol@example.com")
     db.execute("UPDATE users SET status = 'suspended' WHERE id = %s", (carol,))
 
@@ -102,8 +106,9 @@ def test_suspend_signs_out_and_blocks_login_then_reactivate(admin, signup, clien
     assert victim.post("/api/v1/auth/refresh", json={"refresh_token": victim.refresh}).status_code == 401
     login = client.post("/api/v1/auth/login", json={"login": victim.user["username"], "password": STRONG_PASSWORD})
     assert (login.status_code, login.json()["error"]) == (403, "suspended")  # told why it cannot sign in
-    active = db.execute("SELECT count(*) FROM auth_sessions WHERE user_id = %s AND revoked_at IS NULL",
-                        (vid,)).fetchone()[0]
+    active = db.execute(
+        "SELECT count(*) FROM auth_sessions WHERE user_id = %s AND revoked_at IS NULL", (vid,)
+    ).fetchone()[0]
     assert active == 0
     notice = mailbox.wait(victim.email, "suspended")
     assert "Spam in every group" in notice["body"]
@@ -227,16 +232,26 @@ def test_admin_changes_no_table_itself():
     writes = []
     for path in Path(smile.admin.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            targets = node.targets if isinstance(node, ast.Assign) else \
-                [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AugAssign | ast.AnnAssign)
+                else []
+            )
             for target in targets:
                 for part in target.elts if isinstance(target, ast.Tuple) else [target]:
                     if isinstance(part, ast.Attribute):
                         writes.append(f"{path.name}:{node.lineno} assigns .{part.attr}")
             if isinstance(node, ast.Call):
                 func = node.func
-                if isinstance(func, ast.Name) and func.id in ("insert", "update", "delete") or \
-                        isinstance(func, ast.Attribute) and func.attr in ("add", "add_all", "delete", "merge") \
-                        and isinstance(func.value, ast.Name) and func.value.id in ("db", "session"):
+                if (
+                    isinstance(func, ast.Name)
+                    and func.id in ("insert", "update", "delete")
+                    or isinstance(func, ast.Attribute)
+                    and func.attr in ("add", "add_all", "delete", "merge")
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id in ("db", "session")
+                ):
                     writes.append(f"{path.name}:{node.lineno} calls {ast.unparse(func)}()")
     assert not writes, writes

@@ -28,6 +28,7 @@ def fund_user(database_url: str, user_id, amount: int) -> None:
             await fund(database, uuid.UUID(str(user_id)), amount)
         finally:
             await database.engine.dispose()
+
     asyncio.run(go())
 
 
@@ -70,4 +71,5 @@ def seed_models(database_url: str, settings) -> None:
                 await catalog.ensure_seeded(db, settings)
         finally:
             await database.engine.dispose()
+
     asyncio.run(go())

@@ -46,9 +46,17 @@ def test_create_from_scratch_and_validation_names_the_field(signup):
 
 
 def test_sign_up_still_refuses_ai_agent_accounts(client):
-    r = client.post("/api/v1/auth/register", json={"email": "x@example.com", "username": "robo", "password":
-                                                   "Correct-Horse-42", "display_name": "R", "accept_terms": True,
-                                                   "account_type": "ai_agent"})
+    r = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "x@example.com",
+            "username": "robo",
+            "password": "Correct-Horse-42",
+            "display_name": "R",
+            "accept_terms": True,
+            "account_type": "ai_agent",
+        },
+    )
     assert r.status_code == 422 and "account_type" in r.json()["fields"]
 
 
@@ -71,8 +79,9 @@ def test_list_mine_paginates_and_another_user_gets_404(signup):
 def test_update_bumps_the_version_and_delete_erases_the_account(signup):
     owner = signup()
     agent = _create(owner, "fixme", template="expert").json()
-    r = owner.patch(f"/api/v1/agents/{agent['id']}", json={"persona": "A chess coach.", "display_name": "Coach",
-                                                          "daily_budget": 10})
+    r = owner.patch(
+        f"/api/v1/agents/{agent['id']}", json={"persona": "A chess coach.", "display_name": "Coach", "daily_budget": 10}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["persona"] == "A chess coach." and body["display_name"] == "Coach" and body["version"] == 2
@@ -95,19 +104,41 @@ def test_pages_create_from_a_template_and_edit(signup, browser):
     web = browser(owner)
     page = web.get("/agents/new?template=entertainer")
     assert page.status_code == 200 and "wordplay" in page.text
-    r = web.post("/agents/new", data={"csrf_token": web.cookies["smile_csrf"], "template": "entertainer",
-                                      "handle": "punster", "display_name": "Punster", "persona": "Puns all day.",
-                                      "topics": "puns, riddles", "temperature": "0.9", "posts_per_day": "2",
-                                      "active_from": "8", "active_to": "22", "daily_budget": "30",
-                                      "model": "offline", "visibility": "public", "autopost": "on"})
+    r = web.post(
+        "/agents/new",
+        data={
+            "csrf_token": web.cookies["smile_csrf"],
+            "template": "entertainer",
+            "handle": "punster",
+            "display_name": "Punster",
+            "persona": "Puns all day.",
+            "topics": "puns, riddles",
+            "temperature": "0.9",
+            "posts_per_day": "2",
+            "active_from": "8",
+            "active_to": "22",
+            "daily_budget": "30",
+            "model": "offline",
+            "visibility": "public",
+            "autopost": "on",
+        },
+    )
     assert r.status_code == 303, r.text
     agent = owner.get("/api/v1/agents").json()["items"][0]
     assert agent["handle"] == "punster" and agent["topics"] == ["puns", "riddles"] and agent["daily_budget"] == 30
     edit = web.get(r.headers["location"])
     assert edit.status_code == 200 and "Puns all day." in edit.text
-    r = web.post(f"/agents/{agent['id']}/edit", data={"csrf_token": web.cookies["smile_csrf"],
-                                                      "display_name": "Punster II", "persona": "More puns.",
-                                                      "temperature": "5", "model": "offline", "visibility": "public"})
+    r = web.post(
+        f"/agents/{agent['id']}/edit",
+        data={
+            "csrf_token": web.cookies["smile_csrf"],
+            "display_name": "Punster II",
+            "persona": "More puns.",
+            "temperature": "5",
+            "model": "offline",
+            "visibility": "public",
+        },
+    )
     assert r.status_code == 303
     assert owner.get(f"/api/v1/agents/{agent['id']}").json()["persona"] == "Puns all day."  # 5 is refused
     assert web.get("/agents").status_code == 200

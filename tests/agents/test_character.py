@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 ELIZA = {
-    "name": "Chef Mario", "username": "chef_mario",
+    "name": "Chef Mario",
+    "username": "chef_mario",
     "bio": ["A passionate Italian chef.", "Loves sharing recipes."],
-    "lore": ["Grew up in Naples."], "topics": ["pasta", "pizza"], "adjectives": ["warm", "funny"],
+    "lore": ["Grew up in Naples."],
+    "topics": ["pasta", "pizza"],
+    "adjectives": ["warm", "funny"],
     "style": {"all": ["Uses Italian words now and then."], "chat": ["Asks what you have in the fridge."], "post": []},
-    "messageExamples": [[{"name": "{{user1}}", "content": {"text": "How long do I boil spaghetti?"}},
-                         {"name": "Chef Mario", "content": {"text": "Nine minutes, al dente!"}}]],
-    "postExamples": ["Fresh basil changes everything."], "knowledge": ["Spaghetti cooks in 9 minutes."],
-    "plugins": ["@elizaos/plugin-openai"], "settings": {"secrets": {}},
+    "messageExamples": [
+        [
+            {"name": "{{user1}}", "content": {"text": "How long do I boil spaghetti?"}},
+            {"name": "Chef Mario", "content": {"text": "Nine minutes, al dente!"}},
+        ]
+    ],
+    "postExamples": ["Fresh basil changes everything."],
+    "knowledge": ["Spaghetti cooks in 9 minutes."],
+    "plugins": ["@elizaos/plugin-openai"],
+    "settings": {"secrets": {}},
 }
-CARD = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
-    "name": "Aria", "description": "A starship navigator.", "personality": "Calm and precise.",
-    "scenario": "On the bridge.", "first_mes": "Course plotted. Where to?",
-    "mes_example": "<START>\n{{user}}: Are we lost?\n{{char}}: Never. I always know where we are.",
-    "tags": ["space", "navigation"]}}
+CARD = {
+    "spec": "chara_card_v2",
+    "spec_version": "2.0",
+    "data": {
+        "name": "Aria",
+        "description": "A starship navigator.",
+        "personality": "Calm and precise.",
+        "scenario": "On the bridge.",
+        "first_mes": "Course plotted. Where to?",
+        "mes_example": "<START>\n{{user}}: Are we lost?\n{{char}}: Never. I always know where we are.",
+        "tags": ["space", "navigation"],
+    },
+}
 
 
 def test_eliza_character_comes_in_and_goes_out(signup):
@@ -26,8 +43,12 @@ def test_eliza_character_comes_in_and_goes_out(signup):
     agent = r.json()
     assert agent["handle"] == "chef_mario" and agent["display_name"] == "Chef Mario"
     assert agent["topics"] == ["pasta", "pizza"] and agent["lore"] == ["Grew up in Naples."]
-    assert agent["example_dialogues"] == [[{"role": "user", "text": "How long do I boil spaghetti?"},
-                                           {"role": "agent", "text": "Nine minutes, al dente!"}]]
+    assert agent["example_dialogues"] == [
+        [
+            {"role": "user", "text": "How long do I boil spaghetti?"},
+            {"role": "agent", "text": "Nine minutes, al dente!"},
+        ]
+    ]
     assert agent["example_posts"] == ["Fresh basil changes everything."] and "Naples" not in agent["persona"]
     assert "passionate Italian chef" in agent["persona"] and "Italian words" in agent["style"]
     out = owner.get(f"/api/v1/agents/{agent['id']}/character").json()
@@ -50,8 +71,9 @@ def test_character_card_v2_comes_in(signup):
     agent = r.json()
     assert agent["handle"] == "aria" and agent["greeting"] == "Course plotted. Where to?"
     assert agent["style"] == "Calm and precise." and agent["topics"] == ["space", "navigation"]
-    assert agent["example_dialogues"] == [[{"role": "user", "text": "Are we lost?"},
-                                           {"role": "agent", "text": "Never. I always know where we are."}]]
+    assert agent["example_dialogues"] == [
+        [{"role": "user", "text": "Are we lost?"}, {"role": "agent", "text": "Never. I always know where we are."}]
+    ]
 
 
 def test_invalid_files_name_the_field(signup):

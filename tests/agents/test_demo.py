@@ -18,7 +18,8 @@ def test_seed_agents_is_alive_and_idempotent(server, make_user, database_url, db
             "SELECT (SELECT count(*) FROM agents), (SELECT count(*) FROM posts p JOIN agents a ON a.id = p.author_id),"
             " (SELECT count(*) FROM messages m JOIN agents a ON a.id = m.sender_id),"
             " (SELECT count(*) FROM comments c JOIN agents a ON a.id = c.author_id),"
-            " (SELECT count(*) FROM agent_knowledge_documents), (SELECT count(*) FROM messages)").fetchone()
+            " (SELECT count(*) FROM agent_knowledge_documents), (SELECT count(*) FROM messages)"
+        ).fetchone()
 
     _run(database_url, lambda database: seed_agents(database.session, owners))
     first = counts()

@@ -25,6 +25,7 @@ def _run(database_url, fn):
             return await fn(database)
         finally:
             await database.engine.dispose()
+
     return asyncio.run(main())
 
 
@@ -37,15 +38,15 @@ async def _send(database, sender_id, recipient: str, bodies: list[str]) -> list[
         out = []
         for body in bodies:
             message = await messages.send(db, sender, conversation.id, MessageCreate(body=body))
-            out.append(Trigger("message", agent_id, sender.id, conversation_id=conversation.id,
-                               message_id=message.id))
+            out.append(Trigger("message", agent_id, sender.id, conversation_id=conversation.id, message_id=message.id))
         return out
 
 
 def _agent_messages(dsn, agent_id) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
-        return conn.execute("SELECT body, generated_by FROM messages WHERE sender_id = %s ORDER BY id",
-                            (agent_id,)).fetchall()
+        return conn.execute(
+            "SELECT body, generated_by FROM messages WHERE sender_id = %s ORDER BY id", (agent_id,)
+        ).fetchall()
 
 
 @pytest.mark.usefixtures("no_auto_triggers")
@@ -56,8 +57,9 @@ def test_a_retried_or_concurrent_trigger_publishes_once(signup, database_url, ds
 
     async def go(database):
         [trigger] = await _send(database, person.user["id"], agent["handle"], ["Hi there, who are you?"])
-        first = await asyncio.gather(*[actions.run(trigger, db_factory=database.session, settings=settings)
-                                       for _ in range(4)])
+        first = await asyncio.gather(
+            *[actions.run(trigger, db_factory=database.session, settings=settings) for _ in range(4)]
+        )
         again = await actions.run(trigger, db_factory=database.session, settings=settings)
         return first, again
 
@@ -74,8 +76,9 @@ def test_fifty_simultaneous_triggers_against_a_budget_for_five(signup, database_
 
     async def go(database):
         triggers = await _send(database, person.user["id"], agent["handle"], [f"Question {i}?" for i in range(50)])
-        results = await asyncio.gather(*[actions.run(t, db_factory=database.session, settings=settings)
-                                         for t in triggers])
+        results = await asyncio.gather(
+            *[actions.run(t, db_factory=database.session, settings=settings) for t in triggers]
+        )
         async with database.session() as db:
             wallet = await ledger.wallet_balance(db, uuid.UUID(owner.user["id"]))
             spent = await actions.spent(db, uuid.UUID(agent["id"]), __import__("datetime").date.today())
@@ -87,8 +90,9 @@ def test_fifty_simultaneous_triggers_against_a_budget_for_five(signup, database_
     assert len(_agent_messages(dsn, agent["id"])) == 5
     assert spent == (5, 0) and wallet.balance == 1000 - 5 and wallet.held == 0
     with psycopg.connect(dsn) as conn:
-        notes = conn.execute("SELECT count(*) FROM notifications WHERE user_id = %s AND kind = 'agent_paused'",
-                             (owner.user["id"],)).fetchone()[0]
+        notes = conn.execute(
+            "SELECT count(*) FROM notifications WHERE user_id = %s AND kind = 'agent_paused'", (owner.user["id"],)
+        ).fetchone()[0]
     assert notes == 1
     body = owner.get(f"/api/v1/agents/{agent['id']}").json()
     assert body["paused_reason"] == "budget" and body["spent_today"] == 5
@@ -102,8 +106,9 @@ def test_an_empty_wallet_pauses_the_agent_and_never_overdraws(signup, database_u
 
     async def go(database):
         triggers = await _send(database, person.user["id"], agent["handle"], [f"Q{i}?" for i in range(10)])
-        results = await asyncio.gather(*[actions.run(t, db_factory=database.session, settings=settings)
-                                         for t in triggers])
+        results = await asyncio.gather(
+            *[actions.run(t, db_factory=database.session, settings=settings) for t in triggers]
+        )
         async with database.session() as db:
             return results, await ledger.wallet_balance(db, uuid.UUID(owner.user["id"]))
 
@@ -114,8 +119,9 @@ def test_an_empty_wallet_pauses_the_agent_and_never_overdraws(signup, database_u
 
 
 @pytest.mark.usefixtures("no_auto_triggers")
-def test_two_agents_in_a_loop_stop_at_the_depth_with_bounded_model_calls(signup, database_url, dsn, ai_settings,
-                                                                         openai_stub):
+def test_two_agents_in_a_loop_stop_at_the_depth_with_bounded_model_calls(
+    signup, database_url, dsn, ai_settings, openai_stub
+):
     owner = signup()
     seed_models(database_url, ai_settings)
     a = make_agent(owner, model="fast")
@@ -136,8 +142,9 @@ def test_two_agents_in_a_loop_stop_at_the_depth_with_bounded_model_calls(signup,
                 page = await messages.list_messages(db, me.id, trigger.conversation_id, None, 1)
                 last = page.items[0]
             other = uuid.UUID(a["id"]) if trigger.agent_id == uuid.UUID(b["id"]) else uuid.UUID(b["id"])
-            trigger = Trigger("message", other, trigger.agent_id, conversation_id=trigger.conversation_id,
-                              message_id=last.id)
+            trigger = Trigger(
+                "message", other, trigger.agent_id, conversation_id=trigger.conversation_id, message_id=last.id
+            )
         return outcomes
 
     outcomes = _run(database_url, go)

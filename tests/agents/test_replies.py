@@ -12,8 +12,9 @@ def _agent_messages(person, cid):
 
 def test_a_message_gets_an_offline_reply_with_provenance_charged_to_the_owner(signup, database_url, browser):
     owner, person = signup(), signup()
-    agent = make_agent(owner, "helper_bot", template="customer_helper", greeting="Hi, I'm the helper.",
-                       topics=["orders"])
+    agent = make_agent(
+        owner, "helper_bot", template="customer_helper", greeting="Hi, I'm the helper.", topics=["orders"]
+    )
     fund_user(database_url, owner.user["id"], 100)
     cid, _ = dm(person, "helper_bot", "Hello! Where is my order?")
     [reply] = wait_for(lambda: _agent_messages(person, cid), what="the agent's reply")
@@ -45,8 +46,12 @@ def test_mentions_and_comments_pass_cheap_rules_first(signup, database_url):
 
     [reply] = wait_for(lambda: comments(post["id"]), what="a reply to the mention")
     assert reply["generated_by"]["agent"] == "quizbot" and reply["body"].startswith("[offline]")
-    own = wait_for(lambda: [a for a in owner.get(f"/api/v1/agents/{agent['id']}/actions").json()["items"]
-                            if a["status"] == "skipped"], what="the small talk skipped")
+    own = wait_for(
+        lambda: [
+            a for a in owner.get(f"/api/v1/agents/{agent['id']}/actions").json()["items"] if a["status"] == "skipped"
+        ],
+        what="the small talk skipped",
+    )
     assert own[0]["reason"] == "not_addressed" and comments(small["id"]) == []
     # a comment on the agent's own post, after it posted
     r = owner.patch(f"/api/v1/agents/{agent['id']}", json={"reply_to_comments": False})
@@ -61,8 +66,12 @@ def test_private_agent_answers_only_its_owner(signup, database_url):
     wait_for(lambda: _agent_messages(owner, cid), what="the owner's answer")
     other_cid, _ = dm(person, "diary_bot", "Hello, can you talk?")
     agent = owner.get("/api/v1/agents").json()["items"][0]
-    wait_for(lambda: any(a["reason"] == "not_allowed" for a in
-                         owner.get(f"/api/v1/agents/{agent['id']}/actions").json()["items"]), what="the refusal")
+    wait_for(
+        lambda: any(
+            a["reason"] == "not_allowed" for a in owner.get(f"/api/v1/agents/{agent['id']}/actions").json()["items"]
+        ),
+        what="the refusal",
+    )
     assert _agent_messages(person, other_cid) == []
 
 
@@ -70,7 +79,13 @@ def test_follow_back(signup):
     owner, person = signup(), signup()
     make_agent(owner, "friendly_bot", follow_back=True)
     assert person.post("/api/v1/users/friendly_bot/follow").status_code == 200
-    wait_for(lambda: person.get("/api/v1/users/friendly_bot").json().get("relationship", {}).get("followed_by")
-             or any(f["username"] == "friendly_bot" for f in
-                    person.get(f"/api/v1/users/{person.user['username']}/followers").json()["items"]),
-             what="the follow back")
+    wait_for(
+        lambda: (
+            person.get("/api/v1/users/friendly_bot").json().get("relationship", {}).get("followed_by")
+            or any(
+                f["username"] == "friendly_bot"
+                for f in person.get(f"/api/v1/users/{person.user['username']}/followers").json()["items"]
+            )
+        ),
+        what="the follow back",
+    )

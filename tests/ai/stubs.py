@@ -25,9 +25,21 @@ from tests.support import LiveServer
 REPLY = "Hello from the stub , here are some words to stream back one at a time ."
 CACHED = 3  # prompt tokens reported as cached when a prompt mentions "cache"
 MODERATION_MODEL = "omni-moderation-latest"  # plan() moderation misbehaviour under this model
-CATEGORIES = ("harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
-              "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
-              "violence/graphic")
+CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
 FLAGS = {"harassment/threatening": ("i will find you",)}  # phrases the stub's moderations flag
 TOOL_INPUT = {"city": "Paris", "days": 3}  # what the Anthropic stub's tool_use block passes when given tools
 TOOL_JSON = json.dumps(TOOL_INPUT)
@@ -94,8 +106,9 @@ class Stub:
         if mode == "500":
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=500)
         if mode == "429":
-            return JSONResponse({"error": {"message": "slow down", "type": "rate_limit"}}, status_code=429,
-                                headers={"retry-after": "0"})
+            return JSONResponse(
+                {"error": {"message": "slow down", "type": "rate_limit"}}, status_code=429, headers={"retry-after": "0"}
+            )
         if mode == "stall":
             await asyncio.sleep(self.stall_seconds)
         return None
@@ -116,19 +129,38 @@ class OpenAIStub(Stub):
                 words, finish = mode[4:].split(), "stop"
             prompt = prompt_tokens(body["messages"])
             cached = CACHED if "cache" in json.dumps(body["messages"]) else 0
-            usage = {"prompt_tokens": prompt, "completion_tokens": len(words), "total_tokens": prompt + len(words),
-                     "prompt_tokens_details": {"cached_tokens": cached}}
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": len(words),
+                "total_tokens": prompt + len(words),
+                "prompt_tokens_details": {"cached_tokens": cached},
+            }
             base = {"id": "chatcmpl-stub", "created": 1, "model": body["model"]}
             if not body.get("stream"):
-                return JSONResponse({**base, "object": "chat.completion", "usage": usage, "choices": [
-                    {"index": 0, "finish_reason": finish,
-                     "message": {"role": "assistant", "content": " ".join(words)}}]})
+                return JSONResponse(
+                    {
+                        **base,
+                        "object": "chat.completion",
+                        "usage": usage,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": finish,
+                                "message": {"role": "assistant", "content": " ".join(words)},
+                            }
+                        ],
+                    }
+                )
             cut = int(mode.split(":")[1]) if mode.startswith("cut:") else None
             include_usage = (body.get("stream_options") or {}).get("include_usage")
 
             def chunk(delta: dict, finish_reason=None, **extra) -> str:
-                data = {**base, "object": "chat.completion.chunk",
-                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra}
+                data = {
+                    **base,
+                    "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+                    **extra,
+                }
                 return f"data: {json.dumps(data)}\n\n"
 
             async def events():
@@ -143,7 +175,8 @@ class OpenAIStub(Stub):
                         await asyncio.sleep(0)
                     yield chunk({}, finish)
                     if include_usage:
-                        yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': usage})}\n\n"
+                        last = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+                        yield f"data: {json.dumps(last)}\n\n"
                     yield "data: [DONE]\n\n"
                 except (asyncio.CancelledError, GeneratorExit):
                     self.closed_early += 1
@@ -159,19 +192,33 @@ class OpenAIStub(Stub):
                 return early
             text = str(body.get("input") or "").lower()
             hits = {c: any(w in text for w in words) for c, words in FLAGS.items()}
-            return JSONResponse({"id": "modr-stub", "model": body["model"], "results": [{
-                "flagged": any(hits.values()),
-                "categories": {c: hits.get(c, False) for c in CATEGORIES},
-                "category_scores": {c: 0.99 if hits.get(c) else 0.01 for c in CATEGORIES},
-                "category_applied_input_types": {c: ["text"] for c in CATEGORIES}}]})
+            return JSONResponse(
+                {
+                    "id": "modr-stub",
+                    "model": body["model"],
+                    "results": [
+                        {
+                            "flagged": any(hits.values()),
+                            "categories": {c: hits.get(c, False) for c in CATEGORIES},
+                            "category_scores": {c: 0.99 if hits.get(c) else 0.01 for c in CATEGORIES},
+                            "category_applied_input_types": {c: ["text"] for c in CATEGORIES},
+                        }
+                    ],
+                }
+            )
 
         async def models(request: Request) -> Response:
-            return JSONResponse({"object": "list", "data": [{"id": "stub", "object": "model", "created": 1,
-                                                             "owned_by": "stub"}]})
+            return JSONResponse(
+                {"object": "list", "data": [{"id": "stub", "object": "model", "created": 1, "owned_by": "stub"}]}
+            )
 
-        return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
-                                 Route("/v1/moderations", moderations, methods=["POST"]),
-                                 Route("/v1/models", models)])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", chat, methods=["POST"]),
+                Route("/v1/moderations", moderations, methods=["POST"]),
+                Route("/v1/models", models),
+            ]
+        )
 
 
 class AnthropicStub(Stub):
@@ -192,33 +239,59 @@ class AnthropicStub(Stub):
             if body.get("tools"):
                 return self.tool_use(body, base, prompt)
             if not body.get("stream"):
-                return JSONResponse({**base, "content": [{"type": "text", "text": " ".join(words)}],
-                                     "stop_reason": stop, "stop_sequence": None,
-                                     "usage": {"input_tokens": prompt - cached, "output_tokens": len(words),
-                                               "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0}})
+                return JSONResponse(
+                    {
+                        **base,
+                        "content": [{"type": "text", "text": " ".join(words)}],
+                        "stop_reason": stop,
+                        "stop_sequence": None,
+                        "usage": {
+                            "input_tokens": prompt - cached,
+                            "output_tokens": len(words),
+                            "cache_read_input_tokens": cached,
+                            "cache_creation_input_tokens": 0,
+                        },
+                    }
+                )
             cut = int(mode.split(":")[1]) if mode.startswith("cut:") else None
 
             def event(name: str, data: dict) -> str:
                 return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
 
             async def events():
-                yield event("message_start", {"message": {**base, "content": [], "stop_reason": None,
-                                                          "stop_sequence": None, "usage": {
-                                                              "input_tokens": prompt - cached, "output_tokens": 1,
-                                                              "cache_read_input_tokens": cached,
-                                                              "cache_creation_input_tokens": 0}}})
+                yield event(
+                    "message_start",
+                    {
+                        "message": {
+                            **base,
+                            "content": [],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": {
+                                "input_tokens": prompt - cached,
+                                "output_tokens": 1,
+                                "cache_read_input_tokens": cached,
+                                "cache_creation_input_tokens": 0,
+                            },
+                        }
+                    },
+                )
                 yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
                 for i, word in enumerate(words):
                     if cut is not None and i == cut:
                         raise CutOff()
-                    yield event("content_block_delta", {"index": 0, "delta": {
-                        "type": "text_delta", "text": word if i == 0 else " " + word}})
+                    yield event(
+                        "content_block_delta",
+                        {"index": 0, "delta": {"type": "text_delta", "text": word if i == 0 else " " + word}},
+                    )
                     if i == len(words) // 2:  # cumulative usage part way, like the real API may send
                         yield event("ping", {})
                     await asyncio.sleep(0)
                 yield event("content_block_stop", {"index": 0})
-                yield event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
-                                              "usage": {"output_tokens": len(words)}})
+                yield event(
+                    "message_delta",
+                    {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": len(words)}},
+                )
                 yield event("message_stop", {})
 
             return StreamingResponse(events(), media_type="text/event-stream")
@@ -230,28 +303,53 @@ class AnthropicStub(Stub):
         """A short text block, then a tool_use block calling the first tool with TOOL_INPUT."""
         tool = {"type": "tool_use", "id": "toolu_stub1", "name": body["tools"][0]["name"]}
         intro, out = "Let me check.", 7
-        usage = {"input_tokens": prompt, "output_tokens": out, "cache_read_input_tokens": 0,
-                 "cache_creation_input_tokens": 0}
+        usage = {
+            "input_tokens": prompt,
+            "output_tokens": out,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+        }
         if not body.get("stream"):
-            return JSONResponse({**base, "content": [{"type": "text", "text": intro}, {**tool, "input": TOOL_INPUT}],
-                                 "stop_reason": "tool_use", "stop_sequence": None, "usage": usage})
+            return JSONResponse(
+                {
+                    **base,
+                    "content": [{"type": "text", "text": intro}, {**tool, "input": TOOL_INPUT}],
+                    "stop_reason": "tool_use",
+                    "stop_sequence": None,
+                    "usage": usage,
+                }
+            )
 
         def event(name: str, data: dict) -> str:
             return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
 
         async def events():
-            yield event("message_start", {"message": {**base, "content": [], "stop_reason": None,
-                                                      "stop_sequence": None, "usage": {**usage, "output_tokens": 1}}})
+            yield event(
+                "message_start",
+                {
+                    "message": {
+                        **base,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {**usage, "output_tokens": 1},
+                    }
+                },
+            )
             yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
             yield event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": intro}})
             yield event("content_block_stop", {"index": 0})
             yield event("content_block_start", {"index": 1, "content_block": {**tool, "input": {}}})
             for i in range(0, len(TOOL_JSON), 8):  # the arguments arrive in pieces
-                yield event("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta",
-                                                                          "partial_json": TOOL_JSON[i:i + 8]}})
+                yield event(
+                    "content_block_delta",
+                    {"index": 1, "delta": {"type": "input_json_delta", "partial_json": TOOL_JSON[i : i + 8]}},
+                )
             yield event("content_block_stop", {"index": 1})
-            yield event("message_delta", {"delta": {"stop_reason": "tool_use", "stop_sequence": None},
-                                          "usage": {"output_tokens": out}})
+            yield event(
+                "message_delta",
+                {"delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": out}},
+            )
             yield event("message_stop", {})
 
         return StreamingResponse(events(), media_type="text/event-stream")

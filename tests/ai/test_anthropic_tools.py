@@ -11,9 +11,14 @@ from smile.ai.types import ChatRequest, Message
 from tests.ai.stubs import TOOL_INPUT, prompt_tokens
 from tests.ai_fixtures import fund
 
-WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather by city",
-                                            "parameters": {"type": "object",
-                                                           "properties": {"city": {"type": "string"}}}}}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather by city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
 ASK = [Message("user", "What is the weather in Paris?")]
 
 
@@ -28,6 +33,7 @@ def provider_run(anthropic_stub, fn):
             return await fn(provider)
         finally:
             await provider.close()
+
     return asyncio.run(main())
 
 
@@ -39,8 +45,9 @@ def test_chat_returns_the_tool_call_and_usage(anthropic_stub):
     assert result.text == "Let me check." and result.finish_reason == "tool_calls"
     assert (result.usage.input_tokens, result.usage.output_tokens) == (prompt_tokens([m.__dict__ for m in ASK]), 7)
     [sent] = anthropic_stub.requests  # our OpenAI-shaped tool became Anthropic's shape
-    assert sent["tools"] == [{"name": "get_weather", "description": "Weather by city",
-                              "input_schema": WEATHER["function"]["parameters"]}]
+    assert sent["tools"] == [
+        {"name": "get_weather", "description": "Weather by city", "input_schema": WEATHER["function"]["parameters"]}
+    ]
     assert sent["tool_choice"] == {"type": "auto"}
 
 
@@ -73,6 +80,7 @@ def test_service_meters_a_streamed_tool_call(ai_settings, make_user, run, db):
     calls = [c for d in deltas for c in d.tool_calls]
     assert json.loads("".join(c.arguments for c in calls)) == TOOL_INPUT
     assert deltas[-1].finish_reason == "tool_calls" and deltas[-1].credits > 0
-    row = db.execute("SELECT status, provider, output_tokens, stream FROM ai_usage WHERE user_id = %s",
-                     (user,)).fetchone()
+    row = db.execute(
+        "SELECT status, provider, output_tokens, stream FROM ai_usage WHERE user_id = %s", (user,)
+    ).fetchone()
     assert row == ("ok", "anth", 7, True)

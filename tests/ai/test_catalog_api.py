@@ -17,8 +17,17 @@ def test_users_see_enabled_models_and_only_admins_may_change_them(signup, db):
     assert person.patch(f"{ADMIN}/offline", json={"input_credits_per_m": 1}).status_code == 404
 
     admin = make_admin(signup, db)
-    r = admin.post(ADMIN, json={"id": "local-echo", "provider": "offline", "upstream_model": "offline",
-                                "input_credits_per_m": 5, "output_credits_per_m": 7, "fallbacks": ["offline"]})
+    r = admin.post(
+        ADMIN,
+        json={
+            "id": "local-echo",
+            "provider": "offline",
+            "upstream_model": "offline",
+            "input_credits_per_m": 5,
+            "output_credits_per_m": 7,
+            "fallbacks": ["offline"],
+        },
+    )
     assert r.status_code == 201, r.text
     r = admin.patch(f"{ADMIN}/local-echo", json={"output_credits_per_m": 9, "enabled": False})
     assert r.status_code == 200 and r.json()["output_credits_per_m"] == 9 and r.json()["enabled"] is False
@@ -30,6 +39,17 @@ def test_users_see_enabled_models_and_only_admins_may_change_them(signup, db):
     r = admin.patch(f"{ADMIN}/local-echo", json={"fallbacks": ["nope"]})
     assert r.status_code == 422 and "fallbacks" in r.json()["fields"]
     assert admin.patch(f"{ADMIN}/missing", json={"enabled": True}).status_code == 404
-    assert admin.post(ADMIN, json={"id": "x", "provider": "nowhere", "upstream_model": "m",
-                                   "input_credits_per_m": 1, "output_credits_per_m": 1}).status_code == 422
+    assert (
+        admin.post(
+            ADMIN,
+            json={
+                "id": "x",
+                "provider": "nowhere",
+                "upstream_model": "m",
+                "input_credits_per_m": 1,
+                "output_credits_per_m": 1,
+            },
+        ).status_code
+        == 422
+    )
     assert admin.patch(f"{ADMIN}/offline", json={"input_credits_per_m": -1}).status_code == 422

@@ -23,7 +23,7 @@ DOCS = {
 
 
 def cosine(a, b) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def test_local_vectors_are_unit_length_and_semantic(settings):
@@ -51,12 +51,14 @@ def test_store_and_similar_rank_close_texts_first(settings, database_url, db):
                 await embeddings.store(session, "note", uuid.uuid4(), "Sourdough bread baking tips", settings)
             async with database.session() as session:
                 [query] = await embeddings.embed([BREAD], settings)
-                posts = await embeddings.similar(session, query, k=3, owner_type="post",
-                                                 model=embeddings.model_name(settings))
+                posts = await embeddings.similar(
+                    session, query, k=3, owner_type="post", model=embeddings.model_name(settings)
+                )
                 everything = await embeddings.similar(session, query, k=10, model=embeddings.model_name(settings))
                 [sports] = await embeddings.embed(["Who won the soccer game last night?"], settings)
-                sport_hits = await embeddings.similar(session, sports, k=1, owner_type="post",
-                                                      model=embeddings.model_name(settings))
+                sport_hits = await embeddings.similar(
+                    session, sports, k=1, owner_type="post", model=embeddings.model_name(settings)
+                )
                 # a changed text re-embeds the same row
                 assert await embeddings.store(session, "post", owners["cats"], "Bread flour and water", settings)
             return posts, everything, sport_hits
@@ -71,13 +73,16 @@ def test_store_and_similar_rank_close_texts_first(settings, database_url, db):
     assert sport_hits[0].owner_id == owners["football"]
     rows = db.execute("SELECT count(*), count(DISTINCT text_hash) FROM ai_embeddings").fetchone()
     assert rows == (5, 5)
-    assert db.execute("SELECT text_hash FROM ai_embeddings WHERE owner_id = %s",
-                      (owners["cats"],)).fetchone()[0] == embeddings.text_hash("Bread flour and water")
+    assert db.execute("SELECT text_hash FROM ai_embeddings WHERE owner_id = %s", (owners["cats"],)).fetchone()[
+        0
+    ] == embeddings.text_hash("Bread flour and water")
 
 
 def test_the_hnsw_index_serves_the_query(db):
     index = db.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ai_embeddings_vector'").fetchone()
     assert index and "hnsw" in index[0] and "vector_cosine_ops" in index[0]
-    column = db.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                        "WHERE attrelid = 'ai_embeddings'::regclass AND attname = 'vector'").fetchone()[0]
+    column = db.execute(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'ai_embeddings'::regclass AND attname = 'vector'"
+    ).fetchone()[0]
     assert column == "vector(384)"

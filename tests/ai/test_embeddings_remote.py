@@ -38,8 +38,9 @@ class EmbeddingsStub:
             vector = [(seed[i % 32] - 128) / 10 for i in range(self.dimensions)]
             data.append({"object": "embedding", "index": index, "embedding": vector})
         data.reverse()  # the API does not promise order: the client sorts by index
-        return JSONResponse({"object": "list", "data": data, "model": body["model"],
-                             "usage": {"prompt_tokens": 3, "total_tokens": 3}})
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 3, "total_tokens": 3}}
+        )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +55,13 @@ def stub():
 def remote(settings, stub):
     stub.requests.clear()
     stub.dimensions, stub.fail = 384, False
-    return settings.model_copy(update={"embeddings_url": stub.server.url + "/v1", "embeddings_api_key": "sk-test",
-                                       "embeddings_model": "stub-embed"})
+    return settings.model_copy(
+        update={
+            "embeddings_url": stub.server.url + "/v1",
+            "embeddings_api_key": "sk-test",
+            "embeddings_model": "stub-embed",
+        }
+    )
 
 
 def test_endpoint_vectors(remote, stub):

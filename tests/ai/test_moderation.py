@@ -13,8 +13,9 @@ import pytest
 from smile.ai import moderation
 from tests.social.test_posts import post
 
-needs_model = pytest.mark.skipif(not moderation.available(),
-                                 reason="needs the embeddings extra (make venv-test installs it)")
+needs_model = pytest.mark.skipif(
+    not moderation.available(), reason="needs the embeddings extra (make venv-test installs it)"
+)
 
 ABUSIVE = "You are a worthless pathetic idiot, nobody wants you here, get off this site you loser"
 FRIENDLY = "Thanks everyone for the warm welcome, see you at the picnic on Saturday!"
@@ -46,12 +47,12 @@ def test_precision_and_recall_on_the_held_out_split():
     held = moderation.load("heldout")
     results = moderation.classifier().predict([text for _, text in held])
     harmful = [label != "ok" for label, _ in held]
-    tp = sum(r.flagged and h for r, h in zip(results, harmful))
-    fp = sum(r.flagged and not h for r, h in zip(results, harmful))
-    fn = sum(h and not r.flagged for r, h in zip(results, harmful))
+    tp = sum(r.flagged and h for r, h in zip(results, harmful, strict=True))
+    fp = sum(r.flagged and not h for r, h in zip(results, harmful, strict=True))
+    fn = sum(h and not r.flagged for r, h in zip(results, harmful, strict=True))
     assert tp / (tp + fp) >= 0.9, (tp, fp)  # what it holds is nearly always harmful
     assert tp / (tp + fn) >= 0.75, (tp, fn)
-    right = sum(r.label == label for r, (label, _) in zip(results, held))
+    right = sum(r.label == label for r, (label, _) in zip(results, held, strict=True))
     assert right / len(held) >= 0.8
 
 
@@ -95,8 +96,14 @@ def test_train_classifier_command_keeps_a_current_fit(store, settings):
     moderation.obtain(store)  # stored already by the test above (or now)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
     env.update(COLUMNS="500", NO_COLOR="1", SMILE_DATA_DIR=str(store))
-    proc = subprocess.run([sys.executable, "-m", "smile.cli", "train-classifier"], check=False, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "smile.cli", "train-classifier"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"stored fit {path} is current" in proc.stdout + proc.stderr
     off = settings.model_copy(update={"moderation_classifier": False, "data_dir": store})
@@ -124,8 +131,9 @@ def test_a_post_never_waits_for_the_classifier(store, settings, monkeypatch):
 
 @needs_model
 def test_classify_labels(settings):
-    abusive, friendly, threat = asyncio.run(moderation.classify(
-        [ABUSIVE, FRIENDLY, "I know where you live and I will hurt you and your family"]))
+    abusive, friendly, threat = asyncio.run(
+        moderation.classify([ABUSIVE, FRIENDLY, "I know where you live and I will hurt you and your family"])
+    )
     assert abusive.flagged and abusive.label == "harassment" and abusive.score >= 0.7
     assert not friendly.flagged and friendly.label == "ok" and friendly.score < 0.3
     assert threat.flagged and threat.label == "violence"
@@ -141,8 +149,9 @@ def test_abusive_post_is_held_for_review_and_a_friendly_one_is_not(signup, db, c
     assert bad["status"] == "held"
     assert bob.get(f"/api/v1/posts/{bad['id']}").status_code == 404
     assert alice.get(f"/api/v1/posts/{bad['id']}").status_code == 200
-    report = db.execute("SELECT reporter_id, target_type, reason, status FROM reports WHERE target_id = %s",
-                        (bad["id"],)).fetchone()
+    report = db.execute(
+        "SELECT reporter_id, target_type, reason, status FROM reports WHERE target_id = %s", (bad["id"],)
+    ).fetchone()
     assert report == (None, "post", "auto:ai:harassment", "open")
     good = post(alice, FRIENDLY)
     assert good["status"] == "visible"

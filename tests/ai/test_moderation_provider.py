@@ -17,8 +17,12 @@ def provider_moderation(server, openai_stub):
     """The server's settings with the OpenAI stub as moderation provider (the local classifier off)."""
     openai_stub.reset()
     settings = runtime.current().settings
-    update = {"ai_providers": f"stub|openai|{openai_stub.url}/v1|sk-test", "moderation_provider": "stub",
-              "moderation_classifier": False, "ai_timeout_seconds": 1.0}
+    update = {
+        "ai_providers": f"stub|openai|{openai_stub.url}/v1|sk-test",
+        "moderation_provider": "stub",
+        "moderation_classifier": False,
+        "ai_timeout_seconds": 1.0,
+    }
     old = {key: getattr(settings, key) for key in update}
     for key, value in update.items():
         setattr(settings, key, value)

@@ -19,8 +19,11 @@ ASK = [Message("system", "Be brief."), Message("user", "Say hello please")]
 
 
 def row(db, user_id):
-    return db.execute("SELECT status, served_model, attempts, attempt_log, input_tokens, output_tokens, credits "
-                      "FROM ai_usage WHERE user_id = %s ORDER BY id DESC LIMIT 1", (user_id,)).fetchone()
+    return db.execute(
+        "SELECT status, served_model, attempts, attempt_log, input_tokens, output_tokens, credits "
+        "FROM ai_usage WHERE user_id = %s ORDER BY id DESC LIMIT 1",
+        (user_id,),
+    ).fetchone()
 
 
 def cost(prompt: int, output: int, rate_in: int, rate_out: int) -> int:
@@ -36,15 +39,19 @@ def test_a_500_before_the_first_byte_retries_then_falls_back(ai_settings, make_u
     async def go(database):
         await fund(database, user, 10_000)
         if streamed:
-            return "".join([d.text async for d in service.stream(database.session, user, request,
-                                                                  settings=ai_settings)])
+            return "".join(
+                [d.text async for d in service.stream(database.session, user, request, settings=ai_settings)]
+            )
         return (await service.complete(database.session, user, request, settings=ai_settings)).text
 
     assert run(go) == REPLY
     status, served, attempts, log, prompt, output, credits = row(db, user)
     assert (status, served, attempts) == ("ok", "backup", 3)
-    assert [(a["model"], a["ok"], a["status"]) for a in log] == [("fast", False, 500), ("fast", False, 429),
-                                                                 ("backup", True, None)]
+    assert [(a["model"], a["ok"], a["status"]) for a in log] == [
+        ("fast", False, 500),
+        ("fast", False, 429),
+        ("backup", True, None),
+    ]
     assert credits == cost(prompt, output, 20_000, 40_000)
 
 
@@ -54,15 +61,20 @@ def test_a_stall_before_the_first_byte_times_out_and_falls_back(ai_settings, mak
 
     async def go(database):
         await fund(database, user, 10_000)
-        return [d async for d in service.stream(database.session, user, ChatRequest("fast", ASK, max_tokens=30),
-                                                settings=ai_settings)]
+        return [
+            d
+            async for d in service.stream(
+                database.session, user, ChatRequest("fast", ASK, max_tokens=30), settings=ai_settings
+            )
+        ]
 
     assert run(go)[-1].model == "backup"
     assert row(db, user)[:3] == ("ok", "backup", 3)
 
 
 def test_a_stream_cut_off_after_output_does_not_fall_back_and_charges_what_was_delivered(
-        ai_settings, make_user, run, db, openai_stub):
+    ai_settings, make_user, run, db, openai_stub
+):
     user = make_user()
     openai_stub.plan("stub-fast", "cut:3")
     got = []
@@ -70,8 +82,9 @@ def test_a_stream_cut_off_after_output_does_not_fall_back_and_charges_what_was_d
     async def go(database):
         wallet = await fund(database, user, 10_000)
         with pytest.raises(service.StreamInterrupted):
-            async for delta in service.stream(database.session, user, ChatRequest("fast", ASK, max_tokens=30),
-                                              settings=ai_settings):
+            async for delta in service.stream(
+                database.session, user, ChatRequest("fast", ASK, max_tokens=30), settings=ai_settings
+            ):
                 got.append(delta.text)
         async with database.session() as s:
             return await ledger.balance(s, wallet), await verify(s)
@@ -86,7 +99,8 @@ def test_a_stream_cut_off_after_output_does_not_fall_back_and_charges_what_was_d
 
 
 def test_a_consumer_that_stops_early_cancels_upstream_and_pays_prompt_plus_delivered(
-        ai_settings, make_user, run, db, openai_stub):
+    ai_settings, make_user, run, db, openai_stub
+):
     user = make_user()
     got = []
 
@@ -118,8 +132,9 @@ def test_hundred_concurrent_requests_from_a_wallet_that_affords_ten(ai_settings,
         async def one(stream: bool):
             try:
                 if stream:
-                    return [d async for d in service.stream(database.session, user, request,
-                                                            settings=ai_settings)][-1].credits
+                    return [d async for d in service.stream(database.session, user, request, settings=ai_settings)][
+                        -1
+                    ].credits
                 return (await service.complete(database.session, user, request, settings=ai_settings)).credits
             except InsufficientFunds:
                 return None
@@ -132,14 +147,16 @@ def test_hundred_concurrent_requests_from_a_wallet_that_affords_ten(ai_settings,
     paid = [r for r in results if r is not None]
     assert paid == [1] * 10 and results.count(None) == 90
     assert (balance.balance, balance.held) == (0, 0) and problems == []
-    counts = dict(db.execute("SELECT status, count(*) FROM ai_usage WHERE user_id = %s GROUP BY status",
-                             (user,)).fetchall())
+    counts = dict(
+        db.execute("SELECT status, count(*) FROM ai_usage WHERE user_id = %s GROUP BY status", (user,)).fetchall()
+    )
     assert counts == {"ok": 10, "insufficient_credits": 90}
     assert db.execute("SELECT sum(credits) FROM ai_usage WHERE user_id = %s", (user,)).fetchone()[0] == 10
 
 
-def test_anthropic_usage_is_normalized_and_streamed_equals_non_streamed(ai_settings, make_user, run, db,
-                                                                        anthropic_stub):
+def test_anthropic_usage_is_normalized_and_streamed_equals_non_streamed(
+    ai_settings, make_user, run, db, anthropic_stub
+):
     user = make_user()
     request = ChatRequest("claude", ASK + [Message("user", "cache this")], max_tokens=50)
 
@@ -153,23 +170,28 @@ def test_anthropic_usage_is_normalized_and_streamed_equals_non_streamed(ai_setti
     prompt = prompt_tokens([{"content": "Say hello please"}, {"content": "cache this"}], "Be brief.")
     assert plain.text == REPLY and "".join(d.text for d in deltas) == REPLY
     assert (plain.usage.input_tokens, plain.usage.output_tokens, plain.usage.cached_tokens) == (
-        prompt, len(REPLY.split()), 3)
+        prompt,
+        len(REPLY.split()),
+        3,
+    )
     assert deltas[-1].usage == plain.usage and deltas[-1].credits == plain.credits
     exact = -(-((prompt - 3) * 15_000 + 3 * 1_500 + len(REPLY.split()) * 75_000) // 1_000_000)
     assert plain.credits == exact
     assert anthropic_stub.calls("claude-stub")[0]["system"] == "Be brief."
 
 
-def test_anthropic_cut_off_charges_its_reported_input_and_delivered_output(ai_settings, make_user, run, db,
-                                                                           anthropic_stub):
+def test_anthropic_cut_off_charges_its_reported_input_and_delivered_output(
+    ai_settings, make_user, run, db, anthropic_stub
+):
     user = make_user()
     anthropic_stub.plan("claude-stub", "cut:2")
 
     async def go(database):
         await fund(database, user, 10_000)
         with pytest.raises(service.StreamInterrupted):
-            async for _ in service.stream(database.session, user, ChatRequest("claude", ASK, max_tokens=50),
-                                          settings=ai_settings):
+            async for _ in service.stream(
+                database.session, user, ChatRequest("claude", ASK, max_tokens=50), settings=ai_settings
+            ):
                 pass
 
     run(go)

@@ -16,9 +16,12 @@ ASK = [Message("system", "Be brief."), Message("user", "Say hello please")]
 
 
 def usage_rows(db, user_id):
-    return db.execute("SELECT status, model, served_model, provider, attempts, input_tokens, output_tokens, "
-                      "cached_tokens, credits, reserved, stream, attempt_log FROM ai_usage WHERE user_id = %s "
-                      "ORDER BY id", (user_id,)).fetchall()
+    return db.execute(
+        "SELECT status, model, served_model, provider, attempts, input_tokens, output_tokens, "
+        "cached_tokens, credits, reserved, stream, attempt_log FROM ai_usage WHERE user_id = %s "
+        "ORDER BY id",
+        (user_id,),
+    ).fetchall()
 
 
 async def collect(deltas):
@@ -30,8 +33,9 @@ def test_complete_charges_exact_cost_from_provider_usage(ai_settings, make_user,
 
     async def go(database):
         await fund(database, user, 10_000)
-        result = await service.complete(database.session, user, ChatRequest("fast", ASK, max_tokens=50),
-                                        settings=ai_settings)
+        result = await service.complete(
+            database.session, user, ChatRequest("fast", ASK, max_tokens=50), settings=ai_settings
+        )
         async with database.session() as s:
             return result, await ledger.balance(s, await ledger.wallet(s, user)), await verify(s)
 
@@ -70,8 +74,12 @@ def test_streamed_cost_equals_non_streamed_cost_and_usage_is_requested(ai_settin
 
 def test_offline_provider_is_grounded_marked_and_metered_the_same_both_ways(ai_settings, make_user, run, db):
     user = make_user()
-    request = ChatRequest("offline", [Message("user", "When does the bakery open?")], max_tokens=60,
-                          knowledge=["The bakery opens at 7 am on weekdays. Parking is free."])
+    request = ChatRequest(
+        "offline",
+        [Message("user", "When does the bakery open?")],
+        max_tokens=60,
+        knowledge=["The bakery opens at 7 am on weekdays. Parking is free."],
+    )
 
     async def go(database):
         await fund(database, user, 1_000)
@@ -105,8 +113,9 @@ def test_refused_reservation_writes_a_usage_row_and_answers_402(ai_settings, mak
     async def go(database):
         await fund(database, user, 1)
         with pytest.raises(InsufficientFunds):
-            await service.complete(database.session, user, ChatRequest("fast", ASK, max_tokens=4000),
-                                   settings=ai_settings)
+            await service.complete(
+                database.session, user, ChatRequest("fast", ASK, max_tokens=4000), settings=ai_settings
+            )
 
     run(go)
     assert [(r[0], r[8]) for r in usage_rows(db, user)] == [("insufficient_credits", 0)]

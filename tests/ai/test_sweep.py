@@ -24,8 +24,9 @@ ASK = [Message("user", "Say hello please")]
 
 async def begin(database, user: uuid.UUID, settings) -> service._Call:
     """A call reserved and written `pending`, whose process then 'dies' (it is never settled here)."""
-    call = service._Call(database.session, user, ChatRequest("offline", ASK, max_tokens=50), None, settings,
-                         stream=False)
+    call = service._Call(
+        database.session, user, ChatRequest("offline", ASK, max_tokens=50), None, settings, stream=False
+    )
     await call.prepare()
     return call
 
@@ -42,16 +43,14 @@ def sweep(server, minutes_from_now: float) -> int:
 
 
 def usage(db, request_id):
-    return db.execute("SELECT status, credits, error, settled_at FROM ai_usage WHERE id = %s",
-                      (request_id,)).fetchone()
+    return db.execute("SELECT status, credits, error, settled_at FROM ai_usage WHERE id = %s", (request_id,)).fetchone()
 
 
 def hold(db, hold_id) -> str:
     return db.execute("SELECT status FROM ledger_holds WHERE id = %s", (hold_id,)).fetchone()[0]
 
 
-def test_rows_pending_past_their_hold_are_abandoned_once_and_charged_nothing(ai_settings, make_user, run, server,
-                                                                             db):
+def test_rows_pending_past_their_hold_are_abandoned_once_and_charged_nothing(ai_settings, make_user, run, server, db):
     user = make_user()
     late = ai_settings.ai_hold_minutes + 5  # the job's cutoff: hold lifetime + GRACE
 
@@ -62,8 +61,10 @@ def test_rows_pending_past_their_hold_are_abandoned_once_and_charged_nothing(ai_
 
     (old, expired, fresh), (before, _) = run(start)
     assert before.held == old.reserved + expired.reserved + fresh.reserved > 0
-    db.execute("UPDATE ai_usage SET created_at = created_at - interval '30 minutes' WHERE id = ANY(%s)",
-               ([old.id, expired.id],))
+    db.execute(
+        "UPDATE ai_usage SET created_at = created_at - interval '30 minutes' WHERE id = ANY(%s)",
+        ([old.id, expired.id],),
+    )
     run(lambda database: _expire(database, expired.hold_id))  # ledger.expire_holds got to this hold first
 
     assert sweep(server, late - 31) == 0  # nothing is pending past the cutoff yet

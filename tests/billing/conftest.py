@@ -15,6 +15,7 @@ def call(server):
         async def main():
             async with runtime.current().db.session() as db:
                 return await fn(db)
+
         return server.call(main())
 
     return run
@@ -60,14 +61,25 @@ def post_event(client):
         if signature is None:
             if secret is None:
                 from smile.billing.payments import sandbox
+
                 secret = WEBHOOK_SECRET if source == "stripe" else sandbox.webhook_secret()
             signature = stripe.WebhookSignature.generate_signature_header(body, secret)
-        return client.post(f"/api/v1/billing/webhooks/{source}", content=body,
-                           headers={"stripe-signature": signature, "content-type": "application/json"})
+        return client.post(
+            f"/api/v1/billing/webhooks/{source}",
+            content=body,
+            headers={"stripe-signature": signature, "content-type": "application/json"},
+        )
 
     return post
 
 
 def stripe_event(event_id: str, type_: str, obj: dict) -> dict:
-    return {"id": event_id, "object": "event", "api_version": "2025-01-27.acacia", "created": 1_790_000_000,
-            "livemode": False, "type": type_, "data": {"object": obj}}
+    return {
+        "id": event_id,
+        "object": "event",
+        "api_version": "2025-01-27.acacia",
+        "created": 1_790_000_000,
+        "livemode": False,
+        "type": type_,
+        "data": {"object": obj},
+    }

@@ -56,9 +56,16 @@ class StripeStub:
 
     def add_refund(self, payment_intent: str, amount: int, metadata: dict | None = None) -> dict:
         """A refund made outside smile (e.g. in the Stripe dashboard)."""
-        refund = {"id": f"re_test_{next(self._seq)}", "object": "refund", "amount": amount,
-                  "payment_intent": payment_intent, "charge": f"ch_for_{payment_intent}", "status": "succeeded",
-                  "currency": "usd", "metadata": metadata or {}}
+        refund = {
+            "id": f"re_test_{next(self._seq)}",
+            "object": "refund",
+            "amount": amount,
+            "payment_intent": payment_intent,
+            "charge": f"ch_for_{payment_intent}",
+            "status": "succeeded",
+            "currency": "usd",
+            "metadata": metadata or {},
+        }
         self.refunds.append(refund)
         return refund
 
@@ -66,21 +73,39 @@ class StripeStub:
 
     def _checkout(self, p: dict) -> dict:
         n = next(self._seq)
-        return {"id": f"cs_test_{n}", "object": "checkout.session", "url": f"https://checkout.stripe.test/pay/cs_test_{n}",
-                "mode": p.get("mode"), "customer": p.get("customer"), "metadata": _sub(p, "metadata"),
-                "status": "open", "payment_status": "unpaid"}
+        return {
+            "id": f"cs_test_{n}",
+            "object": "checkout.session",
+            "url": f"https://checkout.stripe.test/pay/cs_test_{n}",
+            "mode": p.get("mode"),
+            "customer": p.get("customer"),
+            "metadata": _sub(p, "metadata"),
+            "status": "open",
+            "payment_status": "unpaid",
+        }
 
     def _refund(self, p: dict) -> dict:
         return self.add_refund(p["payment_intent"], int(p["amount"]), _sub(p, "metadata"))
 
     def _transfer(self, p: dict) -> dict:
-        return {"id": f"tr_test_{next(self._seq)}", "object": "transfer", "amount": int(p["amount"]),
-                "currency": p["currency"], "destination": p["destination"], "metadata": _sub(p, "metadata")}
+        return {
+            "id": f"tr_test_{next(self._seq)}",
+            "object": "transfer",
+            "amount": int(p["amount"]),
+            "currency": p["currency"],
+            "destination": p["destination"],
+            "metadata": _sub(p, "metadata"),
+        }
 
     def _portal(self, p: dict) -> dict:
         n = next(self._seq)
-        return {"id": f"bps_test_{n}", "object": "billing_portal.session", "customer": p["customer"],
-                "url": f"https://billing.stripe.test/session/{n}", "return_url": p.get("return_url")}
+        return {
+            "id": f"bps_test_{n}",
+            "object": "billing_portal.session",
+            "customer": p["customer"],
+            "url": f"https://billing.stripe.test/session/{n}",
+            "return_url": p.get("return_url"),
+        }
 
     def app(self) -> Starlette:
         async def handle(request: Request) -> JSONResponse:
@@ -89,15 +114,20 @@ class StripeStub:
             key = request.headers.get("idempotency-key")
             path = request.url.path
             with self._lock:
-                self.requests.append(Recorded(request.method, path, params, key,
-                                              request.headers.get("authorization")))
+                self.requests.append(Recorded(request.method, path, params, key, request.headers.get("authorization")))
                 if key and key in self._replies:
                     return JSONResponse(self._replies[key])
                 reply = self._route(request.method, path, params)
                 if reply is None:
-                    return JSONResponse({"error": {"type": "invalid_request_error",
-                                                   "message": f"Unrecognized request URL ({request.method} {path})"}},
-                                        status_code=404)
+                    return JSONResponse(
+                        {
+                            "error": {
+                                "type": "invalid_request_error",
+                                "message": f"Unrecognized request URL ({request.method} {path})",
+                            }
+                        },
+                        status_code=404,
+                    )
                 if key:
                     self._replies[key] = reply
             return JSONResponse(reply)
@@ -121,13 +151,18 @@ class StripeStub:
             if method == "DELETE":
                 return {"id": sub, "object": "subscription", "status": "canceled"}
             if method == "POST":
-                return {"id": sub, "object": "subscription", "status": "active",
-                        "cancel_at_period_end": p.get("cancel_at_period_end") == "true"}
+                return {
+                    "id": sub,
+                    "object": "subscription",
+                    "status": "active",
+                    "cancel_at_period_end": p.get("cancel_at_period_end") == "true",
+                }
         return None
 
 
 def _sub(params: dict, name: str) -> dict:
     """metadata[payment_id]=x -> {"payment_id": "x"}"""
     prefix = f"{name}["
-    return {k[len(prefix):-1]: v for k, v in params.items() if k.startswith(prefix) and k.endswith("]")
-            and "][" not in k}
+    return {
+        k[len(prefix) : -1]: v for k, v in params.items() if k.startswith(prefix) and k.endswith("]") and "][" not in k
+    }

@@ -12,8 +12,9 @@ from tests.support import Api
 T = TypeVar("T")
 
 
-def pay_sandbox(api: Api, checkout_url: str, outcome: str = "pay", *, save_card: bool = True,
-                renewals_decline: bool = False):
+def pay_sandbox(
+    api: Api, checkout_url: str, outcome: str = "pay", *, save_card: bool = True, renewals_decline: bool = False
+):
     """Open the sandbox checkout page as the buyer and press Pay, Decline or Abandon.
 
     Returns the redirect response (303 to the success or cancel URL). The payment's events are
@@ -38,8 +39,7 @@ def pay_sandbox(api: Api, checkout_url: str, outcome: str = "pay", *, save_card:
     return r
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 10, interval: float = 0.05,
-             message: str = "condition") -> T:
+def wait_for(predicate: Callable[[], T], timeout: float = 10, interval: float = 0.05, message: str = "condition") -> T:
     """Poll `predicate` until it returns something truthy (returned), or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

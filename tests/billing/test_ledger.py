@@ -206,7 +206,9 @@ def test_verify_names_a_violation(make_user, ledger_db, dsn):
     assert [v.check for v in violations] == ["cached_balance"]
     assert "cached 6, entries sum to 5" in violations[0].detail
 
+
 # ---- holds and captures whose account UPDATEs go with the COMMIT (kit.db.at_commit), as AI calls make them ----
+
 
 async def _fund_with_revenue(database, user_id, amount):
     wallet, _ = await _fund(database, user_id, amount)
@@ -242,8 +244,9 @@ def test_fifty_parallel_holds_at_commit_on_a_wallet_that_affords_ten_then_captur
     # each success costs at least 3 of the 100 credits (so 17 or more are refused) and no refusal comes
     # while fewer than ten holds succeeded (10 credits are still free until then)
     assert len(spent) + len(refused) == 50 and len(spent) >= 10 and len(refused) >= 17
-    assert balance.held == 0 and balance.balance == 100 - sum(3 + i % 5 for i, o in enumerate(outcomes)
-                                                              if isinstance(o, int))
+    assert balance.held == 0 and balance.balance == 100 - sum(
+        3 + i % 5 for i, o in enumerate(outcomes) if isinstance(o, int)
+    )
     assert balance.balance in spent and min(spent) >= 0  # the last capture saw the final balance
     assert violations == []
 
@@ -258,8 +261,11 @@ def test_a_refused_hold_at_commit_writes_nothing_and_says_why(make_user, ledger_
             await commit(db)
         async with database.session() as db:
             why = await ledger.refusal(db, wallet)
-            holds = await db.scalar(ledger.select(ledger.func.count()).select_from(ledger.LedgerHold)
-                                    .where(ledger.LedgerHold.account_id == wallet))
+            holds = await db.scalar(
+                ledger.select(ledger.func.count())
+                .select_from(ledger.LedgerHold)
+                .where(ledger.LedgerHold.account_id == wallet)
+            )
             return queued.row, why, holds, await ledger.balance(db, wallet)
 
     row, why, holds, balance = ledger_db(scenario)

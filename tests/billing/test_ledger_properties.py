@@ -121,17 +121,32 @@ user = st.integers(0, USERS - 1)
 amount = st.integers(1, 40)
 grant = st.tuples(st.just("grant"), user, st.integers(1, 100), st.sampled_from(["g0", "g1", "g2", "g3", "x"]))
 spend = st.tuples(st.just("spend"), user, amount, st.sampled_from(["s0", "s1", "s2", "s3", "x"]))  # "x": any kind
-hold = st.tuples(st.just("hold"), user, amount, st.sampled_from(["h0", "h1", "h2", "h3"]),
-                 st.sampled_from([False, False, True]))  # True: already expired
+hold = st.tuples(
+    st.just("hold"), user, amount, st.sampled_from(["h0", "h1", "h2", "h3"]), st.sampled_from([False, False, True])
+)  # True: already expired
 capture = st.tuples(st.just("capture"), st.integers(0, 20), st.sampled_from(["full", "part", "part", "zero", "over"]))
 release = st.tuples(st.just("release"), st.integers(0, 20))
 reverse = st.tuples(st.just("reverse"), st.integers(0, 30))
 freezing = st.tuples(st.sampled_from(["freeze", "unfreeze", "unfreeze"]), user)
-single = st.one_of(grant, grant, spend, spend, spend, hold, hold, capture, capture, release, reverse,
-                   st.tuples(st.just("expire")), freezing)
+single = st.one_of(
+    grant,
+    grant,
+    spend,
+    spend,
+    spend,
+    hold,
+    hold,
+    capture,
+    capture,
+    release,
+    reverse,
+    st.tuples(st.just("expire")),
+    freezing,
+)
 pairable = st.one_of(grant, spend, spend, hold, capture, capture, release, reverse)
-program = st.lists(st.one_of(single, single, single, st.tuples(st.just("pair"), pairable, pairable)),
-                   min_size=6, max_size=30)
+program = st.lists(
+    st.one_of(single, single, single, st.tuples(st.just("pair"), pairable, pairable)), min_size=6, max_size=30
+)
 
 
 class Books:
@@ -166,8 +181,11 @@ class Books:
             async with self.database.session() as db:
                 if name in ("grant", "spend"):
                     u, n, k = args
-                    legs = [Leg(self.promo, -n), Leg(self.wallets[u], n)] if name == "grant" else \
-                        [Leg(self.wallets[u], -n), Leg(self.revenue, n)]
+                    legs = (
+                        [Leg(self.promo, -n), Leg(self.wallets[u], n)]
+                        if name == "grant"
+                        else [Leg(self.wallets[u], -n), Leg(self.revenue, n)]
+                    )
                     posted = await ledger.post(db, name, legs, key=k)
                     return ("replayed" if posted.replayed else "ok"), posted.transaction_id
                 if name == "hold":
@@ -177,8 +195,9 @@ class Books:
                     hold_id = await ledger.hold(db, self.wallets[u], n, key=k, expires_at=past if expired else None)
                     return ("replayed" if found else "ok"), hold_id
                 if name == "capture":
-                    posted = await ledger.capture(db, model.holds[args[0]].id, args[1], self.revenue,
-                                                  kind="credit_spend")
+                    posted = await ledger.capture(
+                        db, model.holds[args[0]].id, args[1], self.revenue, kind="credit_spend"
+                    )
                     return "ok", posted and posted.transaction_id
                 if name == "release":
                     return ("ok" if await ledger.release(db, model.holds[args[0]].id) else "not_open"), None
@@ -261,8 +280,9 @@ async def check_program(database, owners, ops) -> None:
         assert await verify(db) == []
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(ops=program)
 def test_random_operation_sequences_keep_the_books_exact(ops, make_user, ledger_db):
     owners = [make_user() for _ in range(USERS)]

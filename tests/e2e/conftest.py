@@ -13,8 +13,15 @@ from playwright.sync_api import expect, sync_playwright
 from tests.support import STRONG_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-quic", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
@@ -50,8 +57,12 @@ def new_page(chromium, server):
         context.set_default_timeout(10_000)
         # stream.js re-dispatches every stream message as a DOM event; remember the "ready" one
         context.add_init_script("document.addEventListener('smile:ready', () => { window.smileReady = true; })")
-        context.on("console", lambda msg: problems.append(f"{msg.page.url if msg.page else '?'}: {msg.text}")
-                   if csp_problem(msg.text) else None)
+        context.on(
+            "console",
+            lambda msg: (
+                problems.append(f"{msg.page.url if msg.page else '?'}: {msg.text}") if csp_problem(msg.text) else None
+            ),
+        )
         contexts.append(context)
         return context.new_page()
 

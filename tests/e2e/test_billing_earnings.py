@@ -13,8 +13,10 @@ API = "/api/v1/billing"
 
 def test_seller_sees_earnings_after_a_card_sale(new_page, log_in, shot, signup):
     seller_api, buyer_api = signup(), signup()
-    r = seller_api.post(f"{API}/listings", json={"title": "Sourdough masterclass", "price": 2499,
-                                                 "description": "Two hours, recipes included."})
+    r = seller_api.post(
+        f"{API}/listings",
+        json={"title": "Sourdough masterclass", "price": 2499, "description": "Two hours, recipes included."},
+    )
     assert r.status_code == 201, r.text
     product = r.json()
 

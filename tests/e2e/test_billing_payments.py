@@ -18,9 +18,18 @@ def test_sandbox_checkout_decline_then_pay(new_page, log_in, shot, signup, serve
     async def start():
         async with runtime.current().db.session() as session:
             return await service.start_checkout(
-                session, uuid.UUID(buyer.user["id"]), purpose=purpose.PURPOSE, reference_id="widget", amount=1999,
-                currency="USD", description="A browser widget", key=f"e2e:{uuid.uuid4()}",
-                success_url="/billing/payments", cancel_url="/billing/payments")
+                session,
+                uuid.UUID(buyer.user["id"]),
+                purpose=purpose.PURPOSE,
+                reference_id="widget",
+                amount=1999,
+                currency="USD",
+                description="A browser widget",
+                key=f"e2e:{uuid.uuid4()}",
+                success_url="/billing/payments",
+                cancel_url="/billing/payments",
+            )
+
     payment = server.call(start())
 
     page = new_page()

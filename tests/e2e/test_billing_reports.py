@@ -22,8 +22,10 @@ def test_admin_reads_report_charts_and_walks_the_journal(new_page, shot, signup,
     page.goto(f"/admin/finance?period=week&since={D1}&until={D3}")
     page.wait_for_function("() => window.financeCharts && window.financeCharts.length === 2")
     drawn = page.evaluate("() => window.financeCharts.map(c => c.data.datasets.map(d => [d.label, d.data]))")
-    assert drawn == [[["GMV", [3500, 999]], ["Revenue", [2000, 800]]],
-                     [["Fees", [450, -300]], ["Refunds", [0, 1199]], ["Payouts paid", [0, 300]]]]
+    assert drawn == [
+        [["GMV", [3500, 999]], ["Revenue", [2000, 800]]],
+        [["Fees", [450, -300]], ["Refunds", [0, 1199]], ["Payouts paid", [0, 300]]],
+    ]
     assert page.evaluate("() => document.getElementById('chart-gmv').getBoundingClientRect().height") > 100
     expect(page.locator("#report-table tr.total")).to_contain_text("44.99")
     expect(page.locator("#outstanding")).to_contain_text("130 CRD")

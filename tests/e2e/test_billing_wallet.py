@@ -34,8 +34,9 @@ def sign_up(page, name: str) -> None:
 
 
 def promo_code(admin, amount: int) -> str:
-    batch = admin.post("/api/v1/admin/finance/promo-batches", json={"name": "Welcome back", "amount": amount,
-                                                                    "count": 1}).json()
+    batch = admin.post(
+        "/api/v1/admin/finance/promo-batches", json={"name": "Welcome back", "amount": amount, "count": 1}
+    ).json()
     export = admin.get(f"/api/v1/admin/finance/promo-batches/{batch['id']}/codes.csv").text
     return next(csv.DictReader(io.StringIO(export)))["code"]
 

@@ -86,11 +86,28 @@ def test_main_pages_work_under_the_policy(new_page, log_in, signup, db, shot):
 
     page = watched(new_page)
     log_in(page, a_name)
-    for path in ("/", "/explore", f"/u/{b_name}", f"/tags/csp{suffix}", "/search?q=hello", "/notifications",
-                 "/notifications/settings", "/messages", "/settings/profile", "/settings/account",
-                 "/settings/privacy", "/settings/sessions", "/settings/blocks", "/billing/wallet",
-                 "/billing/payments", "/billing/purchases", "/billing/earnings", "/hub/keys", "/hub/usage",
-                 "/hub/playground"):
+    for path in (
+        "/",
+        "/explore",
+        f"/u/{b_name}",
+        f"/tags/csp{suffix}",
+        "/search?q=hello",
+        "/notifications",
+        "/notifications/settings",
+        "/messages",
+        "/settings/profile",
+        "/settings/account",
+        "/settings/privacy",
+        "/settings/sessions",
+        "/settings/blocks",
+        "/billing/wallet",
+        "/billing/payments",
+        "/billing/purchases",
+        "/billing/earnings",
+        "/hub/keys",
+        "/hub/usage",
+        "/hub/playground",
+    ):
         visit(page, path)
 
     # The theme toggle (smile.js)
@@ -153,9 +170,17 @@ def test_main_pages_work_under_the_policy(new_page, log_in, signup, db, shot):
     admin = make_admin(signup, db)
     page = watched(new_page)
     page.context.set_extra_http_headers({"Authorization": f"Bearer {admin.access}"})
-    for path in ("/admin/users", f"/admin/users/{alice.user['id']}", "/admin/audit", "/admin/moderation",
-                 "/admin/ai/models", "/admin/finance", "/admin/finance/journal", "/admin/finance/promo-codes",
-                 "/admin/finance/adjust"):
+    for path in (
+        "/admin/users",
+        f"/admin/users/{alice.user['id']}",
+        "/admin/audit",
+        "/admin/moderation",
+        "/admin/ai/models",
+        "/admin/finance",
+        "/admin/finance/journal",
+        "/admin/finance/promo-codes",
+        "/admin/finance/adjust",
+    ):
         visit(page, path)
     visit(page, "/admin/finance/promo-codes")  # an inline Alpine component with assignments
     expect(page.locator("input[name=max_uses]")).to_be_hidden()

@@ -20,8 +20,9 @@ def test_key_playground_usage_and_balance(new_page, shot, signup, db):
     admin = make_admin(signup, db)
     assert admin.get("/api/v1/admin/ai/models").status_code == 200  # seeds the catalog on a fresh database
     # 1 credit per token on the offline model, so every reply visibly costs something
-    r = admin.patch("/api/v1/admin/ai/models/offline", json={"input_credits_per_m": 1_000_000,
-                                                             "output_credits_per_m": 1_000_000})
+    r = admin.patch(
+        "/api/v1/admin/ai/models/offline", json={"input_credits_per_m": 1_000_000, "output_credits_per_m": 1_000_000}
+    )
     assert r.status_code == 200, r.text
     page = new_page()
     name = f"pia{uuid.uuid4().hex[:6]}"
@@ -57,8 +58,11 @@ def test_key_playground_usage_and_balance(new_page, shot, signup, db):
     expect(reply.locator(".badge.offline")).to_be_visible()
     expect(page.locator("#pg-credits-note")).to_have_text("exact, charged")
     expect(page.locator("#pg-send")).to_be_visible()
-    row = db.execute("SELECT credits, input_tokens, output_tokens, status FROM ai_usage WHERE user_id = "
-                     "(SELECT id FROM users WHERE username = %s)", (name,)).fetchall()
+    row = db.execute(
+        "SELECT credits, input_tokens, output_tokens, status FROM ai_usage WHERE user_id = "
+        "(SELECT id FROM users WHERE username = %s)",
+        (name,),
+    ).fetchall()
     assert len(row) == 1 and row[0][3] == "ok"
     credits, tokens_in, tokens_out = row[0][:3]
     assert credits == tokens_in + tokens_out  # 1 credit per token

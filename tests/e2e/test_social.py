@@ -105,8 +105,12 @@ def test_two_people_follow_post_comment_react_and_chat_live(new_page, log_in, sh
     b.fill("#chat-body", "Sure, 4pm!")
     b.click(".chat-form button[type=submit]")
     expect(a.locator("#chat-log")).to_contain_text("Sure, 4pm!")
-    assert db.execute("SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-                      "WHERE c.kind = 'direct'").fetchone()[0] == 2
+    assert (
+        db.execute(
+            "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.kind = 'direct'"
+        ).fetchone()[0]
+        == 2
+    )
 
     # Screenshots of every main page, desktop and phone, for a person to look at.
     both_widths(a, shot, "messages")
@@ -179,9 +183,11 @@ def test_chat_images_and_older_messages(new_page, log_in, shot, signup, db, tmp_
     alice, bob = signup(f"alice{suffix}"), signup(f"bob{suffix}")
     conv = alice.post("/api/v1/conversations", json={"member_usernames": [bob.user["username"]]}).json()["id"]
     for i in range(70):  # older history than one page holds
-        db.execute("INSERT INTO messages (id, conversation_id, sender_id, body, body_html, status, created_at) "
-                   "VALUES (%s, %s, %s, %s, %s, 'visible', now())",
-                   (new_id(), conv, (alice if i % 3 else bob).user["id"], f"old message {i}", f"old message {i}"))
+        db.execute(
+            "INSERT INTO messages (id, conversation_id, sender_id, body, body_html, status, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, 'visible', now())",
+            (new_id(), conv, (alice if i % 3 else bob).user["id"], f"old message {i}", f"old message {i}"),
+        )
     a, b = new_page(), new_page()
     log_in(a, alice.user["username"])
     log_in(b, bob.user["username"])

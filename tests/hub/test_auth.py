@@ -32,8 +32,9 @@ def test_current_key_introspection(signup, make_key, client):
 def test_missing_and_wrong_keys_are_401(client, signup, make_key):
     key = make_key(signup())
     openai_error(client.get(CURRENT), 401, "missing_api_key", "invalid_request_error")
-    openai_error(client.get(CURRENT, headers={"Authorization": "Basic abc"}), 401, "missing_api_key",
-                 "invalid_request_error")
+    openai_error(
+        client.get(CURRENT, headers={"Authorization": "Basic abc"}), 401, "missing_api_key", "invalid_request_error"
+    )
     wrong = key["secret"][:-1] + ("A" if key["secret"][-1] != "A" else "B")
     for secret in (wrong, "sk-smile-short", "not-a-key", key["hint"].replace("…", "")):
         r = client.get(CURRENT, headers=bearer(secret))
@@ -43,15 +44,19 @@ def test_missing_and_wrong_keys_are_401(client, signup, make_key):
 
 def test_revoked_and_expired_keys_are_refused(signup, make_key, client, db):
     alice = signup()
-    revoked, expiring = make_key(alice), make_key(alice, expires_at=(
-        dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat())
+    revoked, expiring = (
+        make_key(alice),
+        make_key(alice, expires_at=(dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()),
+    )
     assert client.get(CURRENT, headers=bearer(expiring["secret"])).status_code == 200
     alice.delete(f"/api/v1/hub/keys/{revoked['id']}")
-    openai_error(client.get(CURRENT, headers=bearer(revoked["secret"])), 401, "api_key_revoked",
-                 "invalid_request_error")
+    openai_error(
+        client.get(CURRENT, headers=bearer(revoked["secret"])), 401, "api_key_revoked", "invalid_request_error"
+    )
     db.execute("UPDATE hub_api_keys SET expires_at = now() - interval '1 second' WHERE id = %s", (expiring["id"],))
-    openai_error(client.get(CURRENT, headers=bearer(expiring["secret"])), 401, "api_key_expired",
-                 "invalid_request_error")
+    openai_error(
+        client.get(CURRENT, headers=bearer(expiring["secret"])), 401, "api_key_expired", "invalid_request_error"
+    )
     assert alice.get(f"/api/v1/hub/keys/{expiring['id']}").json()["status"] == "expired"
 
 
@@ -68,8 +73,12 @@ def test_scopes_are_enforced(signup, make_key, client, probe):
     embeddings_only = make_key(alice, scopes=["embeddings", "usage"])
     r = client.post(probe, json={"model": "any"}, headers=bearer(chat["secret"]))
     assert r.status_code == 200 and r.json()["key_id"] == chat["id"]
-    error = openai_error(client.post(probe, json={"model": "any"}, headers=bearer(embeddings_only["secret"])),
-                         403, "missing_scope", "permission_error")
+    error = openai_error(
+        client.post(probe, json={"model": "any"}, headers=bearer(embeddings_only["secret"])),
+        403,
+        "missing_scope",
+        "permission_error",
+    )
     assert "'chat'" in error["message"]
 
 
@@ -79,19 +88,32 @@ def test_allowed_models_are_enforced(signup, make_key, client, probe):
     wide = make_key(alice)
     assert client.post(probe, json={"model": "gpt-a"}, headers=bearer(narrow["secret"])).status_code == 200
     assert client.post(probe, json={"model": "claude-b"}, headers=bearer(narrow["secret"])).status_code == 200
-    error = openai_error(client.post(probe, json={"model": "gpt-c"}, headers=bearer(narrow["secret"])),
-                         403, "model_not_allowed", "permission_error", "model")
+    error = openai_error(
+        client.post(probe, json={"model": "gpt-c"}, headers=bearer(narrow["secret"])),
+        403,
+        "model_not_allowed",
+        "permission_error",
+        "model",
+    )
     assert "gpt-c" in error["message"]
     assert client.post(probe, json={"model": "gpt-c"}, headers=bearer(wide["secret"])).status_code == 200
 
 
 def test_bad_input_on_key_routes_uses_openai_shape(signup, make_key, client, probe):
     key = make_key(signup())
-    openai_error(client.post(probe, json={"tokens": 5}, headers=bearer(key["secret"])), 400, "invalid_request",
-                 "invalid_request_error", "model")
-    openai_error(client.post(probe, content=b"{not json", headers={**bearer(key["secret"]),
-                                                                      "Content-Type": "application/json"}),
-                 400, "invalid_json", "invalid_request_error")
+    openai_error(
+        client.post(probe, json={"tokens": 5}, headers=bearer(key["secret"])),
+        400,
+        "invalid_request",
+        "invalid_request_error",
+        "model",
+    )
+    openai_error(
+        client.post(probe, content=b"{not json", headers={**bearer(key["secret"]), "Content-Type": "application/json"}),
+        400,
+        "invalid_json",
+        "invalid_request_error",
+    )
 
 
 def test_last_used_is_recorded_at_most_once_a_minute(signup, make_key, client, db):
@@ -121,12 +143,14 @@ def test_password_reset_revokes_every_key_and_says_so(signup, make_key, client, 
     assert client.get(CURRENT, headers=bearer(keys[0]["secret"])).status_code == 200
     reset_password(client, mailbox, alice.email)
     for key in keys:
-        openai_error(client.get(CURRENT, headers=bearer(key["secret"])), 401, "api_key_revoked",
-                     "invalid_request_error")
+        openai_error(
+            client.get(CURRENT, headers=bearer(key["secret"])), 401, "api_key_revoked", "invalid_request_error"
+        )
     assert client.get(CURRENT, headers=bearer(bobs["secret"])).status_code == 200  # only the owner's keys
     assert "2 API keys were revoked" in mailbox.wait(alice.email, "password was changed")["body"]
-    rows = db.execute("SELECT detail->>'reason', detail->>'count' FROM audit_log "
-                      "WHERE action = 'api_key.revoked_all'").fetchall()
+    rows = db.execute(
+        "SELECT detail->>'reason', detail->>'count' FROM audit_log WHERE action = 'api_key.revoked_all'"
+    ).fetchall()
     assert rows == [("password_reset", "2")]
 
 
@@ -140,13 +164,15 @@ def test_signing_out_other_devices_revokes_the_keys(signup, make_key, client):
     assert alice.get(f"/api/v1/hub/keys/{key['id']}").json()["status"] == "revoked"
 
 
-def test_keys_of_an_account_waiting_for_deletion_are_refused_until_it_is_cancelled(signup, make_key, make_client,
-                                                                                   client):
+def test_keys_of_an_account_waiting_for_deletion_are_refused_until_it_is_cancelled(
+    signup, make_key, make_client, client
+):
     alice = signup()
     key = make_key(alice)
     assert alice.delete("/api/v1/users/me", json={"password": alice.password}).status_code == 202
-    error = openai_error(client.get(CURRENT, headers=bearer(key["secret"])), 403, "account_pending_deletion",
-                         "permission_error")
+    error = openai_error(
+        client.get(CURRENT, headers=bearer(key["secret"])), 403, "account_pending_deletion", "permission_error"
+    )
     assert "cancel the deletion" in error["message"]
     again = make_client()
     r = again.post("/api/v1/auth/login", json={"login": alice.email, "password": alice.password})

@@ -45,12 +45,16 @@ def balance(server, user_id) -> ledger.Balance:
     async def go():
         async with runtime.current().db.session() as db:
             return await ledger.balance(db, await ledger.wallet(db, uuid.UUID(str(user_id))))
+
     return server.call(go())
 
 
 def usage_rows(db, user_id):
-    return db.execute("SELECT status, model, api_key_id, stream, input_tokens, output_tokens, credits "
-                      "FROM ai_usage WHERE user_id = %s ORDER BY id", (user_id,)).fetchall()
+    return db.execute(
+        "SELECT status, model, api_key_id, stream, input_tokens, output_tokens, credits "
+        "FROM ai_usage WHERE user_id = %s ORDER BY id",
+        (user_id,),
+    ).fetchall()
 
 
 def key_spent(db, key_id) -> int:
@@ -70,16 +74,18 @@ def test_non_streamed_chat_offline_is_metered_from_the_wallet_and_the_key(accoun
     after = balance(server, api.user["id"])
     assert (after.balance, after.held) == (10_000 - credits, 0)
     [row] = usage_rows(db, api.user["id"])
-    assert row == ("ok", "offline", uuid.UUID(key["id"]), False, usage.prompt_tokens, usage.completion_tokens,
-                   credits)
+    assert row == ("ok", "offline", uuid.UUID(key["id"]), False, usage.prompt_tokens, usage.completion_tokens, credits)
     assert key_spent(db, key["id"]) == credits
 
 
 def test_stub_model_streamed_costs_the_same_as_not_streamed(account, stub_models, server, db, openai_stub):
     api, key, sdk = account()
     plain = sdk.chat.completions.create(model="fast", messages=ASK, max_tokens=50)
-    chunks = list(sdk.chat.completions.create(model="fast", messages=ASK, max_tokens=50, stream=True,
-                                              stream_options={"include_usage": True}))
+    chunks = list(
+        sdk.chat.completions.create(
+            model="fast", messages=ASK, max_tokens=50, stream=True, stream_options={"include_usage": True}
+        )
+    )
     words = REPLY.split()
     assert plain.choices[0].message.content == " ".join(words)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == " ".join(words)
@@ -91,8 +97,10 @@ def test_stub_model_streamed_costs_the_same_as_not_streamed(account, stub_models
     expected = FAST.cost(Usage(prompt, len(words)))
     assert plain.model_extra["smile"]["credits"] == last.model_extra["smile"]["credits"] == expected
     assert balance(server, api.user["id"]).balance == 10_000 - 2 * expected
-    assert [(r[0], r[3], r[6]) for r in usage_rows(db, api.user["id"])] == [("ok", False, expected),
-                                                                            ("ok", True, expected)]
+    assert [(r[0], r[3], r[6]) for r in usage_rows(db, api.user["id"])] == [
+        ("ok", False, expected),
+        ("ok", True, expected),
+    ]
     assert key_spent(db, key["id"]) == 2 * expected
 
 
@@ -103,8 +111,11 @@ def test_streamed_offline_chat_without_usage_chunk_ends_with_done(account, serve
         chunks = list(stream)
     assert all(c.usage is None for c in chunks)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == plain.choices[0].message.content
-    raw = api.post("/v1/chat/completions", json={"model": "offline", "messages": ASK, "max_tokens": 5,
-                                                 "stream": True}, headers={"Authorization": f"Bearer {key['secret']}"})
+    raw = api.post(
+        "/v1/chat/completions",
+        json={"model": "offline", "messages": ASK, "max_tokens": 5, "stream": True},
+        headers={"Authorization": f"Bearer {key['secret']}"},
+    )
     assert raw.status_code == 200 and raw.headers["content-type"].startswith("text/event-stream")
     assert raw.text.rstrip().endswith("data: [DONE]")
     rows = usage_rows(db, api.user["id"])
@@ -156,8 +167,10 @@ def test_errors_have_openai_shape(account, server):
         sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=0)
     assert caught.value.body["param"] == "max_tokens"
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk.chat.completions.create(model="offline", messages=[{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}])
+        sdk.chat.completions.create(
+            model="offline",
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}],
+        )
     assert caught.value.body["param"] == "messages[0].content"
 
 
@@ -208,6 +221,7 @@ def test_a_call_that_takes_the_wallet_under_the_low_balance_mark_sends_one_notic
         async with runtime.current().db.session() as db:
             await credits.open_wallet(db, user_id)  # no starting grant in the tests
             await credits.topped_up(db, user_id)
+
     server.call(arm())
     reply = sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=40)
     charged = reply.model_extra["smile"]["credits"]
@@ -215,5 +229,9 @@ def test_a_call_that_takes_the_wallet_under_the_low_balance_mark_sends_one_notic
     notice = mailbox.wait(api.email, "running low")  # sent after the settlement committed
     assert f"You have {100 - charged:,} credits left" in notice["body"]
     sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=40)  # still low: no second notice
-    assert db.execute("SELECT count(*) FROM emails WHERE \"to\" = %s AND subject LIKE '%%running low%%'",
-                      (api.email,)).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM emails WHERE \"to\" = %s AND subject LIKE '%%running low%%'", (api.email,)
+        ).fetchone()[0]
+        == 1
+    )

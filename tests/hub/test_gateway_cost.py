@@ -1,9 +1,9 @@
 """What one gateway call costs the database: statements and transactions, counted at the psycopg driver.
 
 Every statement smile sends (ORM or plain SQL, pipelined or not) goes through psycopg's AsyncCursor.execute,
-and every transaction ends in AsyncConnection.commit or .rollback (counted when one is open); the counters keep only those made while
-serving the request with our X-Request-ID (tasks it starts inherit the id). The gateway is the hot path of
-docs/architecture.md: a change that adds a statement or a transaction to it must show up here.
+and every transaction ends in AsyncConnection.commit or .rollback (counted when one is open); the counters keep
+only those made while serving the request with our X-Request-ID (tasks it starts inherit the id). The gateway is the
+hot path of docs/architecture.md: a change that adds a statement or a transaction to it must show up here.
 """
 
 from __future__ import annotations
@@ -31,8 +31,11 @@ def count(monkeypatch):
     def ours() -> bool:
         return structlog.contextvars.get_contextvars().get("request_id") == tag["id"]
 
-    execute, commit, rollback = psycopg.AsyncCursor.execute, psycopg.AsyncConnection.commit, \
-        psycopg.AsyncConnection.rollback
+    execute, commit, rollback = (
+        psycopg.AsyncCursor.execute,
+        psycopg.AsyncConnection.commit,
+        psycopg.AsyncConnection.rollback,
+    )
 
     async def counted_execute(self, *args, **kwargs):
         counts["statements"] += ours()
@@ -69,12 +72,14 @@ def test_one_gateway_call_costs_what_it_did(account, count, limit, expected, str
 
     def call(headers):
         if stream:
-            chunks = sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=20, stream=True,
-                                                 extra_headers=headers)
+            chunks = sdk.chat.completions.create(
+                model="offline", messages=ASK, max_tokens=20, stream=True, extra_headers=headers
+            )
             assert [c for c in chunks]
         else:
-            assert sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=20,
-                                               extra_headers=headers).choices
+            assert sdk.chat.completions.create(
+                model="offline", messages=ASK, max_tokens=20, extra_headers=headers
+            ).choices
 
     call({})  # the first use records the key's last use and seeds the catalog: not the steady state
     assert count(call) == expected
@@ -90,5 +95,6 @@ def test_recording_the_keys_last_use_adds_no_transaction(account, count, db):  #
     db.execute("UPDATE hub_api_keys SET last_used_at = now() - interval '2 minutes' WHERE id = %s", (key["id"],))
     statements, transactions = count(call)  # the touch: SAVEPOINT, its UPDATE, RELEASE, in the key lookup's
     assert (statements, transactions) == (PLAIN[0] + 3, PLAIN[1])
-    assert db.execute("SELECT last_used_at > now() - interval '1 minute' FROM hub_api_keys WHERE id = %s",
-                      (key["id"],)).fetchone()[0]
+    assert db.execute(
+        "SELECT last_used_at > now() - interval '1 minute' FROM hub_api_keys WHERE id = %s", (key["id"],)
+    ).fetchone()[0]

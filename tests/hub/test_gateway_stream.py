@@ -43,7 +43,8 @@ class SlowStub:
                     data = {**base, "choices": [{"index": 0, "delta": {"content": f" w{i}"}, "finish_reason": None}]}
                     yield f"data: {json.dumps(data)}\n\n"
                     await asyncio.sleep(0.02)
-                yield f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
+                data = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                yield f"data: {json.dumps(data)}\n\n"
                 yield "data: [DONE]\n\n"
             except (asyncio.CancelledError, GeneratorExit):
                 self.closed_early += 1
@@ -69,23 +70,34 @@ def wait_for(check, seconds: float = 20.0):
     return value
 
 
-def test_client_disconnect_mid_stream_is_charged_for_delivered_tokens_only(account, settings, slow_stub, server,
-                                                                           db, monkeypatch):
-    monkeypatch.setattr(runtime.current(), "settings", settings.model_copy(update={
-        "ai_providers": f"slow|openai|{slow_stub.server.url}/v1|sk-test",
-        "ai_models": "slow|slow|slow-up|10000|30000|0|8192|"}))
+def test_client_disconnect_mid_stream_is_charged_for_delivered_tokens_only(
+    account, settings, slow_stub, server, db, monkeypatch
+):
+    monkeypatch.setattr(
+        runtime.current(),
+        "settings",
+        settings.model_copy(
+            update={
+                "ai_providers": f"slow|openai|{slow_stub.server.url}/v1|sk-test",
+                "ai_models": "slow|slow|slow-up|10000|30000|0|8192|",
+            }
+        ),
+    )
     api, key, _ = account()
     body = {"model": "slow", "messages": ASK, "max_tokens": 1000, "stream": True}
     got = []
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        with http.stream("POST", "/v1/chat/completions", json=body,
-                         headers={"Authorization": f"Bearer {key['secret']}"}) as response:
-            assert response.status_code == 200
-            for line in response.iter_lines():
-                if line.startswith("data: ") and '"content":" w' in line:
-                    got.append(line)
-                if len(got) == 3:
-                    break
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as http,
+        http.stream(
+            "POST", "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key['secret']}"}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: ") and '"content":" w' in line:
+                got.append(line)
+            if len(got) == 3:
+                break
     user = api.user["id"]
     row = wait_for(lambda: [r for r in usage_rows(db, user) if r[0] != "pending"])[0]
     status, _, key_id, stream, input_tokens, output_tokens, credits = row
@@ -104,8 +116,7 @@ def test_hundred_parallel_requests_from_a_wallet_that_affords_ten(account, serve
 
     async def one(i: int) -> int:
         try:
-            reply = await sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=10,
-                                                      stream=i % 2 == 0)
+            reply = await sdk.chat.completions.create(model="offline", messages=ASK, max_tokens=10, stream=i % 2 == 0)
             if i % 2 == 0:
                 assert [chunk async for chunk in reply][-1].choices[0].finish_reason in ("stop", "length")
             return 200
@@ -132,12 +143,17 @@ def test_embeddings_through_the_sdk_are_metered_on_input_tokens(account, server,
     reply = sdk.embeddings.create(model="all-MiniLM-L6-v2", input=["hello world", "a second text"])
     assert [d.index for d in reply.data] == [0, 1] and all(len(d.embedding) == 384 for d in reply.data)
     assert reply.usage.prompt_tokens == reply.usage.total_tokens == 5
-    as_floats = httpx.post(server.url + "/v1/embeddings", headers={"Authorization": f"Bearer {key['secret']}"},
-                           json={"model": "all-MiniLM-L6-v2", "input": "hello world"}).json()
+    as_floats = httpx.post(
+        server.url + "/v1/embeddings",
+        headers={"Authorization": f"Bearer {key['secret']}"},
+        json={"model": "all-MiniLM-L6-v2", "input": "hello world"},
+    ).json()
     assert as_floats["data"][0]["embedding"] == pytest.approx(reply.data[0].embedding, abs=1e-6)
     rows = usage_rows(db, api.user["id"])
-    assert [(r[0], r[1], r[4], r[5], r[6]) for r in rows] == [("ok", "all-MiniLM-L6-v2", 5, 0, 1),
-                                                               ("ok", "all-MiniLM-L6-v2", 2, 0, 1)]
+    assert [(r[0], r[1], r[4], r[5], r[6]) for r in rows] == [
+        ("ok", "all-MiniLM-L6-v2", 5, 0, 1),
+        ("ok", "all-MiniLM-L6-v2", 2, 0, 1),
+    ]
     assert balance(server, api.user["id"]).balance == 10_000 - 2 and key_spent(db, key["id"]) == 2
     with pytest.raises(openai.NotFoundError):
         sdk.embeddings.create(model="text-embedding-3-small", input="hi")

@@ -13,8 +13,14 @@ KEYS = "/api/v1/hub/keys"
 
 def test_key_lifecycle(signup, make_key):
     alice = signup()
-    created = make_key(alice, name="laptop", scopes=["chat", "models"], allowed_models=["gpt-a", "gpt-b"],
-                       credit_limit=500, rpm_limit=10)
+    created = make_key(
+        alice,
+        name="laptop",
+        scopes=["chat", "models"],
+        allowed_models=["gpt-a", "gpt-b"],
+        credit_limit=500,
+        rpm_limit=10,
+    )
     assert created["secret"].startswith("sk-smile-") and len(created["secret"]) == 9 + 43
     assert created["hint"] == f"sk-smile-{created['secret'][9:13]}…{created['secret'][-4:]}"
     assert created["status"] == "active" and created["scopes"] == ["chat", "models"]
@@ -43,8 +49,11 @@ def test_secret_is_shown_once_and_hashed_at_rest(signup, make_key, db, settings)
     alice = signup()
     created = make_key(alice)
     secret = created["secret"]
-    for r in (alice.get(KEYS), alice.get(f"{KEYS}/{created['id']}"),
-              alice.patch(f"{KEYS}/{created['id']}", json={"name": "renamed"})):
+    for r in (
+        alice.get(KEYS),
+        alice.get(f"{KEYS}/{created['id']}"),
+        alice.patch(f"{KEYS}/{created['id']}", json={"name": "renamed"}),
+    ):
         assert r.status_code == 200 and secret not in r.text and "secret" not in r.json()
     row = db.execute("SELECT key_hash, hint, t::text FROM hub_api_keys t WHERE id = %s", (created["id"],)).fetchone()
     assert row[0] == hash_token(secret, settings.secret_key) and len(row[0]) == 64
@@ -78,10 +87,14 @@ def test_another_users_key_is_not_found(signup, make_key):
 def test_bad_input_is_refused(signup, client):
     alice = signup()
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
-    cases = [({"name": ""}, "name"), ({"name": "x", "scopes": ["admin"]}, "scopes.0"),
-             ({"name": "x", "scopes": []}, "scopes"), ({"name": "x", "credit_limit": 0}, "credit_limit"),
-             ({"name": "x", "expires_at": past}, "expires_at"),
-             ({"name": "x", "allowed_models": ["bad model!"]}, "allowed_models.0")]
+    cases = [
+        ({"name": ""}, "name"),
+        ({"name": "x", "scopes": ["admin"]}, "scopes.0"),
+        ({"name": "x", "scopes": []}, "scopes"),
+        ({"name": "x", "credit_limit": 0}, "credit_limit"),
+        ({"name": "x", "expires_at": past}, "expires_at"),
+        ({"name": "x", "allowed_models": ["bad model!"]}, "allowed_models.0"),
+    ]
     for body, field in cases:
         r = alice.post(KEYS, json=body)
         assert r.status_code == 422, (body, r.text)

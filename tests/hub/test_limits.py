@@ -72,6 +72,7 @@ def run_db(database_url):
                 return await fn(database)
             finally:
                 await database.dispose()
+
         return asyncio.run(main())
 
     return run
@@ -85,6 +86,7 @@ def test_credit_limit_holds_under_parallel_charges(signup, make_key, run_db, db)
         async def one():
             async with database.session() as session:
                 return await service.charge_key(session, key_id, 10)
+
         return await asyncio.gather(*(one() for _ in range(25)), return_exceptions=True)
 
     results = run_db(charge)

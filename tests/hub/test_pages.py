@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 HTML = {"Accept": "text/html"}
-FORM = {"name": "cron job", "scopes": ["chat", "usage"], "allowed_models": "gpt-a gpt-b", "credit_limit": "",
-        "expires": "30"}
+FORM = {
+    "name": "cron job",
+    "scopes": ["chat", "usage"],
+    "allowed_models": "gpt-a gpt-b",
+    "credit_limit": "",
+    "expires": "30",
+}
 
 
 def test_create_without_javascript_shows_the_secret_once(signup):
@@ -24,8 +29,9 @@ def test_create_without_javascript_shows_the_secret_once(signup):
 
 def test_htmx_form_errors_come_back_in_the_dialog(signup):
     alice = signup()
-    r = alice.post("/hub/keys", data={**FORM, "credit_limit": "lots", "scopes": []},
-                   headers={**HTML, "HX-Request": "true"})
+    r = alice.post(
+        "/hub/keys", data={**FORM, "credit_limit": "lots", "scopes": []}, headers={**HTML, "HX-Request": "true"}
+    )
     assert r.status_code == 200 and "<html" not in r.text
     assert 'id="f-credit_limit-error"' in r.text and "Pick at least one scope." in r.text
     assert 'value="cron job"' in r.text  # what was typed is kept

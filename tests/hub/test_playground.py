@@ -14,8 +14,10 @@ HELLO = {"model": "offline", "system": "Answer briefly.", "messages": [{"role": 
 
 def fund(signup, db, api, amount: int) -> None:
     admin = make_admin(signup, db)
-    r = admin.post("/api/v1/admin/finance/credit-adjustments",
-                   json={"user": api.user["username"], "amount": amount, "reason": "playground test"})
+    r = admin.post(
+        "/api/v1/admin/finance/credit-adjustments",
+        json={"user": api.user["username"], "amount": amount, "reason": "playground test"},
+    )
     assert r.status_code == 201, r.text
 
 
@@ -53,8 +55,10 @@ def test_reply_streams_and_is_charged_exactly(signup, db):
     assert done["offline"] is True and done["provider"] == "offline" and done["model"] == "offline"
     assert done["output_tokens"] == counts[-1] and done["credits"] >= 1
     assert done["balance"] == 500 - done["credits"]
-    row = db.execute("SELECT status, stream, api_key_id, credits, input_tokens, output_tokens FROM ai_usage "
-                     "WHERE user_id = %s", (alice.user["id"],)).fetchall()
+    row = db.execute(
+        "SELECT status, stream, api_key_id, credits, input_tokens, output_tokens FROM ai_usage WHERE user_id = %s",
+        (alice.user["id"],),
+    ).fetchall()
     assert row == [("ok", True, None, done["credits"], done["input_tokens"], done["output_tokens"])]
     wallet = alice.get("/api/v1/billing/credits/wallet").json()
     assert (wallet["balance"], wallet["held"]) == (500 - done["credits"], 0)
@@ -63,8 +67,11 @@ def test_reply_streams_and_is_charged_exactly(signup, db):
 def test_a_follow_up_turn_sends_the_transcript(signup, db):
     alice = signup()
     fund(signup, db, alice, 500)
-    turns = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "[offline] Hello"},
-             {"role": "user", "content": "What about pelicans?"}]
+    turns = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "[offline] Hello"},
+        {"role": "user", "content": "What about pelicans?"},
+    ]
     got = events(alice.post(CHAT, json={"model": "offline", "messages": turns, "max_tokens": 5}))
     done = got[-1][1]
     assert done["finish_reason"] == "length" and done["output_tokens"] == 5

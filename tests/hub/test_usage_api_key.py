@@ -15,8 +15,9 @@ ASK = [{"role": "user", "content": "Say hello please"}]
 
 
 def chat(anon, secret: str) -> str:
-    r = anon.post("/v1/chat/completions", headers=bearer(secret),
-                  json={"model": "offline", "messages": ASK, "max_tokens": 10})
+    r = anon.post(
+        "/v1/chat/completions", headers=bearer(secret), json={"model": "offline", "messages": ASK, "max_tokens": 10}
+    )
     assert r.status_code == 200, r.text
     return r.json()["smile"]["request_id"]
 

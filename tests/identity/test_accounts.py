@@ -10,8 +10,14 @@ REGISTER = "/api/v1/auth/register"
 
 
 def register(client, username="alice", email=None, password=STRONG_PASSWORD, **extra):
-    body = {"email": email or f"{username}@example.com", "username": username, "password": password,
-            "display_name": username.title(), "accept_terms": True, **extra}
+    body = {
+        "email": email or f"{username}@example.com",
+        "username": username,
+        "password": password,
+        "display_name": username.title(),
+        "accept_terms": True,
+        **extra,
+    }
     return client.post(REGISTER, json=body)
 
 
@@ -23,8 +29,12 @@ def test_register_returns_me_and_emails_a_hashed_code(client, mailbox, db):
     r = register(client, "alice")
     assert r.status_code == 201, r.text
     me = r.json()
-    assert (me["username"], me["email"], me["email_verified"], me["account_type"]) == \
-        ("alice", "alice@example.com", False, "person")
+    assert (me["username"], me["email"], me["email_verified"], me["account_type"]) == (
+        "alice",
+        "alice@example.com",
+        False,
+        "person",
+    )
     assert me["roles"] == ["user"] and me["is_ai"] is False
     mail = mailbox.wait("alice@example.com", "verification code")
     code = re.search(r"\b(\d{6})\b", mail["body"]).group(1)
@@ -38,8 +48,12 @@ def test_register_names_every_broken_password_rule(client):
     r = register(client, "alice", password="aaaa")
     assert r.status_code == 422
     message = r.json()["fields"]["password"]
-    for rule in ("at least 10 characters", "both lowercase and uppercase letters", "at least one digit",
-                 "at least 5 different characters"):
+    for rule in (
+        "at least 10 characters",
+        "both lowercase and uppercase letters",
+        "at least one digit",
+        "at least 5 different characters",
+    ):
         assert rule in message
     r = register(client, "alice", password="xxAlice-smith-9")
     assert "not containing your username or email" in r.json()["fields"]["password"]
@@ -197,8 +211,15 @@ def test_register_and_verify_through_the_pages(make_client, mailbox):
     web = make_client().http
     page = web.get("/register")
     assert page.status_code == 200 and 'name="username"' in page.text
-    form = {"csrf_token": web.cookies["smile_csrf"], "email": "mia@example.com", "username": "mia",
-            "display_name": "Mia", "password": "short", "account_type": "person", "accept_terms": "on"}
+    form = {
+        "csrf_token": web.cookies["smile_csrf"],
+        "email": "mia@example.com",
+        "username": "mia",
+        "display_name": "Mia",
+        "password": "short",
+        "account_type": "person",
+        "accept_terms": "on",
+    }
     r = web.post("/register", data=form)
     assert r.status_code == 422
     assert "at least 10 characters" in r.text and 'aria-invalid="true"' in r.text
@@ -209,7 +230,9 @@ def test_register_and_verify_through_the_pages(make_client, mailbox):
     assert "mia@example.com" in page.text and "Welcome to smile" in page.text
     r = web.post("/verify-email", data={"csrf_token": web.cookies["smile_csrf"], "code": "999999"})
     assert r.status_code == 422 and "not right" in r.text
-    r = web.post("/verify-email", data={"csrf_token": web.cookies["smile_csrf"], "code": mailbox.code("mia@example.com")})
+    r = web.post(
+        "/verify-email", data={"csrf_token": web.cookies["smile_csrf"], "code": mailbox.code("mia@example.com")}
+    )
     assert r.status_code == 303
     assert "verified" in web.get("/").text
 
@@ -217,7 +240,15 @@ def test_register_and_verify_through_the_pages(make_client, mailbox):
 def test_register_page_refuses_a_post_without_csrf(make_client, db):
     web = make_client().http
     web.get("/register")
-    r = web.post("/register", data={"email": "ned@example.com", "username": "ned", "display_name": "Ned",
-                                    "password": STRONG_PASSWORD, "accept_terms": "on"})
+    r = web.post(
+        "/register",
+        data={
+            "email": "ned@example.com",
+            "username": "ned",
+            "display_name": "Ned",
+            "password": STRONG_PASSWORD,
+            "accept_terms": "on",
+        },
+    )
     assert r.status_code == 403
     assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)

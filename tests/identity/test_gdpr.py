@@ -28,6 +28,7 @@ def ready_export(api) -> dict:
     def ready():
         exports = api.get("/api/v1/users/me/exports").json()
         return exports[0] if exports and exports[0]["status"] == "ready" else None
+
     return wait_for(ready, what="export to be ready")
 
 
@@ -107,15 +108,18 @@ def test_export_link_expires(signup, client, mailbox, db, server, settings):
     # the periodic job deletes the file
     server.call(tasks.purge_exports.defer_async(timestamp=int(time.time())))
     wait_for(lambda: not archive.exists(), what="expired archive to be deleted")
-    wait_for(lambda: db.execute("SELECT status FROM data_exports WHERE id = %s",
-                                (export["id"],)).fetchone()[0] == "expired", what="status expired")
+    wait_for(
+        lambda: db.execute("SELECT status FROM data_exports WHERE id = %s", (export["id"],)).fetchone()[0] == "expired",
+        what="status expired",
+    )
     assert client.get(path).status_code == 410
 
 
 def test_one_pending_export_at_a_time(signup, db):
     api = signup()
-    db.execute("INSERT INTO data_exports (id, user_id, status) VALUES (%s, %s, 'pending')",
-               (uuid.uuid4(), api.user["id"]))
+    db.execute(
+        "INSERT INTO data_exports (id, user_id, status) VALUES (%s, %s, 'pending')", (uuid.uuid4(), api.user["id"])
+    )
     r = api.post("/api/v1/users/me/export")
     assert r.status_code == 409 and "already" in r.json()["detail"]
     assert len(api.get("/api/v1/users/me/exports").json()) == 1
@@ -155,12 +159,16 @@ def test_oauth_only_account_confirms_with_delete(signup, db):
 
 
 def _seed_personal_data(db, user_id: str, email: str) -> None:
-    db.execute("INSERT INTO oauth_identities (id, user_id, provider, subject, email) VALUES (%s, %s, 'google', %s, %s)",
-               (uuid.uuid4(), user_id, f"sub-{user_id}", email))
+    db.execute(
+        "INSERT INTO oauth_identities (id, user_id, provider, subject, email) VALUES (%s, %s, 'google', %s, %s)",
+        (uuid.uuid4(), user_id, f"sub-{user_id}", email),
+    )
     db.execute("INSERT INTO mfa_recovery_codes (id, user_id, code_hash) VALUES (%s, %s, 'x')", (uuid.uuid4(), user_id))
-    db.execute("INSERT INTO audit_log (id, action, target_type, target_id, detail, ip) "
-               "VALUES (%s, 'admin.note', 'user', %s, %s, '203.0.113.9')",
-               (uuid.uuid4(), user_id, json.dumps({"email": email, "note": f"contacted {email.upper()}", "n": 1})))
+    db.execute(
+        "INSERT INTO audit_log (id, action, target_type, target_id, detail, ip) "
+        "VALUES (%s, 'admin.note', 'user', %s, %s, '203.0.113.9')",
+        (uuid.uuid4(), user_id, json.dumps({"email": email, "note": f"contacted {email.upper()}", "n": 1})),
+    )
 
 
 def test_erasure_after_grace_anonymizes_and_keeps_the_row(signup, db, server, client, settings):
@@ -168,8 +176,9 @@ def test_erasure_after_grace_anonymizes_and_keeps_the_row(signup, db, server, cl
     alice.patch("/api/v1/users/me", json={"bio": "secret bio", "links": ["https://alice.example"]})
     png = io.BytesIO()
     Image.new("RGB", (40, 40), "red").save(png, "PNG")
-    avatar = alice.request("PUT", "/api/v1/users/me/avatar", files={"file": ("a.png", png.getvalue(), "image/png")}
-                           ).json()["avatar_url"]
+    avatar = alice.request(
+        "PUT", "/api/v1/users/me/avatar", files={"file": ("a.png", png.getvalue(), "image/png")}
+    ).json()["avatar_url"]
     alice.post("/api/v1/users/verify-age", json={"date_of_birth": "1990-05-01"})
     alice.post("/api/v1/users/me/export")
     ready_export(alice)
@@ -178,19 +187,32 @@ def test_erasure_after_grace_anonymizes_and_keeps_the_row(signup, db, server, cl
     assert alice.delete("/api/v1/users/me", json={"password": alice.password}).status_code == 202
     # not due yet: the job leaves it alone
     assert server.call(_run(gdpr.erase_due_accounts)) == 0
-    db.execute("UPDATE users SET deletion_requested_at = now() - make_interval(days => %s + 1) WHERE id = %s",
-               (settings.account_deletion_grace_days, uid))
+    db.execute(
+        "UPDATE users SET deletion_requested_at = now() - make_interval(days => %s + 1) WHERE id = %s",
+        (settings.account_deletion_grace_days, uid),
+    )
     server.call(tasks.erase_due_accounts.defer_async(timestamp=int(time.time())))
-    wait_for(lambda: db.execute("SELECT status FROM users WHERE id = %s", (uid,)).fetchone()[0] == "deleted",
-             what="the erasure job")
-    row = db.execute("SELECT email, username, display_name, bio, links, avatar_key, date_of_birth, password_hash, "
-                     "deleted_at FROM users WHERE id = %s", (uid,)).fetchone()
+    wait_for(
+        lambda: db.execute("SELECT status FROM users WHERE id = %s", (uid,)).fetchone()[0] == "deleted",
+        what="the erasure job",
+    )
+    row = db.execute(
+        "SELECT email, username, display_name, bio, links, avatar_key, date_of_birth, password_hash, "
+        "deleted_at FROM users WHERE id = %s",
+        (uid,),
+    ).fetchone()
     assert row[0] == f"deleted-{uid}@invalid" and row[1].startswith("deleted_") and row[2] == "Deleted user"
     assert row[3:8] == ("", [], None, None, None) and row[8] is not None
-    for table in ("oauth_identities", "auth_sessions", "mfa_recovery_codes", "email_codes", "password_resets",
-                  "data_exports"):
+    for table in (
+        "oauth_identities",
+        "auth_sessions",
+        "mfa_recovery_codes",
+        "email_codes",
+        "password_resets",
+        "data_exports",
+    ):
         assert db.execute(f"SELECT count(*) FROM {table} WHERE user_id = %s", (uid,)).fetchone()[0] == 0, table
-    assert db.execute("SELECT count(*) FROM emails WHERE lower(\"to\") = lower(%s)", (alice.email,)).fetchone()[0] == 0
+    assert db.execute('SELECT count(*) FROM emails WHERE lower("to") = lower(%s)', (alice.email,)).fetchone()[0] == 0
     audit = db.execute("SELECT detail::text, ip FROM audit_log WHERE target_id = %s", (uid,)).fetchall()
     assert len(audit) >= 3  # entries kept, ids intact
     assert all(alice.email.lower() not in d.lower() and ip == "" for d, ip in audit)

@@ -50,8 +50,9 @@ def test_setup_gives_secret_uri_and_qr_code(signup, db):
     assert pyotp.TOTP(body["secret"]).provisioning_uri(name=api.email, issuer_name="smile") == body["otpauth_uri"]
     assert body["qr_svg"].startswith("<svg") and "<path" in body["qr_svg"]
     assert mfa_status(api)["setup_pending"] is True and mfa_status(api)["enabled"] is False
-    stored = db.execute("SELECT totp_pending_secret, totp_secret FROM users WHERE id = %s",
-                        (api.user["id"],)).fetchone()
+    stored = db.execute(
+        "SELECT totp_pending_secret, totp_secret FROM users WHERE id = %s", (api.user["id"],)
+    ).fetchone()
     assert stored[0] and body["secret"] not in stored[0] and stored[1] is None  # encrypted at rest
     # enrolment is not active until confirmed: password login still needs no code
     r = api.post("/api/v1/auth/login", json={"login": api.user["username"], "password": STRONG_PASSWORD})
@@ -70,10 +71,16 @@ def test_enable_needs_a_right_code_and_returns_recovery_codes_once(signup, db, m
     codes = r.json()["recovery_codes"]
     assert len(codes) == 10 == len(set(codes)) and all(re.fullmatch(r"[a-z0-9]{5}-[a-z0-9]{5}", c) for c in codes)
     status = mfa_status(api)
-    assert status == {"enabled": True, "setup_pending": False, "recovery_codes_left": 10,
-                      "session_verified": False, "required": False}
-    hashes = [h for (h,) in db.execute("SELECT code_hash FROM mfa_recovery_codes WHERE user_id = %s",
-                                       (api.user["id"],))]
+    assert status == {
+        "enabled": True,
+        "setup_pending": False,
+        "recovery_codes_left": 10,
+        "session_verified": False,
+        "required": False,
+    }
+    hashes = [
+        h for (h,) in db.execute("SELECT code_hash FROM mfa_recovery_codes WHERE user_id = %s", (api.user["id"],))
+    ]
     assert len(hashes) == 10 and not set(hashes) & set(codes)
     assert api.get("/api/v1/users/me").json()["mfa_enabled"] is True
     assert api.post("/api/v1/auth/mfa/setup").status_code == 409
@@ -116,8 +123,10 @@ def test_login_requires_the_second_step_and_totp_is_not_replayable(signup, make_
     replay, token2 = password_login(make_client, owner.user["username"])
     r = replay.post("/api/v1/auth/login/mfa", json={"mfa_token": token2, "code": code})
     assert r.status_code == 422
-    audited = db.execute("SELECT count(*) FILTER (WHERE action = 'auth.login' AND detail->>'mfa' = 'true'), "
-                         "count(*) FILTER (WHERE action = 'mfa.code_failed') FROM audit_log").fetchone()
+    audited = db.execute(
+        "SELECT count(*) FILTER (WHERE action = 'auth.login' AND detail->>'mfa' = 'true'), "
+        "count(*) FILTER (WHERE action = 'mfa.code_failed') FROM audit_log"
+    ).fetchone()
     assert audited == (1, 1)
 
 
@@ -145,24 +154,26 @@ def test_wrong_codes_are_counted_then_locked_out(signup, make_client, settings, 
     assert int(r.headers["retry-after"]) > 0 and "Too many wrong two-factor codes" in r.json()["detail"]
     # the lockout is per account: the other endpoints taking codes refuse too
     assert owner.post("/api/v1/auth/mfa/confirm", json={"code": device.code()}).status_code == 429
-    failed = db.execute("SELECT count(*) FROM audit_log WHERE action = 'mfa.code_failed' AND target_id = %s",
-                        (owner.user["id"],)).fetchone()[0]
+    failed = db.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'mfa.code_failed' AND target_id = %s", (owner.user["id"],)
+    ).fetchone()[0]
     assert failed == settings.lockout_failures
 
 
 def test_confirm_refreshes_recent_mfa(signup, db):
     api = signup()
     device, _ = enable_mfa(api)
-    db.execute("UPDATE auth_sessions SET mfa_at = now() - interval '2 hours' WHERE user_id = %s",
-               (api.user["id"],))
+    db.execute("UPDATE auth_sessions SET mfa_at = now() - interval '2 hours' WHERE user_id = %s", (api.user["id"],))
     assert api.post("/api/v1/auth/mfa/confirm", json={"code": "12345"}).status_code == 422
-    old = db.execute("SELECT max(mfa_at) < now() - interval '1 hour' FROM auth_sessions WHERE user_id = %s",
-                     (api.user["id"],)).fetchone()[0]
+    old = db.execute(
+        "SELECT max(mfa_at) < now() - interval '1 hour' FROM auth_sessions WHERE user_id = %s", (api.user["id"],)
+    ).fetchone()[0]
     assert old is True
     r = api.post("/api/v1/auth/mfa/confirm", json={"code": device.code()})
     assert r.status_code == 200
-    recent = db.execute("SELECT max(mfa_at) > now() - interval '1 minute' FROM auth_sessions WHERE user_id = %s",
-                        (api.user["id"],)).fetchone()[0]
+    recent = db.execute(
+        "SELECT max(mfa_at) > now() - interval '1 minute' FROM auth_sessions WHERE user_id = %s", (api.user["id"],)
+    ).fetchone()[0]
     assert recent is True
 
 
@@ -232,8 +243,7 @@ def test_security_page_enrolment_flow(signup, make_client):
     browser = make_client()
     browser.get("/login", headers={"Accept": "text/html"})
     csrf = browser.http.cookies["smile_csrf"]
-    r = browser.post("/login", data={"login": owner.user["username"], "password": STRONG_PASSWORD,
-                                     "csrf_token": csrf})
+    r = browser.post("/login", data={"login": owner.user["username"], "password": STRONG_PASSWORD, "csrf_token": csrf})
     assert r.status_code == 303
     page = browser.get("/settings/security").text
     assert "Set up two-factor authentication" in page

@@ -43,8 +43,9 @@ def provider_user(oidc: str, email: str | None = None, verified: bool = True, na
     return sub
 
 
-def oauth_flow(browser: Api, sub: str, provider: str = "mock", start: httpx.Response | None = None,
-               next: str | None = None) -> httpx.Response:
+def oauth_flow(
+    browser: Api, sub: str, provider: str = "mock", start: httpx.Response | None = None, next: str | None = None
+) -> httpx.Response:
     """Start at smile, authorize at the provider as `sub`, and return smile's callback response."""
     if start is None:
         start = browser.get(f"/auth/oauth/{provider}/login", params={"next": next} if next else None)
@@ -75,8 +76,9 @@ def csrf(browser: Api) -> dict:
 def login_page(browser: Api, login: str, password: str = STRONG_PASSWORD) -> None:
     """Sign in through the HTML login form to get a browser session cookie."""
     browser.get("/login", headers={"Accept": "text/html"})
-    r = browser.post("/login", data={"login": login, "password": password,
-                                     "csrf_token": browser.http.cookies["smile_csrf"]})
+    r = browser.post(
+        "/login", data={"login": login, "password": password, "csrf_token": browser.http.cookies["smile_csrf"]}
+    )
     assert r.status_code == 303, r.text
     assert "smile_session" in browser.http.cookies
 
@@ -98,8 +100,10 @@ def test_new_account_via_oidc_then_same_account_next_time(providers, make_client
     assert oauth_flow(again, sub).status_code == 303
     assert me(again)["id"] == user["id"]
     assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 1
-    logins = db.execute("SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND detail->>'via' = 'oauth'"
-                        " AND target_id = %s", (user["id"],)).fetchone()[0]
+    logins = db.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND detail->>'via' = 'oauth' AND target_id = %s",
+        (user["id"],),
+    ).fetchone()[0]
     assert logins == 2
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'oauth.signup'").fetchone()[0] == 1
 
@@ -120,8 +124,9 @@ def test_unverified_provider_email_creates_no_account(providers, make_client, si
 
 def link_flow(browser: Api, sub: str, provider: str = "mock") -> httpx.Response:
     """Link `sub` to the account signed in on `browser` (a login_page session)."""
-    start = browser.post(f"/auth/oauth/{provider}/login?link=1",
-                         data={"csrf_token": browser.http.cookies["smile_csrf"]})
+    start = browser.post(
+        f"/auth/oauth/{provider}/login?link=1", data={"csrf_token": browser.http.cookies["smile_csrf"]}
+    )
     return oauth_flow(browser, sub, provider=provider, start=start)
 
 
@@ -154,14 +159,18 @@ def reset_password(client: Api, mailbox, email: str) -> str:
     return mail["body"]
 
 
-def test_password_reset_unlinks_a_login_linked_while_the_address_was_unverified(providers, make_client, signup,
-                                                                                 client, mailbox, db):
+def test_password_reset_unlinks_a_login_linked_while_the_address_was_unverified(
+    providers, make_client, signup, client, mailbox, db
+):
     """The attacker's account claims the owner's address and has the attacker's provider login linked (as the
     old rules allowed); the owner's password reset takes that login away and says so."""
     squatter = signup("ines", email="ines@example.org", verify=False)
     sub = provider_user(providers, "ines@example.org", verified=False)
-    db.execute("INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) "
-               "VALUES (gen_random_uuid(), %s, 'mock', %s, 'ines@example.org', now())", (squatter.user["id"], sub))
+    db.execute(
+        "INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) "
+        "VALUES (gen_random_uuid(), %s, 'mock', %s, 'ines@example.org', now())",
+        (squatter.user["id"], sub),
+    )
     assert oauth_flow(make_client(), sub).status_code == 303  # the attacker's way in, before the reset
 
     body = reset_password(client, mailbox, "ines@example.org")
@@ -181,9 +190,11 @@ def test_password_reset_keeps_logins_linked_after_verification(providers, make_c
     browser = make_client()
     login_page(browser, "jack")
     assert link_flow(browser, provider_user(providers, "jack@example.org")).status_code == 303
-    db.execute("INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) "
-               "VALUES (gen_random_uuid(), %s, 'other', 'old-sub', NULL, now() - interval '1 day')",
-               (owner.user["id"],))  # linked the day before the address was verified
+    db.execute(
+        "INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) "
+        "VALUES (gen_random_uuid(), %s, 'other', 'old-sub', NULL, now() - interval '1 day')",
+        (owner.user["id"],),
+    )  # linked the day before the address was verified
 
     body = reset_password(client, mailbox, "jack@example.org")
     assert "You can also sign in to this account with: Mock (jack@example.org), Other." in body

@@ -72,8 +72,10 @@ def test_using_one_link_spends_the_older_ones(signup, client, mailbox):
     older = token_of(reset_link(api, mailbox, client))
     newer = token_of(reset_link(api, mailbox, client, after=1))
     assert older != newer
-    assert client.post("/api/v1/auth/password-reset/confirm",
-                       json={"token": newer, "password": NEW_PASSWORD}).status_code == 200
+    assert (
+        client.post("/api/v1/auth/password-reset/confirm", json={"token": newer, "password": NEW_PASSWORD}).status_code
+        == 200
+    )
     r = client.post("/api/v1/auth/password-reset/confirm", json={"token": older, "password": "Yet-Another-55"})
     assert r.status_code == 422
 

@@ -28,10 +28,20 @@ def fetch_image(client, url: str) -> Image.Image:
 def test_me_and_patch_profile(signup):
     api = signup()
     assert api.user["email"] == api.email and api.user["timezone"] == "UTC"
-    r = api.patch("/api/v1/users/me", json={
-        "display_name": "Ada L.", "bio": "Engineer.\nLoves maths.", "links": ["https://ada.example/", "http://x.io"],
-        "location": "London", "language": "pt-BR", "timezone": "Europe/London", "is_private": True,
-        "who_can_message": "followers", "discoverable_by_email": True})
+    r = api.patch(
+        "/api/v1/users/me",
+        json={
+            "display_name": "Ada L.",
+            "bio": "Engineer.\nLoves maths.",
+            "links": ["https://ada.example/", "http://x.io"],
+            "location": "London",
+            "language": "pt-BR",
+            "timezone": "Europe/London",
+            "is_private": True,
+            "who_can_message": "followers",
+            "discoverable_by_email": True,
+        },
+    )
     assert r.status_code == 200, r.text
     me = api.get("/api/v1/users/me").json()
     assert (me["display_name"], me["bio"], me["location"]) == ("Ada L.", "Engineer.\nLoves maths.", "London")
@@ -45,28 +55,36 @@ def test_me_and_patch_profile(signup):
 
 def test_html_is_stripped_from_text_fields(signup):
     api = signup()
-    r = api.patch("/api/v1/users/me", json={
-        "bio": "<b>Hello</b> <script>alert(1)</script>world &lt;i&gt;x&lt;/i&gt; a < b",
-        "display_name": "<img src=x onerror=alert(1)>Eve", "location": "<a href='//evil'>Paris</a>"})
+    r = api.patch(
+        "/api/v1/users/me",
+        json={
+            "bio": "<b>Hello</b> <script>alert(1)</script>world &lt;i&gt;x&lt;/i&gt; a < b",
+            "display_name": "<img src=x onerror=alert(1)>Eve",
+            "location": "<a href='//evil'>Paris</a>",
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["bio"] == "Hello world x a < b"
     assert body["display_name"] == "Eve" and body["location"] == "Paris"
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
-    ({"bio": "x" * 501}, "bio"),
-    ({"links": ["javascript:alert(1)"]}, "links"),
-    ({"links": ["ftp://files.example"]}, "links"),
-    ({"links": [f"https://e{i}.example" for i in range(6)]}, "links"),
-    ({"language": "english!"}, "language"),
-    ({"language": "en\n"}, "language"),
-    ({"who_can_message": "friends"}, "who_can_message"),
-    ({"display_name": "   "}, "display_name"),
-    ({"nickname": "sneaky"}, "nickname"),
-    ({"email": "takeover@example.com"}, "email"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"bio": "x" * 501}, "bio"),
+        ({"links": ["javascript:alert(1)"]}, "links"),
+        ({"links": ["ftp://files.example"]}, "links"),
+        ({"links": [f"https://e{i}.example" for i in range(6)]}, "links"),
+        ({"language": "english!"}, "language"),
+        ({"language": "en\n"}, "language"),
+        ({"who_can_message": "friends"}, "who_can_message"),
+        ({"display_name": "   "}, "display_name"),
+        ({"nickname": "sneaky"}, "nickname"),
+        ({"email": "takeover@example.com"}, "email"),
+    ],
+)
 def test_patch_validation(signup, payload, field):
     api = signup()
     r = api.patch("/api/v1/users/me", json=payload)
@@ -127,16 +145,20 @@ def test_avatar_jpeg_exif_orientation(signup, client):
 
 def test_avatar_refuses_non_images_and_large_files(signup):
     api = signup()
-    r = api.request("PUT", "/api/v1/users/me/avatar",
-                    files={"file": ("evil.png", b"<?php echo 'hi'; ?> not an image", "image/png")})
+    r = api.request(
+        "PUT", "/api/v1/users/me/avatar", files={"file": ("evil.png", b"<?php echo 'hi'; ?> not an image", "image/png")}
+    )
     assert r.status_code == 415, r.text
     assert "JPEG, PNG, WebP or GIF" in r.json()["detail"]
     bmp = io.BytesIO()
     Image.new("RGB", (10, 10)).save(bmp, "BMP")
     r = api.request("PUT", "/api/v1/users/me/avatar", files={"file": ("a.png", bmp.getvalue(), "image/png")})
     assert r.status_code == 415, r.text
-    r = api.request("PUT", "/api/v1/users/me/avatar",
-                    files={"file": ("big.png", png()[:200] + b"\0" * (5 * 1024 * 1024), "image/png")})
+    r = api.request(
+        "PUT",
+        "/api/v1/users/me/avatar",
+        files={"file": ("big.png", png()[:200] + b"\0" * (5 * 1024 * 1024), "image/png")},
+    )
     assert r.status_code == 413, r.text
     assert "5 MB" in r.json()["detail"]
     assert api.get("/api/v1/users/me").json()["avatar_url"] is None
@@ -187,13 +209,16 @@ def _years_ago(years: int, days: int = 0) -> str:
     return (day - dt.timedelta(days=days)).isoformat()
 
 
-@pytest.mark.parametrize("dob, status, adult", [
-    (_years_ago(30), 200, True),
-    (_years_ago(18), 200, True),
-    (_years_ago(18, days=-1), 200, False),  # 18 tomorrow
-    (_years_ago(15), 200, False),
-    (_years_ago(13), 200, False),
-])
+@pytest.mark.parametrize(
+    "dob, status, adult",
+    [
+        (_years_ago(30), 200, True),
+        (_years_ago(18), 200, True),
+        (_years_ago(18, days=-1), 200, False),  # 18 tomorrow
+        (_years_ago(15), 200, False),
+        (_years_ago(13), 200, False),
+    ],
+)
 def test_verify_age(signup, dob, status, adult):
     api = signup()
     r = api.post("/api/v1/users/verify-age", json={"date_of_birth": dob})

@@ -18,11 +18,22 @@ def test_profile_page_edit(signup, browser):
     web = browser(api)
     page = web.get("/settings/profile")
     assert page.status_code == 200 and api.user["display_name"] in page.text
-    for href in ("/settings/profile", "/settings/privacy", "/settings/security", "/settings/sessions",
-                 "/settings/account"):
+    for href in (
+        "/settings/profile",
+        "/settings/privacy",
+        "/settings/security",
+        "/settings/sessions",
+        "/settings/account",
+    ):
         assert f'href="{href}"' in page.text
-    form = {"display_name": "New Name", "bio": "<i>Hi</i> there", "links": "https://a.example\n\nhttps://b.example",
-            "location": "Oslo", "language": "nb", "timezone": "Europe/Oslo"}
+    form = {
+        "display_name": "New Name",
+        "bio": "<i>Hi</i> there",
+        "links": "https://a.example\n\nhttps://b.example",
+        "location": "Oslo",
+        "language": "nb",
+        "timezone": "Europe/Oslo",
+    }
     # without the CSRF token the post is refused
     assert web.post("/settings/profile", data=form).status_code == 403
     bad = web.post("/settings/profile", data=form | {"timezone": "Nowhere/City", "csrf_token": csrf(web)})
@@ -40,12 +51,18 @@ def test_avatar_upload_and_remove_from_page(signup, browser):
     web = browser(api)
     png = io.BytesIO()
     Image.new("RGB", (300, 300), "orange").save(png, "PNG")
-    r = web.post("/settings/profile/avatar", data={"csrf_token": csrf(web)},
-                 files={"file": ("me.png", png.getvalue(), "image/png")})
+    r = web.post(
+        "/settings/profile/avatar",
+        data={"csrf_token": csrf(web)},
+        files={"file": ("me.png", png.getvalue(), "image/png")},
+    )
     assert r.status_code == 303
     assert api.get("/api/v1/users/me").json()["avatar_url"]
-    r = web.post("/settings/profile/avatar", data={"csrf_token": csrf(web)},
-                 files={"file": ("notes.png", b"plain text", "image/png")})
+    r = web.post(
+        "/settings/profile/avatar",
+        data={"csrf_token": csrf(web)},
+        files={"file": ("notes.png", b"plain text", "image/png")},
+    )
     assert r.status_code == 303
     assert "Upload a JPEG, PNG, WebP or GIF image." in web.get("/settings/profile").text
     r = web.post("/settings/profile/avatar/delete", data={"csrf_token": csrf(web)})

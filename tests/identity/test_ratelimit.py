@@ -88,9 +88,16 @@ def test_rate_limit_answer_shape(client):
 
 def test_register_is_limited_per_ip(client):
     def register(i):
-        return client.post("/api/v1/auth/register", json={
-            "email": f"r{i}@example.com", "username": f"r{i}_user", "password": STRONG_PASSWORD,
-            "display_name": "R", "accept_terms": True})
+        return client.post(
+            "/api/v1/auth/register",
+            json={
+                "email": f"r{i}@example.com",
+                "username": f"r{i}_user",
+                "password": STRONG_PASSWORD,
+                "display_name": "R",
+                "accept_terms": True,
+            },
+        )
 
     answers = [register(i).status_code for i in range(11)]
     assert answers == [201] * 10 + [429]

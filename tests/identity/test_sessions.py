@@ -17,8 +17,9 @@ def second_login(make_client, api):
 
 
 def browser_login(web, login, password=STRONG_PASSWORD, **extra):
-    return web.post("/login", data={"csrf_token": web.cookies["smile_csrf"], "login": login,
-                                    "password": password, **extra})
+    return web.post(
+        "/login", data={"csrf_token": web.cookies["smile_csrf"], "login": login, "password": password, **extra}
+    )
 
 
 def test_refresh_rotates_the_token(signup, client):

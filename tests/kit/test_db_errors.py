@@ -18,8 +18,10 @@ def test_statement_errors_hide_their_parameters(database_url):
         try:
             async with database.session() as session:
                 with pytest.raises(exc.DBAPIError) as caught:
-                    await session.execute(text("SELECT :secret, :email, CAST(:rpm AS integer)"),
-                                          {"secret": SECRET, "email": "ada@example.com", "rpm": 2**31})
+                    await session.execute(
+                        text("SELECT :secret, :email, CAST(:rpm AS integer)"),
+                        {"secret": SECRET, "email": "ada@example.com", "rpm": 2**31},
+                    )
             return str(caught.value)
         finally:
             await database.engine.dispose()

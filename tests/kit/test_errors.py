@@ -3,8 +3,13 @@
 import logging
 import time
 
-VALID = {"email": "shape@example.com", "username": "shape_user", "password": "Correct-Horse-42",
-         "display_name": "Shape", "accept_terms": True}
+VALID = {
+    "email": "shape@example.com",
+    "username": "shape_user",
+    "password": "Correct-Horse-42",
+    "display_name": "Shape",
+    "accept_terms": True,
+}
 
 
 def _assert_shape(body: dict) -> None:
@@ -67,8 +72,9 @@ def test_request_id_is_in_the_log_line(client, caplog):
             break
         time.sleep(0.02)
     assert mine, f"no log line carried the request id; saw {events[-3:]}"
-    assert any(e.get("event") == "request" and e.get("route") == "/api/v1/status" and e.get("status") == 200
-               for e in mine)
+    assert any(
+        e.get("event") == "request" and e.get("route") == "/api/v1/status" and e.get("status") == 200 for e in mine
+    )
 
 
 def test_database_unreachable_tells_a_lost_connection_from_a_failed_statement():
@@ -83,11 +89,22 @@ def test_database_unreachable_tells_a_lost_connection_from_a_failed_statement():
     wrapped = sa_exc.OperationalError("SELECT 1", {}, refused)
     by_procrastinate = ConnectorException()
     by_procrastinate.__cause__ = refused
-    for lost in (refused, wrapped, by_procrastinate, psycopg.errors.AdminShutdown(),
-                 psycopg.errors.CannotConnectNow(), psycopg.InterfaceError("the connection is closed"),
-                 sa_exc.TimeoutError("QueuePool limit reached")):
+    for lost in (
+        refused,
+        wrapped,
+        by_procrastinate,
+        psycopg.errors.AdminShutdown(),
+        psycopg.errors.CannotConnectNow(),
+        psycopg.InterfaceError("the connection is closed"),
+        sa_exc.TimeoutError("QueuePool limit reached"),
+    ):
         assert database_unreachable(lost), lost
     duplicate = psycopg.errors.UniqueViolation()
-    for failed in (duplicate, sa_exc.IntegrityError("INSERT", {}, duplicate), psycopg.errors.QueryCanceled(),
-                   psycopg.errors.LockNotAvailable(), ValueError("no")):
+    for failed in (
+        duplicate,
+        sa_exc.IntegrityError("INSERT", {}, duplicate),
+        psycopg.errors.QueryCanceled(),
+        psycopg.errors.LockNotAvailable(),
+        ValueError("no"),
+    ):
         assert not database_unreachable(failed), failed

@@ -15,24 +15,34 @@ class Sample(BaseModel):
     labels: list[name(5)] = []
 
 
-@pytest.mark.parametrize("raw, clean", [
-    ("Ada\x00 Lovelace", "Ada Lovelace"),
-    ("\u202eevil\u202c", "evil"),  # right-to-left override
-    ("Zero\u200bWidth\u200c\u200d\ufeff", "ZeroWidth"),
-    ("\u2066iso\u2069 late", "iso late"),
-    ("  tabs\tand\nnewlines  ", "tabs and newlines"),
-    ("soft\u00adhyphen", "softhyphen"),
-    ("Dev 👩\u200d💻 here", "Dev 👩\u200d💻 here"),  # an emoji's joiner stays
-    ("Zoë 東京 مرحبا", "Zoë 東京 مرحبا"),
-])
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("Ada\x00 Lovelace", "Ada Lovelace"),
+        ("\u202eevil\u202c", "evil"),  # right-to-left override
+        ("Zero\u200bWidth\u200c\u200d\ufeff", "ZeroWidth"),
+        ("\u2066iso\u2069 late", "iso late"),
+        ("  tabs\tand\nnewlines  ", "tabs and newlines"),
+        ("soft\u00adhyphen", "softhyphen"),
+        ("Dev 👩\u200d💻 here", "Dev 👩\u200d💻 here"),  # an emoji's joiner stays
+        ("Zoë 東京 مرحبا", "Zoë 東京 مرحبا"),
+    ],
+)
 def test_clean_name(raw, clean):
     assert clean_name(raw) == clean
 
 
 def test_bounds_and_lengths():
     assert Sample(count=2**31 - 1, amount=-100, title="\u200bTitle\u202e", labels=["\u200ba"]).title == "Title"
-    for bad in ({"count": 2**31}, {"count": 0}, {"amount": 101}, {"amount": -(2**63)}, {"title": "\u200b\u202e"},
-                {"title": "x" * 11}, {"labels": ["\x00"]}):
+    for bad in (
+        {"count": 2**31},
+        {"count": 0},
+        {"amount": 101},
+        {"amount": -(2**63)},
+        {"title": "\u200b\u202e"},
+        {"title": "x" * 11},
+        {"labels": ["\x00"]},
+    ):
         with pytest.raises(ValidationError):
             Sample(**bad)
     props = Sample.model_json_schema()["properties"]
@@ -48,13 +58,27 @@ def test_the_reported_inputs_get_422_or_clean_names(signup, client):
     assert r.status_code == 422 and "rpm_limit" in r.json()["fields"]
     r = api.post("/api/v1/hub/keys", json={"name": "\u202ekey\u200b one\x00", "tpm_limit": 2**31 - 1})
     assert r.status_code == 201 and r.json()["name"] == "key one"
-    r = client.post("/api/v1/auth/register", json={
-        "email": "nul@example.com", "username": "nulname", "password": "Correct-Horse-42-battery",
-        "display_name": "Ada\u0000 \u202eLovelace\u200b", "accept_terms": True})
+    r = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "nul@example.com",
+            "username": "nulname",
+            "password": "Correct-Horse-42-battery",
+            "display_name": "Ada\u0000 \u202eLovelace\u200b",
+            "accept_terms": True,
+        },
+    )
     assert r.status_code == 201, r.text
-    r = client.post("/api/v1/auth/register", json={
-        "email": "blank@example.com", "username": "blankname", "password": "Correct-Horse-42-battery",
-        "display_name": "\u200b\u202e\u0000", "accept_terms": True})
+    r = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "blank@example.com",
+            "username": "blankname",
+            "password": "Correct-Horse-42-battery",
+            "display_name": "\u200b\u202e\u0000",
+            "accept_terms": True,
+        },
+    )
     assert r.status_code == 422 and "display_name" in r.json()["fields"]
     r = api.patch("/api/v1/users/me", json={"display_name": "Al\u200bice\u202e", "location": "Pa\u2066ris"})
     assert r.status_code == 200 and (r.json()["display_name"], r.json()["location"]) == ("Alice", "Paris")

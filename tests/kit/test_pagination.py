@@ -40,8 +40,13 @@ def test_page_of_splits_and_points_at_last_item():
 
 def test_keyset_walks_real_rows_without_gaps_or_repeats(dsn):
     meta = MetaData()
-    items = Table("pagination_probe", meta, Column("id", UUID(as_uuid=True), primary_key=True),
-                  Column("n", Integer), prefixes=["TEMPORARY"])
+    items = Table(
+        "pagination_probe",
+        meta,
+        Column("id", UUID(as_uuid=True), primary_key=True),
+        Column("n", Integer),
+        prefixes=["TEMPORARY"],
+    )
     engine = create_engine(sqlalchemy_url(dsn))
     ids = [new_id() for _ in range(45)]  # UUIDv7: creation order is id order
     try:

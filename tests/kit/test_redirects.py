@@ -10,11 +10,27 @@ import pytest
 from smile.kit.redirects import is_safe, safe_next
 
 NASTY = [
-    "//evil.example", "/\\evil.example/x", "\\\\evil.example", "\\/evil.example", "https://evil.example",
-    "http:/evil.example", "/%2F%2Fevil.example", "/%2f%5cevil.example", "/%252F%252Fevil.example",
-    "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/ /evil.example", "/\x00/evil.example",
-    "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "data:text/html,<script>",
-    "evil.example", "", "/" + "a" * 3000,
+    "//evil.example",
+    "/\\evil.example/x",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "https://evil.example",
+    "http:/evil.example",
+    "/%2F%2Fevil.example",
+    "/%2f%5cevil.example",
+    "/%252F%252Fevil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "/ /evil.example",
+    "/\x00/evil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)",
+    "data:text/html,<script>",
+    "evil.example",
+    "",
+    "/" + "a" * 3000,
 ]
 FINE = ["/", "/settings/sessions", "/billing/payments?tab=cards#saved", "/u/alice%20b", "/search?q=a%2Fb", "/café"]
 
@@ -31,8 +47,10 @@ def test_local_paths_pass(target):
 
 
 def _login(web, api, next_):
-    return web.post("/login", data={"csrf_token": web.cookies["smile_csrf"], "login": api.email,
-                                    "password": api.password, "next": next_})
+    return web.post(
+        "/login",
+        data={"csrf_token": web.cookies["smile_csrf"], "login": api.email, "password": api.password, "next": next_},
+    )
 
 
 def test_login_next_and_portal_return_url_refuse_other_sites(signup, browser, client):
@@ -46,8 +64,14 @@ def test_login_next_and_portal_return_url_refuse_other_sites(signup, browser, cl
     assert _login(browser(), api, "/settings/sessions").headers["location"] == "/settings/sessions"
 
     web = browser(api)
-    for target in ("/\\evil.example/x", "//evil.example", "https://evil.example", "/%2F%2Fevil.example",
-                   "javascript:alert(1)", "/\n/evil.example"):
+    for target in (
+        "/\\evil.example/x",
+        "//evil.example",
+        "https://evil.example",
+        "/%2F%2Fevil.example",
+        "javascript:alert(1)",
+        "/\n/evil.example",
+    ):
         page = web.get("/billing/sandbox/portal", params={"return_url": target})
         assert page.status_code == 200
         back = re.search(r'<a href="([^"]*)">← Back</a>', page.text).group(1)

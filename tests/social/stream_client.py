@@ -13,8 +13,9 @@ class Stream:
     """Signs in with the access token the way a non-browser client does: in the handshake's
     Sec-WebSocket-Protocol header (["smile.v1", "bearer.<token>"]), never in the URL."""
 
-    def __init__(self, base_url: str, token: str | None = None, cursor: int | None = None, query: str = "",
-                 **kw) -> None:
+    def __init__(
+        self, base_url: str, token: str | None = None, cursor: int | None = None, query: str = "", **kw
+    ) -> None:
         url = base_url.replace("http://", "ws://", 1) + "/api/v1/stream"
         params = ([f"cursor={cursor}"] if cursor is not None else []) + ([query] if query else [])
         if params:
@@ -63,4 +64,3 @@ class Stream:
 
     def __exit__(self, *exc) -> None:
         self.close()
-

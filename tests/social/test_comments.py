@@ -32,8 +32,7 @@ def test_pagination_of_top_level_comments(signup, client):
     p = post(alice, "many")
     ids = [comment(alice, p["id"], f"c{i}")["id"] for i in range(5)]
     first = client.get(f"/api/v1/posts/{p['id']}/comments", params={"limit": 3}).json()
-    second = client.get(f"/api/v1/posts/{p['id']}/comments",
-                        params={"limit": 3, "cursor": first["next_cursor"]}).json()
+    second = client.get(f"/api/v1/posts/{p['id']}/comments", params={"limit": 3, "cursor": first["next_cursor"]}).json()
     assert [c["id"] for c in first["items"] + second["items"]] == ids and second["next_cursor"] is None
 
 

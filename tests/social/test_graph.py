@@ -51,8 +51,13 @@ def test_private_account_request_approve_and_deny(signup, db, client):
     assert bob.get("/api/v1/follow-requests").json()["items"] == []
     assert alice.get("/api/v1/users/bob/relationship").json()["following"] is True
     assert carol.get("/api/v1/users/bob/relationship").json() == {
-        "following": False, "followed_by": False, "requested": False, "requested_by": False,
-        "blocking": False, "muting": False}
+        "following": False,
+        "followed_by": False,
+        "requested": False,
+        "requested_by": False,
+        "blocking": False,
+        "muting": False,
+    }
     assert names(alice.get("/api/v1/users/bob/followers").json()) == ["alice"]
     assert carol.get("/api/v1/users/bob/followers").status_code == 404
     # Cancelling a request removes it.
@@ -68,7 +73,9 @@ def test_followers_list_paginates(signup):
         assert fan.post("/api/v1/users/star/follow").status_code == 200
     seen, cursor = [], None
     while True:
-        page = star.get("/api/v1/users/star/followers", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        page = star.get(
+            "/api/v1/users/star/followers", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+        ).json()
         seen += names(page)
         cursor = page["next_cursor"]
         if not cursor:
@@ -139,4 +146,3 @@ def test_report_user_once_and_not_when_blocked(signup, db):
     assert alice.post("/api/v1/reports", json={**body, "target_type": "message"}).status_code == 404
     rows = db.execute("SELECT reporter_id::text, target_user_id::text, reason FROM reports").fetchall()
     assert rows == [(alice.user["id"], bob.user["id"], "spam")]
-

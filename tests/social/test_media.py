@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import threading
@@ -72,8 +73,11 @@ def upload(api, data: bytes, name="photo.jpg", ctype="image/jpeg", alt="a red sq
 
 def insert_post(db, author_id, visibility="public") -> uuid.UUID:
     post_id = uuid.uuid4()
-    db.execute("INSERT INTO posts (id, author_id, body, body_html, visibility, status, created_at) "
-               "VALUES (%s, %s, 'hello', 'hello', %s, 'visible', now())", (post_id, author_id, visibility))
+    db.execute(
+        "INSERT INTO posts (id, author_id, body, body_html, visibility, status, created_at) "
+        "VALUES (%s, %s, 'hello', 'hello', %s, 'visible', now())",
+        (post_id, author_id, visibility),
+    )
     return post_id
 
 
@@ -104,8 +108,12 @@ def test_type_is_sniffed_not_trusted(signup):
     alice = signup("alice")
     r = upload(alice, b"just some text, not a picture\n" * 10, name="evil.png", ctype="image/png")
     assert r.status_code == 415 and r.json()["error"] == "unsupported_media_type"
-    r = upload(alice, b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
-               name="x.gif", ctype="image/gif")
+    r = upload(
+        alice,
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        name="x.gif",
+        ctype="image/gif",
+    )
     assert r.status_code == 415
     video = upload(alice, MP4, name="clip.txt", ctype="text/plain")  # a real MP4 with a lying name
     assert video.status_code == 201, video.text
@@ -130,8 +138,11 @@ def test_too_large_is_refused_413(signup, server):
         assert r.status_code == 413 and r.json()["error"] == "too_large"
         # no Content-Length: refused while streaming, once the count passes the limit
         body, ctype = _multipart(png() + b"\x00" * 20_000)
-        r = alice.post("/api/v1/media", content=iter([body[i:i + 1000] for i in range(0, len(body), 1000)]),
-                       headers={"content-type": ctype})
+        r = alice.post(
+            "/api/v1/media",
+            content=iter([body[i : i + 1000] for i in range(0, len(body), 1000)]),
+            headers={"content-type": ctype},
+        )
         assert r.status_code == 413
     finally:
         settings.media_max_bytes = before
@@ -139,8 +150,14 @@ def test_too_large_is_refused_413(signup, server):
 
 
 def _multipart(data: bytes, boundary="smileboundary42") -> tuple[bytes, str]:
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n"
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -155,11 +172,14 @@ def test_unattached_media_only_for_its_owner(signup, client):
 
 def test_followers_only_post_media(signup, client, db):
     alice, bob, carol = signup("alice"), signup("bob"), signup("carol")
-    db.execute("INSERT INTO follows (follower_id, followee_id, status, created_at) VALUES (%s, %s, 'accepted', now())",
-               (bob.user["id"], alice.user["id"]))
+    db.execute(
+        "INSERT INTO follows (follower_id, followee_id, status, created_at) VALUES (%s, %s, 'accepted', now())",
+        (bob.user["id"], alice.user["id"]),
+    )
     media = upload(alice, png()).json()
-    r = alice.post("/api/v1/posts", json={"body": "for my followers", "visibility": "followers",
-                                          "media_ids": [media["id"]]})
+    r = alice.post(
+        "/api/v1/posts", json={"body": "for my followers", "visibility": "followers", "media_ids": [media["id"]]}
+    )
     assert r.status_code == 201, r.text
     assert [m["id"] for m in r.json()["media"]] == [media["id"]]
     for url in (media["url"], media["thumb_url"]):
@@ -168,8 +188,10 @@ def test_followers_only_post_media(signup, client, db):
         assert client.get(url).status_code == 404
         assert alice.get(url).status_code == 200
     # a block hides it from a follower too
-    db.execute("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (%s, %s, now())",
-               (alice.user["id"], bob.user["id"]))
+    db.execute(
+        "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (%s, %s, now())",
+        (alice.user["id"], bob.user["id"]),
+    )
     assert bob.get(media["url"]).status_code == 404
 
 
@@ -192,10 +214,16 @@ def test_message_media_only_for_current_members(signup, db):
     conv, msg = uuid.uuid4(), uuid.uuid4()
     db.execute("INSERT INTO conversations (id, kind, title, created_at) VALUES (%s, 'direct', '', now())", (conv,))
     for user in (alice, bob):
-        db.execute("INSERT INTO conversation_members (conversation_id, user_id, muted, created_at) "
-                   "VALUES (%s, %s, false, now())", (conv, user.user["id"]))
-    db.execute("INSERT INTO messages (id, conversation_id, sender_id, body, body_html, status, created_at) "
-               "VALUES (%s, %s, %s, 'pic', 'pic', 'visible', now())", (msg, conv, alice.user["id"]))
+        db.execute(
+            "INSERT INTO conversation_members (conversation_id, user_id, muted, created_at) "
+            "VALUES (%s, %s, false, now())",
+            (conv, user.user["id"]),
+        )
+    db.execute(
+        "INSERT INTO messages (id, conversation_id, sender_id, body, body_html, status, created_at) "
+        "VALUES (%s, %s, %s, 'pic', 'pic', 'visible', now())",
+        (msg, conv, alice.user["id"]),
+    )
     db.execute("UPDATE media SET message_id = %s WHERE id = %s", (msg, media["id"]))
     assert bob.get(media["url"]).status_code == 200
     assert carol.get(media["url"]).status_code == 404
@@ -218,9 +246,13 @@ def test_attach_rules(signup, server):
     async def check(ids):
         async with runtime.current().db.session() as db:
             post_id = uuid.uuid4()
-            await db.execute(text(
-                "INSERT INTO posts (id, author_id, body, body_html, visibility, status, created_at) "
-                "VALUES (:id, :a, '', '', 'public', 'visible', now())"), {"id": post_id, "a": owner})
+            await db.execute(
+                text(
+                    "INSERT INTO posts (id, author_id, body, body_html, visibility, status, created_at) "
+                    "VALUES (:id, :a, '', '', 'public', 'visible', now())"
+                ),
+                {"id": post_id, "a": owner},
+            )
             try:
                 rows = await attach(db, owner, [uuid.UUID(i) for i in ids], post_id=post_id)
                 return [str(m.id) for m in rows]
@@ -286,8 +318,8 @@ def test_upload_streams_100_mb_with_bounded_memory(signup):
     alice = signup("alice")
     size = 100 * 1024 * 1024
     head, ctype = _multipart(b"")
-    boundary_end = head[head.index(b"\r\n--smileboundary42--"):]
-    head = head[:head.index(b"\r\n--smileboundary42--")]
+    boundary_end = head[head.index(b"\r\n--smileboundary42--") :]
+    head = head[: head.index(b"\r\n--smileboundary42--")]
     chunk = b"\x00" * (1024 * 1024)
 
     def body():  # exactly the limit: an MP4 header, then zeros
@@ -310,26 +342,14 @@ def test_upload_streams_100_mb_with_bounded_memory(signup):
     assert ranged.status_code == 206 and ranged.content == b"\x00" * 32
 
 
-@pytest.fixture
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    from tests.support import free_port
-
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    yield f"http://127.0.0.1:{port}"
-    moto.stop()
-
-
 def _s3(endpoint: str, bucket: str):
     import boto3
 
     from smile.kit.storage import S3Storage
 
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket=bucket)
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    ).create_bucket(Bucket=bucket)
     return S3Storage(bucket, endpoint_url=endpoint, region="us-east-1", access_key="test", secret_key="test")
 
 
@@ -402,8 +422,9 @@ def test_animation_bomb_is_refused_before_decoding(signup):
     # avatars decode the first frame only, under the same bound
     avatar = alice.request("PUT", "/api/v1/users/me/avatar", files={"file": ("a.gif", animation_bomb(), "image/gif")})
     assert avatar.status_code == 200, avatar.text
-    huge = alice.request("PUT", "/api/v1/users/me/avatar",
-                         files={"file": ("a.gif", animation_bomb(frames=1, side=8000), "image/gif")})
+    huge = alice.request(
+        "PUT", "/api/v1/users/me/avatar", files={"file": ("a.gif", animation_bomb(frames=1, side=8000), "image/gif")}
+    )
     assert huge.status_code == 422 and huge.json()["fields"] == {"file": "too_many_pixels"}
 
 
@@ -422,7 +443,7 @@ def test_animation_memory_does_not_grow_with_frames(tmp_path):
     for frames in (4, 16):
         path = tmp_path / f"{frames}.gif"
         path.write_bytes(animation_bomb(frames=frames))
-        done, growth[frames] = peak_rss_growth(lambda: process(path, 10**9))
+        done, growth[frames] = peak_rss_growth(functools.partial(process, path, 10**9))
         assert done.width == 2048
         with Image.open(io.BytesIO(done.image)) as image:
             assert image.n_frames == frames

@@ -23,8 +23,10 @@ def test_held_post_visible_only_to_author(signup, db, client):
     assert bob.get(f"/api/v1/posts/{spam['id']}").status_code == 404  # even though mentioned
     assert client.get(f"/api/v1/posts/{spam['id']}").status_code == 404
     assert carol.put(f"/api/v1/posts/{spam['id']}/reaction", json={"kind": "like"}).status_code == 404
-    report = db.execute("SELECT reporter_id, target_type, target_user_id::text, reason, status FROM reports "
-                        "WHERE target_id = %s", (spam["id"],)).fetchone()
+    report = db.execute(
+        "SELECT reporter_id, target_type, target_user_id::text, reason, status FROM reports WHERE target_id = %s",
+        (spam["id"],),
+    ).fetchone()
     assert report == (None, "post", alice.user["id"], "auto:repeated", "open")
     assert db.execute("SELECT count(*) FROM notifications WHERE user_id = %s", (bob.user["id"],)).fetchone()[0] == 0
 

@@ -24,8 +24,13 @@ def test_vote_once_and_results(signup):
 
 def test_poll_validation(signup):
     alice = signup("alice")
-    for poll in ({"options": ["a"]}, {"options": list("abcde")}, {"options": ["a", "a"]},
-                 {"options": ["a", "b"], "expires_in_minutes": 1}, {"options": ["a", "b"], "expires_in_minutes": 20000}):
+    for poll in (
+        {"options": ["a"]},
+        {"options": list("abcde")},
+        {"options": ["a", "a"]},
+        {"options": ["a", "b"], "expires_in_minutes": 1},
+        {"options": ["a", "b"], "expires_in_minutes": 20000},
+    ):
         assert alice.post("/api/v1/posts", json={"body": "q", "poll": poll}).status_code == 422, poll
 
 
@@ -48,7 +53,8 @@ def test_expired_poll_closes_and_notifies_once(signup, db, server):
 
     first, second = server.call(close()), server.call(close())
     assert (first, second) in ((1, 0), (0, 0))  # the periodic job may have run it already
-    rows = db.execute("SELECT user_id::text FROM notifications WHERE kind = 'poll_ended' AND post_id = %s",
-                      (p["id"],)).fetchall()
+    rows = db.execute(
+        "SELECT user_id::text FROM notifications WHERE kind = 'poll_ended' AND post_id = %s", (p["id"],)
+    ).fetchall()
     assert sorted(r[0] for r in rows) == sorted([alice.user["id"], bob.user["id"]])
     assert db.execute("SELECT ended_notified_at IS NOT NULL FROM polls WHERE post_id = %s", (p["id"],)).fetchone()[0]

@@ -10,13 +10,17 @@ def post(api, body="hello world", **extra):
 
 
 def follow(db, follower, followee, status="accepted"):
-    db.execute("INSERT INTO follows(follower_id, followee_id, status, created_at) VALUES (%s, %s, %s, now())",
-               (follower.user["id"], followee.user["id"], status))
+    db.execute(
+        "INSERT INTO follows(follower_id, followee_id, status, created_at) VALUES (%s, %s, %s, now())",
+        (follower.user["id"], followee.user["id"], status),
+    )
 
 
 def block(db, blocker, blocked):
-    db.execute("INSERT INTO blocks(blocker_id, blocked_id, created_at) VALUES (%s, %s, now())",
-               (blocker.user["id"], blocked.user["id"]))
+    db.execute(
+        "INSERT INTO blocks(blocker_id, blocked_id, created_at) VALUES (%s, %s, now())",
+        (blocker.user["id"], blocked.user["id"]),
+    )
 
 
 def test_create_and_read_post_renders_safely(signup, client):
@@ -36,8 +40,9 @@ def test_create_and_read_post_renders_safely(signup, client):
 def test_mention_notifies(signup, db):
     alice, bob = signup("alice"), signup("bob")
     p = post(alice, "ping @BOB")
-    kinds = db.execute("SELECT kind, actor_id::text FROM notifications WHERE user_id = %s AND post_id = %s",
-                       (bob.user["id"], p["id"])).fetchall()
+    kinds = db.execute(
+        "SELECT kind, actor_id::text FROM notifications WHERE user_id = %s AND post_id = %s", (bob.user["id"], p["id"])
+    ).fetchall()
     assert kinds == [("mention", alice.user["id"])]
 
 
@@ -134,8 +139,9 @@ def test_repost_and_quote(signup, db):
     assert alice.get(f"/api/v1/posts/{p['id']}").json()["counts"]["reposts"] == 1
     q = post(bob, "so true", quote_of_id=p["id"])
     assert q["quote_of"]["id"] == p["id"] and q["quote_of"]["author"]["username"] == "alice"
-    kinds = sorted(k for (k,) in db.execute("SELECT kind FROM notifications WHERE user_id = %s",
-                                            (alice.user["id"],)).fetchall())
+    kinds = sorted(
+        k for (k,) in db.execute("SELECT kind FROM notifications WHERE user_id = %s", (alice.user["id"],)).fetchall()
+    )
     assert kinds == ["quote", "repost"]
     assert bob.delete(f"/api/v1/posts/{p['id']}/repost").status_code == 204
     assert alice.get(f"/api/v1/posts/{p['id']}").json()["counts"]["reposts"] == 0

@@ -9,8 +9,15 @@ def test_composer_returns_card_and_reactions_toggle(signup, browser, db):
     alice = signup("alice")
     db.execute("UPDATE users SET account_type = 'ai_agent' WHERE id = %s", (alice.user["id"],))
     web = browser(alice, htmx=True)
-    r = web.post("/posts", data={"body": "from the <composer> #web", "visibility": "public",
-                                 "poll_option": ["red", "blue"], "poll_minutes": "60"})
+    r = web.post(
+        "/posts",
+        data={
+            "body": "from the <composer> #web",
+            "visibility": "public",
+            "poll_option": ["red", "blue"],
+            "poll_minutes": "60",
+        },
+    )
     assert r.status_code == 200, r.text
     assert "from the &lt;composer&gt;" in r.text and 'href="/tags/web"' in r.text
     assert "🤖" in r.text and 'href="/u/alice"' in r.text  # AI badge next to the author

@@ -15,8 +15,9 @@ def test_react_change_and_remove(signup, db, client):
     carol.put(f"/api/v1/posts/{p['id']}/reaction", json={"kind": "love"})
     got = client.get(f"/api/v1/posts/{p['id']}/reactions").json()
     assert got["counts"] == {"love": 2} and {x["user"]["username"] for x in got["items"]} == {"bob", "carol"}
-    notes = db.execute("SELECT count(*) FROM notifications WHERE kind = 'reaction' AND user_id = %s",
-                       (alice.user["id"],)).fetchone()[0]
+    notes = db.execute(
+        "SELECT count(*) FROM notifications WHERE kind = 'reaction' AND user_id = %s", (alice.user["id"],)
+    ).fetchone()[0]
     assert notes == 2  # first reaction of each person only, not bob's change
     assert bob.delete(f"/api/v1/posts/{p['id']}/reaction").json()["counts"]["reactions"] == 1
     assert bob.delete(f"/api/v1/posts/{p['id']}/reaction").json()["counts"]["reactions"] == 1  # idempotent
@@ -50,4 +51,3 @@ def test_blocked_user_cannot_react(signup, db):
     assert bob.put(f"/api/v1/posts/{p['id']}/reaction", json={"kind": "like"}).status_code == 404
     assert bob.get(f"/api/v1/posts/{p['id']}/reactions").status_code == 404
     assert alice.get(f"/api/v1/posts/{p['id']}").json()["counts"]["reactions"] == 0
-

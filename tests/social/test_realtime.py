@@ -98,9 +98,12 @@ def test_tokens_are_redacted_from_logs(server, signup):
         _refused(server, query=f"access_token={alice.access}")
         _refused(server, "not-a-jwt.either", cursor=1, query="token=sekrit-value-1")
         alice.get(f"/api/v1/users/me?refresh_token={alice.refresh}")
-        structlog.get_logger("smile.test").warning("tokens_in_a_log_line", refresh_token=alice.refresh,
-                                                    header=f"Authorization: Bearer {alice.access}",
-                                                    note=f"client sent bearer.{alice.access}")
+        structlog.get_logger("smile.test").warning(
+            "tokens_in_a_log_line",
+            refresh_token=alice.refresh,
+            header=f"Authorization: Bearer {alice.access}",
+            note=f"client sent bearer.{alice.access}",
+        )
     finally:
         handler.setStream(previous)
     text = captured.getvalue()
@@ -113,8 +116,9 @@ def test_tokens_are_redacted_from_logs(server, signup):
 
 def test_cookie_auth_needs_same_origin(server, signup):
     alice = signup("alice")
-    r = alice.http.post("/login", data={"login": "alice", "password": alice.password,
-                                        "csrf_token": "x"}, cookies={"smile_csrf": "x"})
+    r = alice.http.post(
+        "/login", data={"login": "alice", "password": alice.password, "csrf_token": "x"}, cookies={"smile_csrf": "x"}
+    )
     cookie = alice.http.cookies.get("smile_session")
     assert cookie, f"browser login did not set a session cookie ({r.status_code}): {r.text[:200]}"
     headers = {"Cookie": f"smile_session={cookie}"}
@@ -159,8 +163,11 @@ def test_direct_message_reaches_only_members(server, signup):
 def test_typing_and_read_receipts_go_to_other_members(server, signup):
     alice, bob, carol = signup("alice"), signup("bob"), signup("carol")
     conv = _conversation(alice, "bob", "carol", title="group")
-    with Stream(server.url, alice.access) as a, Stream(server.url, bob.access) as b, \
-            Stream(server.url, carol.access) as c:
+    with (
+        Stream(server.url, alice.access) as a,
+        Stream(server.url, bob.access) as b,
+        Stream(server.url, carol.access) as c,
+    ):
         for s in (a, b, c):
             s.ready()
         a.send({"type": "typing", "conversation_id": conv})
@@ -209,9 +216,11 @@ def test_purge_drops_old_events(server, signup, db):
     from smile.social.realtime import service
 
     alice = signup("alice")
-    db.execute("INSERT INTO stream_events (user_id, kind, payload, created_at) VALUES "
-               "(%s, 'post', '{}', now() - interval '8 days'), (%s, 'post', '{}', now())",
-               (alice.user["id"], alice.user["id"]))
+    db.execute(
+        "INSERT INTO stream_events (user_id, kind, payload, created_at) VALUES "
+        "(%s, 'post', '{}', now() - interval '8 days'), (%s, 'post', '{}', now())",
+        (alice.user["id"], alice.user["id"]),
+    )
 
     async def purge():
         async with runtime.current().db.session() as session:
@@ -251,8 +260,11 @@ def test_fan_out_to_many_recipients_reaches_each_connected_one(server, signup, d
 
 def test_catch_up_replays_more_than_one_page(server, signup, db):
     alice = signup("alice")
-    db.execute("INSERT INTO stream_events (user_id, kind, payload) "
-               "SELECT %s, 'post', jsonb_build_object('n', i) FROM generate_series(1, 700) AS i", (alice.user["id"],))
+    db.execute(
+        "INSERT INTO stream_events (user_id, kind, payload) "
+        "SELECT %s, 'post', jsonb_build_object('n', i) FROM generate_series(1, 700) AS i",
+        (alice.user["id"],),
+    )
     with Stream(server.url, alice.access, cursor=0) as stream:
         got = [stream.next("post")["payload"]["n"] for _ in range(700)]
         ready = stream.ready()
@@ -287,16 +299,25 @@ def test_fan_out_job_writes_entries_and_events_for_many_followers(server, signup
     author, reader, stranger = signup(), signup(), signup()
     assert reader.post(f"/api/v1/users/{author.user['username']}/follow").status_code == 200
     reader.get("/api/v1/timelines/home")
-    crowd = [r[0] for r in db.execute(
-        "INSERT INTO users (id, email, username, display_name, account_type, roles, status, bio, links, location, "
-        "language, timezone, is_private, who_can_message, discoverable_by_email, is_adult) "
-        "SELECT gen_random_uuid(), 'g' || i || '@example.com', 'g' || i, 'G', 'person', '{user}', 'active', '', "
-        "'[]', '', 'en', 'UTC', false, 'everyone', false, false FROM generate_series(1, 60) AS i RETURNING id"
-    ).fetchall()]
-    db.execute("INSERT INTO follows (follower_id, followee_id, status, created_at) "
-               "SELECT f, %s, 'accepted', now() FROM unnest(%s::uuid[]) AS f", (author.user["id"], crowd))
-    db.execute("INSERT INTO social_activity (user_id, last_active_at, timeline_built_at) "
-               "SELECT u, now(), now() FROM unnest(%s::uuid[]) AS u", (crowd,))
+    crowd = [
+        r[0]
+        for r in db.execute(
+            "INSERT INTO users (id, email, username, display_name, account_type, roles, status, bio, links, location, "
+            "language, timezone, is_private, who_can_message, discoverable_by_email, is_adult) "
+            "SELECT gen_random_uuid(), 'g' || i || '@example.com', 'g' || i, 'G', 'person', '{user}', 'active', '', "
+            "'[]', '', 'en', 'UTC', false, 'everyone', false, false FROM generate_series(1, 60) AS i RETURNING id"
+        ).fetchall()
+    ]
+    db.execute(
+        "INSERT INTO follows (follower_id, followee_id, status, created_at) "
+        "SELECT f, %s, 'accepted', now() FROM unnest(%s::uuid[]) AS f",
+        (author.user["id"], crowd),
+    )
+    db.execute(
+        "INSERT INTO social_activity (user_id, last_active_at, timeline_built_at) "
+        "SELECT u, now(), now() FROM unnest(%s::uuid[]) AS u",
+        (crowd,),
+    )
     with Stream(server.url, reader.access) as live, Stream(server.url, stranger.access) as other:
         live.ready()
         other.ready()
@@ -313,7 +334,9 @@ def test_fan_out_job_writes_entries_and_events_for_many_followers(server, signup
         return db.execute(
             "SELECT (SELECT count(*) FROM timeline_entries WHERE post_id = %(p)s), "
             "(SELECT count(*) FROM stream_events WHERE kind = 'post' AND payload->>'post_id' = %(p)s::text), "
-            "(SELECT count(DISTINCT user_id) FROM stream_events WHERE kind = 'post')", {"p": post_id}).fetchone()
+            "(SELECT count(DISTINCT user_id) FROM stream_events WHERE kind = 'post')",
+            {"p": post_id},
+        ).fetchone()
 
     assert written() == (62, 61, 61)  # 61 followers' entries and the author's own; one event per follower
 

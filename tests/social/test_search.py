@@ -10,13 +10,17 @@ def post(api, body: str, visibility: str = "public") -> str:
 
 
 def follow(db, follower, followee, status="accepted") -> None:
-    db.execute("INSERT INTO follows (follower_id, followee_id, status, created_at) VALUES (%s, %s, %s, now())",
-               (follower.user["id"], followee.user["id"], status))
+    db.execute(
+        "INSERT INTO follows (follower_id, followee_id, status, created_at) VALUES (%s, %s, %s, now())",
+        (follower.user["id"], followee.user["id"], status),
+    )
 
 
 def block(db, blocker, blocked) -> None:
-    db.execute("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (%s, %s, now())",
-               (blocker.user["id"], blocked.user["id"]))
+    db.execute(
+        "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (%s, %s, now())",
+        (blocker.user["id"], blocked.user["id"]),
+    )
 
 
 def names(r) -> list[str]:
@@ -34,14 +38,17 @@ def test_people_search_is_fuzzy_prefix_first_and_flags_ai(signup, client, db):
     signup("jonas")
     signup("maria")
     bot = signup("helperbot")
-    db.execute("UPDATE users SET account_type = 'ai_agent', display_name = 'Jonathan Helper' WHERE id = %s",
-               (bot.user["id"],))
+    db.execute(
+        "UPDATE users SET account_type = 'ai_agent', display_name = 'Jonathan Helper' WHERE id = %s", (bot.user["id"],)
+    )
     found = names(client.get("/api/v1/search/people", params={"q": "jonatan"}))  # a typo
     assert "jonathan" in found and "maria" not in found
     prefix = names(client.get("/api/v1/search/people", params={"q": "jon"}))
     assert set(prefix) == {"jonas", "jonathan", "helperbot"}  # helperbot by display name
     assert names(client.get("/api/v1/search/people", params={"q": "jonathan"}))[0] == "jonathan"  # exact first
-    hits = {p["username"]: p for p in client.get("/api/v1/search/people", params={"q": "Jonathan Helper"}).json()["items"]}
+    hits = {
+        p["username"]: p for p in client.get("/api/v1/search/people", params={"q": "Jonathan Helper"}).json()["items"]
+    }
     assert hits["helperbot"]["is_ai"] is True and hits["helperbot"]["account_type"] == "ai_agent"
     assert "jonathan" not in hits or hits["jonathan"]["is_ai"] is False
     assert names(client.get("/api/v1/search/people", params={"q": "@maria"})) == ["maria"]

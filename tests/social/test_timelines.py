@@ -65,11 +65,16 @@ def test_inactive_follower_gets_posts_by_rebuild(signup, db):
     db.execute("DELETE FROM timeline_entries")  # as if carol had never been around
     post(bob, "while you were away")
     wait_jobs(db)
-    assert db.execute("SELECT count(*) FROM timeline_entries WHERE user_id = %s",
-                      (carol.user["id"],)).fetchone()[0] == 0
+    assert (
+        db.execute("SELECT count(*) FROM timeline_entries WHERE user_id = %s", (carol.user["id"],)).fetchone()[0] == 0
+    )
     assert home(carol) == ["while you were away"]
-    assert db.execute("SELECT timeline_built_at IS NOT NULL FROM social_activity WHERE user_id = %s",
-                      (carol.user["id"],)).fetchone()[0] is True
+    assert (
+        db.execute(
+            "SELECT timeline_built_at IS NOT NULL FROM social_activity WHERE user_id = %s", (carol.user["id"],)
+        ).fetchone()[0]
+        is True
+    )
 
 
 def test_approved_follow_request_backfills_home(signup, db):
@@ -103,8 +108,10 @@ def test_large_account_merged_on_read(signup, db, low_threshold):
     post(a, "small account post")
     post(star, "from a big account")
     wait_jobs(db)
-    fanned = db.execute("SELECT count(*) FROM timeline_entries t JOIN posts p ON p.id = t.post_id "
-                        "WHERE p.body = 'from a big account' AND t.user_id <> p.author_id").fetchone()[0]
+    fanned = db.execute(
+        "SELECT count(*) FROM timeline_entries t JOIN posts p ON p.id = t.post_id "
+        "WHERE p.body = 'from a big account' AND t.user_id <> p.author_id"
+    ).fetchone()[0]
     assert fanned == 0  # not fanned out: over the threshold
     assert home(a) == ["from a big account", "small account post"]
     assert home(b) == ["from a big account"]
@@ -174,8 +181,11 @@ def test_profile_pins_first_and_tabs(signup, client):
     first = post(alice, "first")
     post(alice, "second")
     post(alice, "third")
-    r = alice.put(f"/api/v1/posts/{first['id']}/pin") if hasattr(alice, "put") else alice.request(
-        "PUT", f"/api/v1/posts/{first['id']}/pin")
+    r = (
+        alice.put(f"/api/v1/posts/{first['id']}/pin")
+        if hasattr(alice, "put")
+        else alice.request("PUT", f"/api/v1/posts/{first['id']}/pin")
+    )
     assert r.status_code == 200, r.text
     assert bodies(client, "/api/v1/timelines/profile/alice") == ["first", "third", "second"]
     page = client.get("/api/v1/timelines/profile/alice", params={"limit": 1}).json()
@@ -228,8 +238,12 @@ def test_follower_counts_follow_every_change(signup, db):
     # Writes that bypass the service (a deleted account's cascade, raw SQL) keep it right too.
     db.execute("DELETE FROM users WHERE id = %s", (dave.user["id"],))
     assert followers_of(db, alice) == 1
-    assert db.execute("SELECT count(*) FROM follows WHERE followee_id = %s AND status = 'accepted'",
-                      (alice.user["id"],)).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM follows WHERE followee_id = %s AND status = 'accepted'", (alice.user["id"],)
+        ).fetchone()[0]
+        == 1
+    )
     assert alice.get("/api/v1/profiles/alice").json()["counts"]["followers"] == 1
 
 

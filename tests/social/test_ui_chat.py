@@ -30,8 +30,9 @@ def test_chat_form_sends_images(chat, db):
     page = web.get(f"/messages/{conv}").text
     assert 'type="file"' in page and 'x-data="smileChatForm()"' in page and "/static/js/chat.js" in page
     first, second = (upload(alice, png(), name=f"p{i}.png", ctype="image/png").json()["id"] for i in range(2))
-    r = web.post(f"/messages/{conv}/send", headers=HX,
-                 data={"body": "", "media_id": [first, second, ""]})  # an image-only message
+    r = web.post(
+        f"/messages/{conv}/send", headers=HX, data={"body": "", "media_id": [first, second, ""]}
+    )  # an image-only message
     assert r.status_code == 200 and r.text.lstrip().startswith('<li id="msg-'), r.text
     assert f"/media/post/{first}" in r.text and f"/media/post/{second}" in r.text
     [item] = bob.get(f"/api/v1/conversations/{conv}/messages").json()["items"]
@@ -64,8 +65,11 @@ def _insert_messages(db, conv, sender_id, count) -> list[str]:
     ids = []
     for i in range(count):
         mid = new_id()
-        db.execute("INSERT INTO messages (id, conversation_id, sender_id, body, body_html, status, created_at) "
-                   "VALUES (%s, %s, %s, %s, %s, 'visible', now())", (mid, conv, sender_id, f"m{i}", f"m{i}"))
+        db.execute(
+            "INSERT INTO messages (id, conversation_id, sender_id, body, body_html, status, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, 'visible', now())",
+            (mid, conv, sender_id, f"m{i}", f"m{i}"),
+        )
         ids.append(str(mid))
     return ids
 

@@ -7,8 +7,11 @@ from tests.social.test_posts import follow, post
 
 
 def _mentions(db, user) -> list[tuple]:
-    return db.execute("SELECT actor_id::text, post_id::text, comment_id::text FROM notifications "
-                      "WHERE user_id = %s AND kind = 'mention' ORDER BY id", (user.user["id"],)).fetchall()
+    return db.execute(
+        "SELECT actor_id::text, post_id::text, comment_id::text FROM notifications "
+        "WHERE user_id = %s AND kind = 'mention' ORDER BY id",
+        (user.user["id"],),
+    ).fetchall()
 
 
 def test_comment_mention_notifies_with_the_comment(signup, db):
@@ -48,8 +51,9 @@ def test_owner_and_parent_author_are_told_once(signup, db):
     p = post(alice, "thread")
     parent = comment(carol, p["id"], "first")
     reply = comment(bob, p["id"], "@alice @carol agreed", parent_id=parent["id"])
-    rows = db.execute("SELECT user_id::text, kind FROM notifications WHERE comment_id = %s ORDER BY id",
-                      (reply["id"],)).fetchall()
+    rows = db.execute(
+        "SELECT user_id::text, kind FROM notifications WHERE comment_id = %s ORDER BY id", (reply["id"],)
+    ).fetchall()
     assert sorted(rows) == sorted([(alice.user["id"], "comment"), (carol.user["id"], "comment")])
 
 

@@ -57,8 +57,10 @@ INLINE = [
     (re.compile(r"\bhx-(vals|headers)=['\"]\s*js:", re.I), "js: value (needs eval)"),
     (re.compile(r"\bhx-trigger=\"[^\"]*\[", re.I), "hx-trigger filter (needs eval)"),
     (re.compile(r"javascript:", re.I), "javascript: URL"),
-    (re.compile(r"""(?:x-on:|@)[\w.:-]+="[^"]*\b(?:if|confirm|document|window|URL|fetch)\b""", re.I),
-     "Alpine statement or global (not in the CSP build)"),
+    (
+        re.compile(r"""(?:x-on:|@)[\w.:-]+="[^"]*\b(?:if|confirm|document|window|URL|fetch)\b""", re.I),
+        "Alpine statement or global (not in the CSP build)",
+    ),
 ]
 
 
@@ -76,8 +78,18 @@ def test_templates_have_no_inline_script():
 def test_rendered_pages_load_scripts_from_files_only(signup, browser):
     alice = signup()
     web = browser(alice)
-    for path in ("/", f"/u/{alice.user['username']}", "/messages", "/notifications", "/settings/profile",
-                 "/billing/wallet", "/hub/keys", "/hub/usage", "/hub/playground", "/search?q=a"):
+    for path in (
+        "/",
+        f"/u/{alice.user['username']}",
+        "/messages",
+        "/notifications",
+        "/settings/profile",
+        "/billing/wallet",
+        "/hub/keys",
+        "/hub/usage",
+        "/hub/playground",
+        "/search?q=a",
+    ):
         r = web.get(path)
         assert r.status_code == 200, path
         tags = re.findall(r"<script\b[^>]*>", r.text)

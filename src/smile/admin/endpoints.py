@@ -17,8 +17,7 @@ from smile.kit.requests import DBRoute
 
 ERRORS: dict[int | str, dict] = {
     401: {"model": ErrorBody, "description": "Not signed in"},
-    403: {"model": ErrorBody,
-          "description": "Admin without two-factor (`mfa_enrolment_required`, `mfa_required`)"},
+    403: {"model": ErrorBody, "description": "Admin without two-factor (`mfa_enrolment_required`, `mfa_required`)"},
     404: {"model": ErrorBody, "description": "Not an admin, or no such account"},
 }
 REFUSED = {409: {"model": ErrorBody, "description": "Not possible in the account's state, or on yourself"}}
@@ -34,8 +33,15 @@ def _ip(request: Request) -> str:
 
 
 @router.get("/admin/users", response_model=Page[UserRow], summary="List and search accounts")
-async def list_users(db: DB, admin: AdminUser, q: Text = None, status: Status | None = None,
-                     role: Role | None = None, cursor: Text = None, limit: Limit = DEFAULT_LIMIT) -> Page[UserRow]:
+async def list_users(
+    db: DB,
+    admin: AdminUser,
+    q: Text = None,
+    status: Status | None = None,
+    role: Role | None = None,
+    cursor: Text = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[UserRow]:
     """`q` matches username, display name or email; usernames also by trigram similarity."""
     return await service.list_users(db, q=q, status=status, role=role, cursor=cursor, limit=limit)
 
@@ -45,27 +51,35 @@ async def get_user(user_id: uuid.UUID, db: DB, admin: AdminUser) -> UserRow:
     return await service.get_user(db, user_id)
 
 
-@router.post("/admin/users/{user_id}/suspend", response_model=UserRow, summary="Suspend an account",
-             responses=REFUSED)
+@router.post("/admin/users/{user_id}/suspend", response_model=UserRow, summary="Suspend an account", responses=REFUSED)
 async def suspend(user_id: uuid.UUID, body: SuspendIn, request: Request, db: DB, admin: AdminUser) -> UserRow:
     """Signs the account out everywhere and emails the person the reason."""
     return await service.suspend(db, admin.user, user_id, body.reason, ip=_ip(request))
 
 
-@router.post("/admin/users/{user_id}/reactivate", response_model=UserRow, summary="Lift a suspension",
-             responses=REFUSED)
+@router.post(
+    "/admin/users/{user_id}/reactivate", response_model=UserRow, summary="Lift a suspension", responses=REFUSED
+)
 async def reactivate(user_id: uuid.UUID, request: Request, db: DB, admin: AdminUser) -> UserRow:
     return await service.reactivate(db, admin.user, user_id, ip=_ip(request))
 
 
-@router.put("/admin/users/{user_id}/roles", response_model=UserRow, summary="Replace an account's roles",
-            responses=REFUSED)
+@router.put(
+    "/admin/users/{user_id}/roles", response_model=UserRow, summary="Replace an account's roles", responses=REFUSED
+)
 async def set_roles(user_id: uuid.UUID, body: RolesIn, request: Request, db: DB, admin: AdminUser) -> UserRow:
     return await service.set_roles(db, admin.user, user_id, list(body.roles), ip=_ip(request))
 
 
 @router.get("/admin/audit", response_model=Page[AuditRow], summary="The audit log")
-async def audit(db: DB, admin: AdminUser, actor: Text = None, target: Text = None, action: Text = None,
-                cursor: Text = None, limit: Limit = DEFAULT_LIMIT) -> Page[AuditRow]:
+async def audit(
+    db: DB,
+    admin: AdminUser,
+    actor: Text = None,
+    target: Text = None,
+    action: Text = None,
+    cursor: Text = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[AuditRow]:
     """`actor` and `target` take a username or id; `action` an action name or prefix (e.g. `admin`)."""
     return await service.audit_page(db, actor=actor, target=target, action=action, cursor=cursor, limit=limit)

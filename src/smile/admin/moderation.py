@@ -63,8 +63,9 @@ class Resolve(BaseModel):
 
 async def list_reports(db: AsyncSession, status: str, cursor: str | None, limit: int) -> ReportPage:
     stmt = select(Report).where(Report.status == status)
-    rows, next_cursor = page_of(list(await db.scalars(keyset(stmt, Report.id, cursor, limit, newest_first=False))),
-                                limit)
+    rows, next_cursor = page_of(
+        list(await db.scalars(keyset(stmt, Report.id, cursor, limit, newest_first=False))), limit
+    )
     return ReportPage(items=await present(db, rows), next_cursor=next_cursor)
 
 
@@ -75,8 +76,11 @@ async def present(db: AsyncSession, rows: list[Report]) -> list[ReportRow]:
         ids = [r.target_id for r in rows if r.target_type == kind]
         if ids:
             targets.update({(kind, t.id): t for t in await db.scalars(select(model).where(model.id.in_(ids)))})
-    user_ids = {r.target_user_id for r in rows} | {r.reporter_id for r in rows} | \
-        {r.target_id for r in rows if r.target_type == "user"}
+    user_ids = (
+        {r.target_user_id for r in rows}
+        | {r.reporter_id for r in rows}
+        | {r.target_id for r in rows if r.target_type == "user"}
+    )
     users = {u.id: u for u in await db.scalars(select(User).where(User.id.in_({i for i in user_ids if i})))}
     items = []
     for r in rows:
@@ -87,12 +91,23 @@ async def present(db: AsyncSession, rows: list[Report]) -> list[ReportRow]:
         else:
             excerpt = (target.body or "")[:280] if target else "(deleted)"
         reporter = users.get(r.reporter_id)
-        items.append(ReportRow(
-            id=r.id, target_type=r.target_type, target_id=r.target_id, reason=r.reason, details=r.details,
-            status=r.status, automatic=r.reporter_id is None and r.reason.startswith("auto:"),
-            reporter=reporter.username if reporter else None, author=AuthorOut.of(author) if author else None,
-            excerpt=excerpt, target_status=getattr(target, "status", None), resolution=r.resolution,
-            created_at=r.created_at))
+        items.append(
+            ReportRow(
+                id=r.id,
+                target_type=r.target_type,
+                target_id=r.target_id,
+                reason=r.reason,
+                details=r.details,
+                status=r.status,
+                automatic=r.reporter_id is None and r.reason.startswith("auto:"),
+                reporter=reporter.username if reporter else None,
+                author=AuthorOut.of(author) if author else None,
+                excerpt=excerpt,
+                target_status=getattr(target, "status", None),
+                resolution=r.resolution,
+                created_at=r.created_at,
+            )
+        )
     return items
 
 
@@ -107,31 +122,50 @@ async def resolve(db: AsyncSession, actor: User, report_id: uuid.UUID, body: Res
         await moderation.set_visibility(db, report, visible=action == "approve")
     elif action == "warn":
         user = await db.get(User, report.target_user_id)
-        await mail.send(db, user.email, "A warning from the smile moderators",
-                        f"Hello {user.display_name},\n\nA moderator reviewed a report about your "
-                        f"{report.target_type} and is warning you about it (reason: {report.reason}).\n\n"
-                        f"{note or 'Please follow the community rules.'}\n\n"
-                        "Repeated problems can lead to a suspension.\n")
+        await mail.send(
+            db,
+            user.email,
+            "A warning from the smile moderators",
+            f"Hello {user.display_name},\n\nA moderator reviewed a report about your "
+            f"{report.target_type} and is warning you about it (reason: {report.reason}).\n\n"
+            f"{note or 'Please follow the community rules.'}\n\n"
+            "Repeated problems can lead to a suspension.\n",
+        )
     elif action == "suspend":
         await admin_service.suspend(db, actor, report.target_user_id, note, ip=ip)
     await moderation.close_reports(db, report, action, actor.id)
-    await audit.record(db, actor.id, f"moderation.{action}", report.target_id, target_type=report.target_type,
-                       ip=ip, report_id=str(report.id), reason=report.reason, note=note)
+    await audit.record(
+        db,
+        actor.id,
+        f"moderation.{action}",
+        report.target_id,
+        target_type=report.target_type,
+        ip=ip,
+        report_id=str(report.id),
+        reason=report.reason,
+        note=note,
+    )
     return report
 
 
 # JSON API
 
+
 @router.get("/api/v1/admin/reports", response_model=ReportPage, responses=responses(401, 403, 404, 422))
-async def api_reports(admin: AdminUser, db: DB, status: Literal["open", "actioned", "dismissed"] = "open",
-                      cursor: str | None = None,
-                      limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT) -> ReportPage:
+async def api_reports(
+    admin: AdminUser,
+    db: DB,
+    status: Literal["open", "actioned", "dismissed"] = "open",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> ReportPage:
     """The moderation queue, oldest first, with each target's excerpt and author."""
     return await list_reports(db, status, cursor, limit)
 
 
-@router.post("/api/v1/admin/reports/{report_id}/resolve", response_model=ReportRow,
-             responses=responses(401, 403, 404, 409, 422))
+@router.post(
+    "/api/v1/admin/reports/{report_id}/resolve", response_model=ReportRow, responses=responses(401, 403, 404, 409, 422)
+)
 async def api_resolve(report_id: uuid.UUID, body: Resolve, request: Request, admin: AdminUser, db: DB) -> ReportRow:
     """dismiss, hide (content), approve (a held item), warn (email) or suspend (the account; note = reason)."""
     report = await resolve(db, admin.user, report_id, body, ip=client_info(request)[1])
@@ -139,6 +173,7 @@ async def api_resolve(report_id: uuid.UUID, body: Resolve, request: Request, adm
 
 
 # Pages
+
 
 @router.get("/admin/moderation", response_class=HTMLResponse, include_in_schema=False)
 async def page(request: Request, admin: AdminUser, db: DB, status: str = "open", cursor: str | None = None) -> Response:
@@ -151,8 +186,14 @@ async def page(request: Request, admin: AdminUser, db: DB, status: str = "open",
 
 
 @router.post("/admin/moderation/{report_id}", include_in_schema=False)
-async def page_resolve(request: Request, report_id: uuid.UUID, admin: AdminUser, db: DB,
-                       action: Annotated[str, Form()], note: Annotated[str, Form()] = "") -> Response:
+async def page_resolve(
+    request: Request,
+    report_id: uuid.UUID,
+    admin: AdminUser,
+    db: DB,
+    action: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
     try:
         body = Resolve(action=action, note=note[:1000])
         await resolve(db, admin.user, report_id, body, ip=client_info(request)[1])

@@ -41,14 +41,30 @@ async def admin_home(request: Request, admin: AdminUser) -> Response:
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-async def users(request: Request, db: DB, admin: AdminUser, q: str = "", status: str = "", role: str = "",
-                cursor: str | None = None) -> HTMLResponse:
-    filters = {"q": q.strip()[:200], "status": status if status in STATUSES else "",
-               "role": role if role in ROLES else ""}
-    page = await service.list_users(db, q=filters["q"], status=filters["status"] or None,
-                                    role=filters["role"] or None, cursor=cursor, limit=PAGE_SIZE)
-    context = {"page": page, "filters": filters, "statuses": STATUSES, "roles": ROLES, "first_page": not cursor,
-               "more_url": _more_url("/admin/users", filters, page.next_cursor)}
+async def users(
+    request: Request, db: DB, admin: AdminUser, q: str = "", status: str = "", role: str = "", cursor: str | None = None
+) -> HTMLResponse:
+    filters = {
+        "q": q.strip()[:200],
+        "status": status if status in STATUSES else "",
+        "role": role if role in ROLES else "",
+    }
+    page = await service.list_users(
+        db,
+        q=filters["q"],
+        status=filters["status"] or None,
+        role=filters["role"] or None,
+        cursor=cursor,
+        limit=PAGE_SIZE,
+    )
+    context = {
+        "page": page,
+        "filters": filters,
+        "statuses": STATUSES,
+        "roles": ROLES,
+        "first_page": not cursor,
+        "more_url": _more_url("/admin/users", filters, page.next_cursor),
+    }
     name = "admin/_user_rows.html" if _partial(request) else "admin/users.html"
     return render(request, name, context)
 
@@ -57,8 +73,11 @@ async def users(request: Request, db: DB, admin: AdminUser, q: str = "", status:
 async def user_detail(user_id: uuid.UUID, request: Request, db: DB, admin: AdminUser) -> HTMLResponse:
     user = await service.get_user(db, user_id)
     history = await service.audit_page(db, target=str(user_id), limit=10)
-    return render(request, "admin/user.html", {"account": user, "history": history, "roles": ROLES,
-                                               "is_self": user.id == admin.user.id})
+    return render(
+        request,
+        "admin/user.html",
+        {"account": user, "history": history, "roles": ROLES, "is_self": user.id == admin.user.id},
+    )
 
 
 async def _act(request: Request, user_id: uuid.UUID, action: Awaitable[object], done: str) -> Response:
@@ -73,8 +92,9 @@ async def _act(request: Request, user_id: uuid.UUID, action: Awaitable[object], 
 
 
 @router.post("/admin/users/{user_id}/suspend")
-async def suspend(user_id: uuid.UUID, request: Request, db: DB, admin: AdminUser,
-                  reason: Annotated[str, Form()] = "") -> Response:
+async def suspend(
+    user_id: uuid.UUID, request: Request, db: DB, admin: AdminUser, reason: Annotated[str, Form()] = ""
+) -> Response:
     action = service.suspend(db, admin.user, user_id, reason, ip=client_info(request)[1])
     return await _act(request, user_id, action, "Account suspended; its sessions were signed out.")
 
@@ -86,18 +106,34 @@ async def reactivate(user_id: uuid.UUID, request: Request, db: DB, admin: AdminU
 
 
 @router.post("/admin/users/{user_id}/roles")
-async def set_roles(user_id: uuid.UUID, request: Request, db: DB, admin: AdminUser,
-                    roles: Annotated[list[str], Form()] = []) -> Response:  # noqa: B006 - FastAPI copies defaults
+async def set_roles(
+    user_id: uuid.UUID,
+    request: Request,
+    db: DB,
+    admin: AdminUser,
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults, the list is never shared
+) -> Response:
     action = service.set_roles(db, admin.user, user_id, roles, ip=client_info(request)[1])
     return await _act(request, user_id, action, "Roles saved.")
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-async def audit(request: Request, db: DB, admin: AdminUser, actor: str = "", target: str = "", action: str = "",
-                cursor: str | None = None) -> HTMLResponse:
+async def audit(
+    request: Request,
+    db: DB,
+    admin: AdminUser,
+    actor: str = "",
+    target: str = "",
+    action: str = "",
+    cursor: str | None = None,
+) -> HTMLResponse:
     filters = {"actor": actor.strip()[:200], "target": target.strip()[:200], "action": action.strip()[:200]}
     page = await service.audit_page(db, **filters, cursor=cursor, limit=PAGE_SIZE)
-    context = {"page": page, "filters": filters, "first_page": not cursor,
-               "more_url": _more_url("/admin/audit", filters, page.next_cursor)}
+    context = {
+        "page": page,
+        "filters": filters,
+        "first_page": not cursor,
+        "more_url": _more_url("/admin/audit", filters, page.next_cursor),
+    }
     name = "admin/_audit_rows.html" if _partial(request) else "admin/audit.html"
     return render(request, name, context)

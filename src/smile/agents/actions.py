@@ -159,6 +159,7 @@ async def run(trigger: Trigger, *, db_factory=None, settings: Settings | None = 
 
 # --- phase 1: decide -------------------------------------------------------------------------------------
 
+
 async def _decide(db: AsyncSession, trigger: Trigger, settings: Settings) -> Plan:
     found = await agents.load(db, trigger.agent_id)
     if found is None:
@@ -190,19 +191,24 @@ async def _decide(db: AsyncSession, trigger: Trigger, settings: Settings) -> Pla
     if depth >= settings.agent_max_depth:
         raise Skip("depth")
     await _loop_guards(db, agent, partner, settings, now)
-    context = await agent_context.gather(db, agent.id, partner.id if partner and not partner.is_ai else None,
-                                         question)
+    context = await agent_context.gather(db, agent.id, partner.id if partner and not partner.is_ai else None, question)
     if trigger.kind in REPLY_KINDS:
         messages_ = prompt.reply(agent, user, owner, context, history, trigger.kind)
     else:
         messages_ = prompt.post(agent, user, owner, context, topic, recent)
-    request = ChatRequest(agent.model, messages_, max_tokens=settings.agent_reply_max_tokens,
-                          temperature=agent.temperature, knowledge=[c.text for c in context.knowledge] or None)
+    request = ChatRequest(
+        agent.model,
+        messages_,
+        max_tokens=settings.agent_reply_max_tokens,
+        temperature=agent.temperature,
+        knowledge=[c.text for c in context.knowledge] or None,
+    )
     request, reserved = await _worst_case(db, request, settings)
     day = now.date()
     if not await _reserve(db, agent, day, reserved):
-        await _pause(db, agent.id, owner.id, "budget", dt.datetime.combine(day + dt.timedelta(days=1),
-                                                                           dt.time(), dt.UTC))
+        await _pause(
+            db, agent.id, owner.id, "budget", dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+        )
         raise Skip("budget")
     return Plan(agent, user, owner, partner, depth, request, reserved, day, question, context, topic, slot_index)
 
@@ -214,8 +220,10 @@ async def _thread(db: AsyncSession, trigger: Trigger, me: User) -> list[prompt.S
             last = await messages.get_message(db, me.id, trigger.conversation_id, trigger.message_id)
             page = await messages.list_messages(db, me.id, trigger.conversation_id, encode_cursor(last.id), 9)
             items = [m for m in [*reversed(page.items), last] if m.body]
-            authors = {u.id: u for u in await db.scalars(select(User).where(
-                User.id.in_({m.sender.id for m in items if m.sender})))}
+            authors = {
+                u.id: u
+                for u in await db.scalars(select(User).where(User.id.in_({m.sender.id for m in items if m.sender})))
+            }
             return [prompt.Said(authors[m.sender.id], m.body) for m in items if m.sender and m.sender.id in authors]
         post = await posts.get_visible_post(db, me.id, trigger.post_id)
         said = [prompt.Said(await db.get(User, post.author_id), post.body)] if post.body else []
@@ -256,13 +264,15 @@ async def _depth(db: AsyncSession, trigger: Trigger, partner: User | None) -> in
     return (before if before is not None else 0) + 1
 
 
-async def _loop_guards(db: AsyncSession, agent: Agent, partner: User | None, settings: Settings,
-                       now: dt.datetime) -> None:
+async def _loop_guards(
+    db: AsyncSession, agent: Agent, partner: User | None, settings: Settings, now: dt.datetime
+) -> None:
     done = and_(AgentAction.agent_id == agent.id, AgentAction.status == "done")
     if partner is not None and partner.is_ai and settings.agent_pair_cooldown_seconds:
         since = now - dt.timedelta(seconds=settings.agent_pair_cooldown_seconds)
-        if await db.scalar(select(func.count()).where(done, AgentAction.partner_id == partner.id,
-                                                      AgentAction.created_at > since)):
+        if await db.scalar(
+            select(func.count()).where(done, AgentAction.partner_id == partner.id, AgentAction.created_at > since)
+        ):
             raise Skip("cooldown")
     hourly = await db.scalar(select(func.count()).where(done, AgentAction.created_at > now - dt.timedelta(hours=1)))
     if hourly >= settings.agent_hourly_actions:
@@ -285,42 +295,58 @@ async def _worst_case(db: AsyncSession, request: ChatRequest, settings: Settings
 
 async def _reserve(db: AsyncSession, agent: Agent, day: dt.date, amount: int) -> bool:
     """Hold `amount` of today's budget; False when it would exceed it (cannot overspend under concurrency)."""
-    await db.execute(insert(AgentSpend).values(agent_id=agent.id, day=day, reserved=0, spent=0, calls=0)
-                     .on_conflict_do_nothing(index_elements=["agent_id", "day"]))
+    await db.execute(
+        insert(AgentSpend)
+        .values(agent_id=agent.id, day=day, reserved=0, spent=0, calls=0)
+        .on_conflict_do_nothing(index_elements=["agent_id", "day"])
+    )
     row = await db.execute(
-        update(AgentSpend).where(AgentSpend.agent_id == agent.id, AgentSpend.day == day,
-                                 AgentSpend.spent + AgentSpend.reserved + amount <= agent.daily_budget)
+        update(AgentSpend)
+        .where(
+            AgentSpend.agent_id == agent.id,
+            AgentSpend.day == day,
+            AgentSpend.spent + AgentSpend.reserved + amount <= agent.daily_budget,
+        )
         .values(reserved=AgentSpend.reserved + amount, calls=AgentSpend.calls + 1)
-        .returning(AgentSpend.agent_id))
+        .returning(AgentSpend.agent_id)
+    )
     return row.first() is not None
 
 
 async def _settle(db: AsyncSession, plan: Plan, credits: int) -> None:
-    await db.execute(update(AgentSpend).where(AgentSpend.agent_id == plan.agent.id, AgentSpend.day == plan.day)
-                     .values(reserved=func.greatest(AgentSpend.reserved - plan.reserved, 0),
-                             spent=AgentSpend.spent + credits))
+    await db.execute(
+        update(AgentSpend)
+        .where(AgentSpend.agent_id == plan.agent.id, AgentSpend.day == plan.day)
+        .values(reserved=func.greatest(AgentSpend.reserved - plan.reserved, 0), spent=AgentSpend.spent + credits)
+    )
 
 
-async def _pause(db: AsyncSession, agent_id: uuid.UUID, owner_id: uuid.UUID, reason: str,
-                 until: dt.datetime) -> None:
+async def _pause(db: AsyncSession, agent_id: uuid.UUID, owner_id: uuid.UUID, reason: str, until: dt.datetime) -> None:
     """Pause the agent; only the transaction that paused it notifies the owner (once per pause)."""
     now = utcnow()
     paused = await db.execute(
-        update(Agent).where(Agent.id == agent_id, (Agent.paused_until.is_(None)) | (Agent.paused_until <= now))
-        .values(paused_until=until, paused_reason=reason).returning(Agent.id))
+        update(Agent)
+        .where(Agent.id == agent_id, (Agent.paused_until.is_(None)) | (Agent.paused_until <= now))
+        .values(paused_until=until, paused_reason=reason)
+        .returning(Agent.id)
+    )
     if paused.first() is not None:
         await notifications.notify(db, user_id=owner_id, kind="agent_paused", actor_id=agent_id)
         log.info("agent_paused", agent=str(agent_id), reason=reason)
 
 
 async def _recent_posts(db: AsyncSession, agent_id: uuid.UUID, limit: int) -> list[str]:
-    rows = await db.scalars(select(AgentAction.text_norm).where(
-        AgentAction.agent_id == agent_id, AgentAction.kind == "post", AgentAction.status == "done")
-        .order_by(AgentAction.created_at.desc()).limit(limit))
+    rows = await db.scalars(
+        select(AgentAction.text_norm)
+        .where(AgentAction.agent_id == agent_id, AgentAction.kind == "post", AgentAction.status == "done")
+        .order_by(AgentAction.created_at.desc())
+        .limit(limit)
+    )
     return [r for r in rows if r]
 
 
 # --- phase 2/3: check the output, publish ------------------------------------------------------------------
+
 
 def _finish(trigger: Trigger, plan: Plan, raw: str, is_offline: bool) -> str:
     if is_offline:  # the offline provider echoes its input: the agent's own templates answer instead
@@ -342,17 +368,35 @@ def _verdict(text_out: str) -> str | None:
 
 async def _record(db: AsyncSession, trigger: Trigger, status: str, reason: str | None, **values) -> bool:
     """Insert the action under its key; False when the key was already used."""
-    row = await db.execute(insert(AgentAction).values(
-        key=trigger.key, agent_id=trigger.agent_id, kind=trigger.kind, status=status, reason=reason,
-        partner_id=trigger.actor_id, partner_is_ai=values.pop("partner_is_ai", False), depth=values.pop("depth", 0),
-        credits=values.pop("credits", 0), created_at=utcnow(), **values)
-        .on_conflict_do_nothing(index_elements=["key"]).returning(AgentAction.key))
+    row = await db.execute(
+        insert(AgentAction)
+        .values(
+            key=trigger.key,
+            agent_id=trigger.agent_id,
+            kind=trigger.kind,
+            status=status,
+            reason=reason,
+            partner_id=trigger.actor_id,
+            partner_is_ai=values.pop("partner_is_ai", False),
+            depth=values.pop("depth", 0),
+            credits=values.pop("credits", 0),
+            created_at=utcnow(),
+            **values,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(AgentAction.key)
+    )
     return row.first() is not None
 
 
 async def _publish(db: AsyncSession, trigger: Trigger, plan: Plan, text_out: str, result, request_id) -> str:
-    common = {"partner_is_ai": bool(plan.partner and plan.partner.is_ai), "depth": plan.depth,
-              "credits": result.credits, "model": result.model, "request_id": request_id}
+    common = {
+        "partner_is_ai": bool(plan.partner and plan.partner.is_ai),
+        "depth": plan.depth,
+        "credits": result.credits,
+        "model": result.model,
+        "request_id": request_id,
+    }
     reason = _verdict(text_out)
     norm = guards.normalize(text_out)
     if reason is None and trigger.kind == "post" and norm in await _recent_posts(db, plan.agent.id, RECENT_POSTS):
@@ -364,16 +408,23 @@ async def _publish(db: AsyncSession, trigger: Trigger, plan: Plan, text_out: str
     if not await _record(db, trigger, "done", None, text_norm=norm if trigger.kind == "post" else None, **common):
         return "duplicate"  # another run of this trigger published first, in its own transaction
     user = await db.get(User, plan.agent.id)
-    generated_by = {"agent": user.username, "model": result.model, "version": plan.agent.version,
-                    "offline": bool(result.offline)}
+    generated_by = {
+        "agent": user.username,
+        "model": result.model,
+        "version": plan.agent.version,
+        "offline": bool(result.offline),
+    }
     try:
         async with db.begin_nested():
             content_id = await _send(db, trigger, user, text_out, generated_by)
     except TooManyRequests:
         raise  # the whole transaction rolls back (the key too): the job retries later
     except AppError as exc:  # e.g. the person blocked the agent since: nothing to publish
-        await db.execute(update(AgentAction).where(AgentAction.key == trigger.key)
-                         .values(status="skipped", reason=f"refused:{exc.code}"[:60]))
+        await db.execute(
+            update(AgentAction)
+            .where(AgentAction.key == trigger.key)
+            .values(status="skipped", reason=f"refused:{exc.code}"[:60])
+        )
         return f"refused:{exc.code}"
     await db.execute(update(AgentAction).where(AgentAction.key == trigger.key).values(content_id=content_id))
     if trigger.kind == "message" and plan.partner is not None and not plan.partner.is_ai:
@@ -384,12 +435,12 @@ async def _publish(db: AsyncSession, trigger: Trigger, plan: Plan, text_out: str
 
 async def _send(db: AsyncSession, trigger: Trigger, user: User, body: str, generated_by: dict) -> uuid.UUID:
     if trigger.kind == "message":
-        out = await messages.send(db, user, trigger.conversation_id, MessageCreate(body=body),
-                                  generated_by=generated_by)
+        out = await messages.send(
+            db, user, trigger.conversation_id, MessageCreate(body=body), generated_by=generated_by
+        )
         return out.id
     if trigger.kind in ("comment", "mention"):
-        comment = await comments.create(db, user, trigger.post_id, body, trigger.comment_id,
-                                        generated_by=generated_by)
+        comment = await comments.create(db, user, trigger.post_id, body, trigger.comment_id, generated_by=generated_by)
         return comment.id
     post = await posts.create(db, user, PostIn(body=body), generated_by=generated_by)
     return post.id
@@ -410,15 +461,20 @@ async def _follow_back(db: AsyncSession, trigger: Trigger) -> str:
         async with db.begin_nested():
             await graph.follow(db, user, follower.username)
     except AppError as exc:
-        await db.execute(update(AgentAction).where(AgentAction.key == trigger.key)
-                         .values(status="skipped", reason=f"refused:{exc.code}"[:60]))
+        await db.execute(
+            update(AgentAction)
+            .where(AgentAction.key == trigger.key)
+            .values(status="skipped", reason=f"refused:{exc.code}"[:60])
+        )
         return f"refused:{exc.code}"
     return "done"
 
 
 async def spent(db: AsyncSession, agent_id: uuid.UUID, day: dt.date) -> tuple[int, int]:
     """(spent, reserved) credits of the agent on `day`."""
-    row = (await db.execute(select(AgentSpend.spent, AgentSpend.reserved).where(
-        AgentSpend.agent_id == agent_id, AgentSpend.day == day))).first()
+    row = (
+        await db.execute(
+            select(AgentSpend.spent, AgentSpend.reserved).where(AgentSpend.agent_id == agent_id, AgentSpend.day == day)
+        )
+    ).first()
     return (row[0], row[1]) if row else (0, 0)
-

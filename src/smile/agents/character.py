@@ -101,8 +101,9 @@ def _parse(model: type[BaseModel], raw: dict, prefix: str = "") -> Any:
             name = (prefix + "." if prefix else "") + _path(tuple(err["loc"]))
             fields.setdefault(name, err["msg"].lower())
         first = next(iter(fields.items()))
-        raise Invalid(f"The character file is not valid: {first[0]}: {first[1]}.", fields=fields,
-                      code="invalid_character") from None
+        raise Invalid(
+            f"The character file is not valid: {first[0]}: {first[1]}.", fields=fields, code="invalid_character"
+        ) from None
 
 
 def _handle(name: str) -> str:
@@ -145,30 +146,45 @@ def knowledge_texts(raw: dict) -> list[str]:
 def to_create(raw: Any, handle: str | None = None) -> AgentCreate:
     """An AgentCreate from an ElizaOS character, a Character Card V2 or our own export (422 names the field)."""
     if not isinstance(raw, dict):
-        raise Invalid("A character file is a JSON object.", fields={"character": "must be an object"},
-                      code="invalid_character")
+        raise Invalid(
+            "A character file is a JSON object.", fields={"character": "must be an object"}, code="invalid_character"
+        )
     if "spec" in raw:
         card = _parse(_Card, raw)
         if card.spec != "chara_card_v2":
-            raise Invalid(f"Unsupported card spec {card.spec!r}; use chara_card_v2.", fields={"spec": "unsupported"},
-                          code="invalid_character")
+            raise Invalid(
+                f"Unsupported card spec {card.spec!r}; use chara_card_v2.",
+                fields={"spec": "unsupported"},
+                code="invalid_character",
+            )
         d = card.data
-        fields = {"display_name": d.name, "bio": d.description[:500],
-                  "persona": "\n".join(p for p in (d.description, d.scenario, d.system_prompt) if p)[:4000],
-                  "style": d.personality[:2000], "topics": [t[:80] for t in d.tags][:20],
-                  "greeting": d.first_mes[:500], "example_dialogues": _card_dialogues(d.mes_example)}
+        fields = {
+            "display_name": d.name,
+            "bio": d.description[:500],
+            "persona": "\n".join(p for p in (d.description, d.scenario, d.system_prompt) if p)[:4000],
+            "style": d.personality[:2000],
+            "topics": [t[:80] for t in d.tags][:20],
+            "greeting": d.first_mes[:500],
+            "example_dialogues": _card_dialogues(d.mes_example),
+        }
         name = d.name
     else:
         c = _parse(_Eliza, raw)
         bio = _lines(c.bio)
         settings = c.settings or {}
-        fields = {"display_name": c.name, "bio": " ".join(bio)[:500],
-                  "persona": (c.system or "\n".join(bio)).strip()[:4000],
-                  "style": "\n".join(c.style.all + c.style.chat)[:2000], "lore": [x[:1000] for x in c.lore][:30],
-                  "topics": [t[:80] for t in c.topics][:20], "adjectives": [a[:80] for a in c.adjectives][:20],
-                  "example_posts": [p[:1000] for p in c.postExamples][:20],
-                  "example_dialogues": [_dialogue(g, c.name) for g in c.messageExamples if g][:10],
-                  "greeting": (c.greeting or "")[:500], "avoid": (c.avoid or "")[:2000]}
+        fields = {
+            "display_name": c.name,
+            "bio": " ".join(bio)[:500],
+            "persona": (c.system or "\n".join(bio)).strip()[:4000],
+            "style": "\n".join(c.style.all + c.style.chat)[:2000],
+            "lore": [x[:1000] for x in c.lore][:30],
+            "topics": [t[:80] for t in c.topics][:20],
+            "adjectives": [a[:80] for a in c.adjectives][:20],
+            "example_posts": [p[:1000] for p in c.postExamples][:20],
+            "example_dialogues": [_dialogue(g, c.name) for g in c.messageExamples if g][:10],
+            "greeting": (c.greeting or "")[:500],
+            "avoid": (c.avoid or "")[:2000],
+        }
         for key in ("model", "temperature", "language", "visibility"):
             if settings.get(key) is not None:
                 fields[key] = settings[key]
@@ -179,15 +195,33 @@ def to_create(raw: Any, handle: str | None = None) -> AgentCreate:
 
 def export(agent: Agent, user: User, knowledge: list[str] | None = None) -> dict:
     """Our documented character file: ElizaOS's common fields plus greeting, avoid and settings."""
-    examples = [[{"name": user.display_name if t["role"] == "agent" else "{{user1}}", "content": {"text": t["text"]}}
-                 for t in dialogue] for dialogue in agent.example_dialogues]
+    examples = [
+        [
+            {"name": user.display_name if t["role"] == "agent" else "{{user1}}", "content": {"text": t["text"]}}
+            for t in dialogue
+        ]
+        for dialogue in agent.example_dialogues
+    ]
     return {
-        "format": FORMAT, "name": user.display_name, "username": user.username,
-        "system": agent.persona, "bio": [user.bio] if user.bio else [],
-        "lore": list(agent.lore), "style": {"all": [agent.style] if agent.style else [], "chat": [], "post": []},
-        "topics": list(agent.topics), "adjectives": list(agent.adjectives), "messageExamples": examples,
-        "postExamples": list(agent.example_posts), "knowledge": knowledge or [], "greeting": agent.greeting,
-        "avoid": agent.avoid, "settings": {"model": agent.model, "temperature": agent.temperature,
-                                           "language": user.language, "visibility": agent.visibility},
+        "format": FORMAT,
+        "name": user.display_name,
+        "username": user.username,
+        "system": agent.persona,
+        "bio": [user.bio] if user.bio else [],
+        "lore": list(agent.lore),
+        "style": {"all": [agent.style] if agent.style else [], "chat": [], "post": []},
+        "topics": list(agent.topics),
+        "adjectives": list(agent.adjectives),
+        "messageExamples": examples,
+        "postExamples": list(agent.example_posts),
+        "knowledge": knowledge or [],
+        "greeting": agent.greeting,
+        "avoid": agent.avoid,
+        "settings": {
+            "model": agent.model,
+            "temperature": agent.temperature,
+            "language": user.language,
+            "visibility": agent.visibility,
+        },
         "version": agent.version,
     }

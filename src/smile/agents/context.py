@@ -21,7 +21,7 @@ log = structlog.get_logger("smile.agents")
 @dataclass
 class Context:
     knowledge: list[Any] = field(default_factory=list)  # Chunk: id, document_id, title, text, score
-    memories: list[Any] = field(default_factory=list)   # Memory: id, text
+    memories: list[Any] = field(default_factory=list)  # Memory: id, text
 
 
 def _service(name: str):
@@ -31,8 +31,7 @@ def _service(name: str):
         return None
 
 
-async def gather(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID | None, query: str,
-                 k: int = 5) -> Context:
+async def gather(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID | None, query: str, k: int = 5) -> Context:
     """Knowledge chunks relevant to `query`, and memories about `person_id` (none without a person)."""
     found = Context()
     if query.strip() and (knowledge := _service("knowledge")) is not None:
@@ -42,8 +41,9 @@ async def gather(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID | N
     return found
 
 
-async def remember(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID, user_text: str,
-                   reply_text: str) -> None:
+async def remember(
+    db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID, user_text: str, reply_text: str
+) -> None:
     """Let the memory service learn from one exchange (nothing when it is not installed)."""
     if (memory := _service("memory")) is not None:
         await memory.remember_exchange(db, agent_id, person_id, user_text, reply_text)

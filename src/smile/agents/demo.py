@@ -33,41 +33,97 @@ from smile.social.posts.schemas import PostIn
 GRANT = 500  # credits per owner, once
 
 AGENTS = [
-    ("sunny_tips", "influencer", "Sunny Tips", ["habits", "wellbeing"], "Tiny habits",
-     "A tiny habit is a change small enough to do every day. Stacking a new habit on an old one makes it stick. "
-     "Morning light helps people wake up and sleep better at night."),
-    ("dr_soil", "expert", "Dr. Soil", ["gardening", "soil"], "Soil basics",
-     "Healthy soil holds water like a sponge. Compost feeds the microbes that feed the plants. "
-     "Tomatoes need at least six hours of sun a day. Water deeply and less often so roots grow down."),
-    ("pun_master", "entertainer", "Pun Master", ["puns", "riddles"], "Riddles",
-     "What has keys but cannot open locks? A piano. What gets wetter the more it dries? A towel. "
-     "Why did the scarecrow win an award? Because he was outstanding in his field."),
-    ("shop_helper", "customer_helper", "Shop Helper", ["orders", "returns"], "Store policy",
-     "Orders ship within two business days. Returns are accepted within 30 days with the receipt. "
-     "Support answers email from 9 to 17 on weekdays."),
-    ("math_tutor", "tutor", "Math Tutor", ["fractions", "algebra"], "Fractions",
-     "A fraction has a numerator on top and a denominator below. To add fractions, first give them the same "
-     "denominator. One half equals two quarters."),
-    ("chef_ai", "expert", "Chef AI", ["cooking", "pasta"], "Kitchen notes",
-     "Spaghetti cooks in about nine minutes. Salt the pasta water generously. "
-     "Resting meat for five minutes keeps it juicy."),
-    ("star_gazer", "influencer", "Star Gazer", ["astronomy", "night sky"], "Sky guide",
-     "Jupiter is the brightest planet after Venus. The Moon shows the same face to Earth. "
-     "The best time to see meteors is after midnight, away from city lights."),
-    ("code_coach", "tutor", "Code Coach", ["python", "programming"], "Python notes",
-     "A Python list keeps items in order. A dictionary maps keys to values. "
-     "Functions let you name a piece of code and reuse it."),
+    (
+        "sunny_tips",
+        "influencer",
+        "Sunny Tips",
+        ["habits", "wellbeing"],
+        "Tiny habits",
+        "A tiny habit is a change small enough to do every day. Stacking a new habit on an old one makes it stick. "
+        "Morning light helps people wake up and sleep better at night.",
+    ),
+    (
+        "dr_soil",
+        "expert",
+        "Dr. Soil",
+        ["gardening", "soil"],
+        "Soil basics",
+        "Healthy soil holds water like a sponge. Compost feeds the microbes that feed the plants. "
+        "Tomatoes need at least six hours of sun a day. Water deeply and less often so roots grow down.",
+    ),
+    (
+        "pun_master",
+        "entertainer",
+        "Pun Master",
+        ["puns", "riddles"],
+        "Riddles",
+        "What has keys but cannot open locks? A piano. What gets wetter the more it dries? A towel. "
+        "Why did the scarecrow win an award? Because he was outstanding in his field.",
+    ),
+    (
+        "shop_helper",
+        "customer_helper",
+        "Shop Helper",
+        ["orders", "returns"],
+        "Store policy",
+        "Orders ship within two business days. Returns are accepted within 30 days with the receipt. "
+        "Support answers email from 9 to 17 on weekdays.",
+    ),
+    (
+        "math_tutor",
+        "tutor",
+        "Math Tutor",
+        ["fractions", "algebra"],
+        "Fractions",
+        "A fraction has a numerator on top and a denominator below. To add fractions, first give them the same "
+        "denominator. One half equals two quarters.",
+    ),
+    (
+        "chef_ai",
+        "expert",
+        "Chef AI",
+        ["cooking", "pasta"],
+        "Kitchen notes",
+        "Spaghetti cooks in about nine minutes. Salt the pasta water generously. "
+        "Resting meat for five minutes keeps it juicy.",
+    ),
+    (
+        "star_gazer",
+        "influencer",
+        "Star Gazer",
+        ["astronomy", "night sky"],
+        "Sky guide",
+        "Jupiter is the brightest planet after Venus. The Moon shows the same face to Earth. "
+        "The best time to see meteors is after midnight, away from city lights.",
+    ),
+    (
+        "code_coach",
+        "tutor",
+        "Code Coach",
+        ["python", "programming"],
+        "Python notes",
+        "A Python list keeps items in order. A dictionary maps keys to values. "
+        "Functions let you name a piece of code and reuse it.",
+    ),
 ]
-QUESTIONS = {"dr_soil": "How much sun do tomatoes need?", "shop_helper": "How long do returns take?",
-             "math_tutor": "How do I add fractions?"}
+QUESTIONS = {
+    "dr_soil": "How much sun do tomatoes need?",
+    "shop_helper": "How long do returns take?",
+    "math_tutor": "How do I add fractions?",
+}
 MENTION = ("chef_ai", "@chef_ai how long does spaghetti cook?")
 
 
 async def _grant(db, owner_id: uuid.UUID) -> None:
     wallet = await ledger.wallet(db, owner_id)
     promo = await ledger.platform(db, ledger.PROMOTIONS, CREDITS)
-    await ledger.post(db, "grant", [Leg(promo, -GRANT), Leg(wallet, GRANT)], key=f"demo-agents:{owner_id}",
-                      memo="Demo: credits for your AI agents")
+    await ledger.post(
+        db,
+        "grant",
+        [Leg(promo, -GRANT), Leg(wallet, GRANT)],
+        key=f"demo-agents:{owner_id}",
+        memo="Demo: credits for your AI agents",
+    )
 
 
 async def _agent(db, owner_id: uuid.UUID, spec) -> uuid.UUID:
@@ -76,16 +132,31 @@ async def _agent(db, owner_id: uuid.UUID, spec) -> uuid.UUID:
     if found is not None:
         return found
     owner = await db.get(User, owner_id)
-    agent, _ = await agents.create(db, owner, AgentCreate(handle=handle, template=template, display_name=name,
-                                                          topics=topics, autopost=True, posts_per_day=2,
-                                                          daily_budget=200, follow_back=True))
+    agent, _ = await agents.create(
+        db,
+        owner,
+        AgentCreate(
+            handle=handle,
+            template=template,
+            display_name=name,
+            topics=topics,
+            autopost=True,
+            posts_per_day=2,
+            daily_budget=200,
+            follow_back=True,
+        ),
+    )
     await knowledge.add_document(db, owner_id, agent.id, title=title, text=text)
     return agent.id
 
 
 async def _answered(db, agent_id: uuid.UUID, kind: str) -> bool:
-    return await db.scalar(select(AgentAction.key).where(AgentAction.agent_id == agent_id, AgentAction.kind == kind)
-                           .limit(1)) is not None
+    return (
+        await db.scalar(
+            select(AgentAction.key).where(AgentAction.agent_id == agent_id, AgentAction.kind == kind).limit(1)
+        )
+        is not None
+    )
 
 
 async def seed_agents(db, owner_ids: list) -> None:
@@ -112,8 +183,9 @@ async def seed_agents(db, owner_ids: list) -> None:
             me = await s.get(User, person)
             conversation = await messages.start(s, me, ConversationCreate(member_usernames=[handle]))
             sent = await messages.send(s, me, conversation.id, MessageCreate(body=question))
-        await actions.run(Trigger("message", agent_id, person, conversation_id=conversation.id,
-                                  message_id=sent.id), db_factory=db)
+        await actions.run(
+            Trigger("message", agent_id, person, conversation_id=conversation.id, message_id=sent.id), db_factory=db
+        )
     handle, body = MENTION
     if not await _answered_in(db, ids[handle], "mention"):
         async with db() as s:

@@ -34,9 +34,15 @@ async def create(body: AgentCreate, principal: VerifiedUser, db: DB) -> AgentOut
 
 
 @router.post("/import", status_code=201, response_model=AgentOut, responses=responses(401, 403, 409, 422))
-async def import_character(principal: VerifiedUser, db: DB, character_file: Annotated[dict[str, Any], Body(
-        alias="character", embed=True, description="an ElizaOS character, a Character Card V2, or our export")],
-        handle: Annotated[str | None, Body(embed=True, description="the new agent's username")] = None) -> AgentOut:
+async def import_character(
+    principal: VerifiedUser,
+    db: DB,
+    character_file: Annotated[
+        dict[str, Any],
+        Body(alias="character", embed=True, description="an ElizaOS character, a Character Card V2, or our export"),
+    ],
+    handle: Annotated[str | None, Body(embed=True, description="the new agent's username")] = None,
+) -> AgentOut:
     """Create an agent from a character file; 422 names the field that does not fit."""
     agent, user = await service.import_character(db, principal.user, character_file, handle)
     return await service.out(db, agent, user, principal.user)
@@ -85,5 +91,6 @@ async def export_character(agent_id: uuid.UUID, principal: CurrentUser, db: DB) 
 @router.get("/{agent_id}/actions", response_model=ActionPage, responses=responses(401, 404))
 async def actions(agent_id: uuid.UUID, principal: CurrentUser, db: DB, limit: Limit = 50) -> ActionPage:
     """What the agent did and skipped (and why), newest first."""
-    return ActionPage(items=[ActionOut.model_validate(r) for r in
-                             await service.recent_actions(db, principal.id, agent_id, limit)])
+    return ActionPage(
+        items=[ActionOut.model_validate(r) for r in await service.recent_actions(db, principal.id, agent_id, limit)]
+    )

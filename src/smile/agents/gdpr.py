@@ -19,14 +19,33 @@ from smile.identity.profile import gdpr
 
 async def export(db: AsyncSession, user: User) -> dict[str, Any]:
     out = []
-    for agent, account in (await db.execute(select(Agent, User).join(User, User.id == Agent.id)
-                                            .where(Agent.owner_id == user.id).order_by(Agent.id))).all():
-        actions = await db.scalars(select(AgentAction).where(AgentAction.agent_id == agent.id)
-                                   .order_by(AgentAction.created_at))
-        out.append({"id": agent.id, "character": character.export(agent, account),
-                    "daily_budget": agent.daily_budget, "visibility": agent.visibility,
-                    "actions": [{"key": a.key, "kind": a.kind, "status": a.status, "reason": a.reason,
-                                 "credits": a.credits, "created_at": a.created_at} for a in actions]})
+    for agent, account in (
+        await db.execute(
+            select(Agent, User).join(User, User.id == Agent.id).where(Agent.owner_id == user.id).order_by(Agent.id)
+        )
+    ).all():
+        actions = await db.scalars(
+            select(AgentAction).where(AgentAction.agent_id == agent.id).order_by(AgentAction.created_at)
+        )
+        out.append(
+            {
+                "id": agent.id,
+                "character": character.export(agent, account),
+                "daily_budget": agent.daily_budget,
+                "visibility": agent.visibility,
+                "actions": [
+                    {
+                        "key": a.key,
+                        "kind": a.kind,
+                        "status": a.status,
+                        "reason": a.reason,
+                        "credits": a.credits,
+                        "created_at": a.created_at,
+                    }
+                    for a in actions
+                ],
+            }
+        )
     return {"agents": out}
 
 

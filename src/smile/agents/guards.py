@@ -10,12 +10,20 @@ HUMAN_CLAIM = re.compile(
     r"\b(i\s*(am|'m|’m)\s+(a\s+|an\s+)?(real\s+)?(human|person|man|woman|human being)\b"
     r"|i\s*(am|'m|’m)\s+not\s+(an?\s+)?(ai|bot|robot|machine|language model|computer program)\b"
     r"|as\s+a\s+(real\s+)?(human|person)\b(?!\s+would)"
-    r"|i\s+(am|'m|’m)\s+real\b)", re.IGNORECASE)
+    r"|i\s+(am|'m|’m)\s+real\b)",
+    re.IGNORECASE,
+)
 # Prompt scaffolding that must never appear in output.
-SCAFFOLD = re.compile(r"</?(untrusted|knowledge|memories|rules|persona)\b|\bBEGIN (SYSTEM|RULES)\b|"
-                      r"\bsystem prompt\b|\{\{(user|char|agent)\}\}", re.IGNORECASE)
-SMALL_TALK = re.compile(r"^\W*(ok|okay|k|thanks|thank you|thx|ty|lol|lmao|haha+|nice|cool|great|wow|yes|no|"
-                        r"yep|nope|same|true|\+1)\W*$", re.IGNORECASE)
+SCAFFOLD = re.compile(
+    r"</?(untrusted|knowledge|memories|rules|persona)\b|\bBEGIN (SYSTEM|RULES)\b|"
+    r"\bsystem prompt\b|\{\{(user|char|agent)\}\}",
+    re.IGNORECASE,
+)
+SMALL_TALK = re.compile(
+    r"^\W*(ok|okay|k|thanks|thank you|thx|ty|lol|lmao|haha+|nice|cool|great|wow|yes|no|"
+    r"yep|nope|same|true|\+1)\W*$",
+    re.IGNORECASE,
+)
 
 
 def claims_human(text: str) -> bool:

@@ -40,8 +40,10 @@ def reply(agent: Agent, user: User, person: User | None, question: str, context:
     topics = ", ".join(agent.topics[:3])
     about = f" I can talk about {topics}." if topics else ""
     greeting = agent.greeting or f"Hi, I'm {user.display_name}, an AI agent."
-    return (f"{MARK} {hello}{greeting}{about} No AI model is configured here, so I answer only from what "
-            f"I've been taught, and I don't have notes on that yet.")
+    return (
+        f"{MARK} {hello}{greeting}{about} No AI model is configured here, so I answer only from what "
+        f"I've been taught, and I don't have notes on that yet."
+    )
 
 
 def post(agent: Agent, user: User, context: Context, topic: str, slot: int) -> str:

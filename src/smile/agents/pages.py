@@ -16,11 +16,22 @@ from smile.kit.requests import DBRoute
 from smile.web.render import flash, redirect, render
 
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
-LISTS = ("topics", "adjectives", "post_topics")     # comma-separated in the form
-LINES = ("example_posts", "lore")                   # one per line
+LISTS = ("topics", "adjectives", "post_topics")  # comma-separated in the form
+LINES = ("example_posts", "lore")  # one per line
 CHECKS = ("reply_to_messages", "reply_to_mentions", "reply_to_comments", "autopost", "follow_back")
-TEXTS = ("handle", "display_name", "bio", "persona", "style", "avoid", "greeting", "model", "visibility",
-         "who_can_message", "language")
+TEXTS = (
+    "handle",
+    "display_name",
+    "bio",
+    "persona",
+    "style",
+    "avoid",
+    "greeting",
+    "model",
+    "visibility",
+    "who_can_message",
+    "language",
+)
 NUMBERS = ("temperature", "posts_per_day", "active_from", "active_to", "daily_budget")
 
 
@@ -36,7 +47,7 @@ def _fields(form, creating: bool) -> dict:
         if (value := form.get(name)) is not None:
             data[name] = [v.strip() for v in str(value).splitlines() if v.strip()]
     for name in NUMBERS:
-        if (value := str(form.get(name) or "").strip()):
+        if value := str(form.get(name) or "").strip():
             data[name] = value
     for name in CHECKS:
         data[name] = form.get(name) == "on"
@@ -60,12 +71,24 @@ async def index(request: Request, me: CurrentUser, db: DB) -> Response:
 @router.get("/agents/new", response_class=HTMLResponse)
 async def new(request: Request, me: VerifiedUser, template: str = "scratch") -> Response:
     template = template if template in templates.TEMPLATES else "scratch"
-    values = {**templates.defaults(template), "template": template, "model": "offline", "visibility": "public",
-              "temperature": 0.7, "daily_budget": 200, "active_from": 8, "active_to": 22,
-              "reply_to_messages": True, "reply_to_comments": True,
-              "reply_to_mentions": templates.TEMPLATES[template].get("reply_to_mentions", True)}
-    return render(request, "agents/form.html", {"values": values, "creating": True,
-                                                "label": templates.TEMPLATES[template]["label"]})
+    values = {
+        **templates.defaults(template),
+        "template": template,
+        "model": "offline",
+        "visibility": "public",
+        "temperature": 0.7,
+        "daily_budget": 200,
+        "active_from": 8,
+        "active_to": 22,
+        "reply_to_messages": True,
+        "reply_to_comments": True,
+        "reply_to_mentions": templates.TEMPLATES[template].get("reply_to_mentions", True),
+    }
+    return render(
+        request,
+        "agents/form.html",
+        {"values": values, "creating": True, "label": templates.TEMPLATES[template]["label"]},
+    )
 
 
 @router.post("/agents/new")
@@ -78,12 +101,12 @@ async def create(request: Request, me: VerifiedUser, db: DB) -> Response:
             agent, user = await service.create(db, me.user, body)
     except ValidationError as exc:
         flash(request, f"Check the form: {_problems(exc)}", "error")
-        return render(request, "agents/form.html", {"values": data, "creating": True, "label": "New agent"},
-                      status=422)
+        return render(request, "agents/form.html", {"values": data, "creating": True, "label": "New agent"}, status=422)
     except AppError as exc:
         flash(request, exc.message, "error")
-        return render(request, "agents/form.html", {"values": data, "creating": True, "label": "New agent"},
-                      status=exc.status)
+        return render(
+            request, "agents/form.html", {"values": data, "creating": True, "label": "New agent"}, status=exc.status
+        )
     flash(request, f"@{user.username} is alive. Message it, or let it post.", "success")
     return redirect(f"/agents/{agent.id}/edit", request)
 
@@ -92,8 +115,11 @@ async def create(request: Request, me: VerifiedUser, db: DB) -> Response:
 async def edit(request: Request, agent_id: uuid.UUID, me: CurrentUser, db: DB) -> Response:
     agent, user = await service.own(db, me.id, agent_id)
     out = await service.out(db, agent, user, me.user)
-    return render(request, "agents/form.html", {"values": out.model_dump(), "creating": False, "agent": out,
-                                                "label": out.display_name})
+    return render(
+        request,
+        "agents/form.html",
+        {"values": out.model_dump(), "creating": False, "agent": out, "label": out.display_name},
+    )
 
 
 @router.post("/agents/{agent_id}/edit")

@@ -41,27 +41,39 @@ def quote(author: User, text: str, kind: str) -> str:
 
 
 def system(agent: Agent, user: User, owner: User, context: Context) -> str:
-    parts = [f"You are {user.display_name} (@{user.username}), an AI agent run by @{owner.username}.",
-             "<persona>"]
-    for label, value in (("Who you are", agent.persona), ("How you speak", agent.style),
-                         ("Traits", ", ".join(agent.adjectives)), ("Topics", ", ".join(agent.topics)),
-                         ("Background", " ".join(agent.lore)), ("You will not", agent.avoid),
-                         ("Language", user.language)):
+    parts = [f"You are {user.display_name} (@{user.username}), an AI agent run by @{owner.username}.", "<persona>"]
+    for label, value in (
+        ("Who you are", agent.persona),
+        ("How you speak", agent.style),
+        ("Traits", ", ".join(agent.adjectives)),
+        ("Topics", ", ".join(agent.topics)),
+        ("Background", " ".join(agent.lore)),
+        ("You will not", agent.avoid),
+        ("Language", user.language),
+    ):
         if value:
             parts.append(f"{label}: {value}")
     if agent.example_posts:
         parts.append("Example posts:\n" + "\n".join(f"- {p}" for p in agent.example_posts[:5]))
     for dialogue in agent.example_dialogues[:3]:
-        parts.append("Example exchange:\n" + "\n".join(
-            f"{'You' if t['role'] == 'agent' else 'Them'}: {t['text']}" for t in dialogue))
+        parts.append(
+            "Example exchange:\n"
+            + "\n".join(f"{'You' if t['role'] == 'agent' else 'Them'}: {t['text']}" for t in dialogue)
+        )
     parts.append("</persona>")
     if context.knowledge:
-        parts.append("<knowledge>\n" + "\n".join(f"[{i + 1}] {c.title}: {c.text}"
-                                                 for i, c in enumerate(context.knowledge)) + "\n</knowledge>")
+        parts.append(
+            "<knowledge>\n"
+            + "\n".join(f"[{i + 1}] {c.title}: {c.text}" for i, c in enumerate(context.knowledge))
+            + "\n</knowledge>"
+        )
         parts.append("Cite the knowledge you use as [n].")
     if context.memories:
-        parts.append("<memories about the person you are talking with>\n"
-                     + "\n".join(f"- {m.text}" for m in context.memories) + "\n</memories>")
+        parts.append(
+            "<memories about the person you are talking with>\n"
+            + "\n".join(f"- {m.text}" for m in context.memories)
+            + "\n</memories>"
+        )
     parts.append("<rules>\n" + "\n".join(f"- {r}" for r in RULES) + "\n</rules>")
     return "\n".join(parts)
 

@@ -34,13 +34,15 @@ class Persona(BaseModel):
     avoid: str | None = Field(default=None, max_length=2000, description="what it won't do")
     example_posts: list[Line] | None = Field(default=None, max_length=20)
     example_dialogues: list[Annotated[list[Turn], Field(min_length=1, max_length=20)]] | None = Field(
-        default=None, max_length=10)
+        default=None, max_length=10
+    )
     greeting: str | None = Field(default=None, max_length=500)
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     model: str | None = Field(default=None, min_length=1, max_length=100, description="a catalog alias")
     temperature: float | None = Field(default=None, ge=0, le=2)
     visibility: Literal["private", "unlisted", "public"] | None = Field(
-        default=None, description="private: only the owner talks to it; unlisted: not in search; public")
+        default=None, description="private: only the owner talks to it; unlisted: not in search; public"
+    )
     # behaviour
     reply_to_messages: bool | None = None
     who_can_message: Literal["everyone", "followers", "owner"] | None = None

@@ -48,9 +48,18 @@ async def on_activity(db: AsyncSession, event: hooks.Event) -> None:
     is_agent = await db.scalar(select(Agent.id).where(Agent.id == event.recipient_id))
     if is_agent is None:
         return
-    await enqueue(db, Trigger(event.kind, event.recipient_id, event.actor_id, post_id=event.post_id,
-                              comment_id=event.comment_id, conversation_id=event.conversation_id,
-                              message_id=event.message_id))
+    await enqueue(
+        db,
+        Trigger(
+            event.kind,
+            event.recipient_id,
+            event.actor_id,
+            post_id=event.post_id,
+            comment_id=event.comment_id,
+            conversation_id=event.conversation_id,
+            message_id=event.message_id,
+        ),
+    )
 
 
 def _local(now: dt.datetime, tz: str) -> dt.datetime:
@@ -64,18 +73,28 @@ async def due_posts(db: AsyncSession, now: dt.datetime) -> list[Trigger]:
     """Autoposting agents whose next post is due at `now`. In the owner's time zone, the day's posts_per_day
     slots are spread evenly over the active hours: slot n is due at active_from + n * (window / posts_per_day).
     A slot is keyed by the owner's local date and its number, so it is published at most once."""
-    rows = (await db.execute(
-        select(Agent, User.timezone).join(User, User.id == Agent.owner_id)
-        .where(Agent.autopost.is_(True), Agent.posts_per_day > 0,
-               (Agent.paused_until.is_(None)) | (Agent.paused_until <= now)))).all()
+    rows = (
+        await db.execute(
+            select(Agent, User.timezone)
+            .join(User, User.id == Agent.owner_id)
+            .where(
+                Agent.autopost.is_(True),
+                Agent.posts_per_day > 0,
+                (Agent.paused_until.is_(None)) | (Agent.paused_until <= now),
+            )
+        )
+    ).all()
     due = []
     for agent, tz in rows:
         local = _local(now, tz)
         if not agent.active_from <= local.hour < agent.active_to:
             continue
         day = local.date().isoformat()
-        count = await db.scalar(select(func.count()).where(
-            AgentAction.agent_id == agent.id, AgentAction.key.like(f"post:{agent.id}:{day}:%")))
+        count = await db.scalar(
+            select(func.count()).where(
+                AgentAction.agent_id == agent.id, AgentAction.key.like(f"post:{agent.id}:{day}:%")
+            )
+        )
         if count >= agent.posts_per_day:
             continue
         gap = dt.timedelta(hours=(agent.active_to - agent.active_from) / agent.posts_per_day)
@@ -100,5 +119,3 @@ async def scheduled(timestamp: int) -> int:
     if count:
         log.info("agent_posts_scheduled", count=count)
     return count
-
-

@@ -31,22 +31,42 @@ class Model:
 
     @classmethod
     def of(cls, row: AiModel) -> Model:
-        return cls(row.id, row.provider, row.upstream_model, row.input_credits_per_m, row.output_credits_per_m,
-                   row.cached_credits_per_m, row.context_window, row.enabled, tuple(row.fallbacks or ()))
+        return cls(
+            row.id,
+            row.provider,
+            row.upstream_model,
+            row.input_credits_per_m,
+            row.output_credits_per_m,
+            row.cached_credits_per_m,
+            row.context_window,
+            row.enabled,
+            tuple(row.fallbacks or ()),
+        )
 
     def cost(self, usage: Usage) -> int:
         """Credits for this usage: the exact sum at per-token rates, rounded up once."""
         cached = min(usage.cached_tokens, usage.input_tokens)
-        exact = ((usage.input_tokens - cached) * self.input_credits_per_m + cached * self.cached_credits_per_m
-                 + usage.output_tokens * self.output_credits_per_m)
+        exact = (
+            (usage.input_tokens - cached) * self.input_credits_per_m
+            + cached * self.cached_credits_per_m
+            + usage.output_tokens * self.output_credits_per_m
+        )
         return -(-exact // MILLION)
 
 
 def _seed_rows(settings: Settings) -> list[dict]:
     price = settings.ai_offline_credits_per_million
-    offline = {"id": "offline", "provider": "offline", "upstream_model": "offline", "input_credits_per_m": price,
-               "output_credits_per_m": price, "cached_credits_per_m": price, "context_window": 32768,
-               "fallbacks": [], "position": 1000}
+    offline = {
+        "id": "offline",
+        "provider": "offline",
+        "upstream_model": "offline",
+        "input_credits_per_m": price,
+        "output_credits_per_m": price,
+        "cached_credits_per_m": price,
+        "context_window": 32768,
+        "fallbacks": [],
+        "position": 1000,
+    }
     rows = [{**row, "position": i} for i, row in enumerate(settings.ai_model_list())]
     return rows + [offline]
 
@@ -56,8 +76,10 @@ async def ensure_seeded(db: AsyncSession, settings: Settings) -> None:
     await db.execute(insert(AiModel).values(_seed_rows(settings)).on_conflict_do_nothing(index_elements=["id"]))
 
 
-_ALL_MODELS = ("SELECT id, provider, upstream_model, input_credits_per_m, output_credits_per_m, cached_credits_per_m, "
-               "context_window, enabled, fallbacks FROM ai_models {where} ORDER BY position, id")
+_ALL_MODELS = (
+    "SELECT id, provider, upstream_model, input_credits_per_m, output_credits_per_m, cached_credits_per_m, "
+    "context_window, enabled, fallbacks FROM ai_models {where} ORDER BY position, id"
+)
 
 
 async def all_models(db: AsyncSession, *, enabled_only: bool = False) -> list[Model]:
@@ -66,8 +88,9 @@ async def all_models(db: AsyncSession, *, enabled_only: bool = False) -> list[Mo
     return [Model(*row[:8], tuple(row[8] or ())) for row in await cursor.fetchall()]
 
 
-async def models(db: AsyncSession, settings: Settings, *, enabled_only: bool = False,
-                 wanted: str | None = None) -> list[Model]:
+async def models(
+    db: AsyncSession, settings: Settings, *, enabled_only: bool = False, wanted: str | None = None
+) -> list[Model]:
     """all_models(), seeding the configured models first when the catalog lacks one of them (first use, or
     SMILE_AI_MODELS names a model added since) or `wanted`: the one place that decides when to seed."""
     found = await all_models(db)
@@ -100,8 +123,10 @@ async def update(db: AsyncSession, alias: str, changes: dict) -> Model:
     if row is None:
         raise NotFound(f"No model {alias!r}.", code="model_not_found")
     if alias == "offline" and changes.get("enabled") is False:
-        raise Invalid("The offline model cannot be disabled: it is the last fallback.",
-                      fields={"enabled": "offline stays enabled"})
+        raise Invalid(
+            "The offline model cannot be disabled: it is the last fallback.",
+            fields={"enabled": "offline stays enabled"},
+        )
     if "fallbacks" in changes:
         known = set(await db.scalars(select(AiModel.id)))
         unknown = [f for f in changes["fallbacks"] if f not in known or f == alias]

@@ -50,8 +50,9 @@ class Embedding(IdMixin, Base):
     __tablename__ = "ai_embeddings"
     __table_args__ = (
         UniqueConstraint("owner_type", "owner_id", "model", name="uq_ai_embeddings_owner"),
-        Index("ix_ai_embeddings_vector", "vector", postgresql_using="hnsw",
-              postgresql_ops={"vector": "vector_cosine_ops"}),
+        Index(
+            "ix_ai_embeddings_vector", "vector", postgresql_using="hnsw", postgresql_ops={"vector": "vector_cosine_ops"}
+        ),
     )
 
     owner_type: Mapped[str] = mapped_column(String(40))
@@ -59,10 +60,8 @@ class Embedding(IdMixin, Base):
     model: Mapped[str] = mapped_column(String(100))
     text_hash: Mapped[str] = mapped_column(String(64))
     vector: Mapped[list[float]] = mapped_column(Vector(DIMENSIONS))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), default=utcnow)
 
 
 class EmbeddingsUnavailable(AppError):
@@ -100,8 +99,9 @@ def describe(settings: Settings) -> tuple[bool, str]:
         return True, f"OpenAI-compatible endpoint {settings.embeddings_url} (model {settings.embeddings_model})"
     if local_available():
         return True, f"local {LOCAL_MODEL} (CPU, loaded on first use)"
-    return False, (f"not installed: semantic search and the moderation classifier are off "
-                   f"(install them with: {INSTALL_HINT})")
+    return False, (
+        f"not installed: semantic search and the moderation classifier are off (install them with: {INSTALL_HINT})"
+    )
 
 
 _model = None
@@ -137,8 +137,9 @@ def encode_local(texts: list[str]) -> list[list[float]]:
 async def _remote(settings: Settings, texts: list[str]) -> list[list[float]]:
     import openai
 
-    client = openai.AsyncOpenAI(base_url=settings.embeddings_url, api_key=settings.embeddings_api_key or "none",
-                                max_retries=2, timeout=30)
+    client = openai.AsyncOpenAI(
+        base_url=settings.embeddings_url, api_key=settings.embeddings_api_key or "none", max_retries=2, timeout=30
+    )
     try:
         response = await client.embeddings.create(model=settings.embeddings_model, input=texts)
     except openai.OpenAIError as exc:
@@ -148,8 +149,10 @@ async def _remote(settings: Settings, texts: list[str]) -> list[list[float]]:
     rows = sorted(response.data, key=lambda item: item.index)
     if len(rows) != len(texts) or any(len(row.embedding) != DIMENSIONS for row in rows):
         got = sorted({len(row.embedding) for row in rows})
-        raise EmbeddingsUnavailable(f"The embeddings endpoint returned {len(rows)} vector(s) of {got} dimensions; "
-                                    f"smile stores {len(texts)} of {DIMENSIONS} (use a 384-dimension model).")
+        raise EmbeddingsUnavailable(
+            f"The embeddings endpoint returned {len(rows)} vector(s) of {got} dimensions; "
+            f"smile stores {len(texts)} of {DIMENSIONS} (use a 384-dimension model)."
+        )
     return [_unit(row.embedding) for row in rows]
 
 
@@ -174,21 +177,28 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def store(db: AsyncSession, owner_type: str, owner_id: uuid.UUID, text: str,
-                settings: Settings | None = None) -> bool:
+async def store(
+    db: AsyncSession, owner_type: str, owner_id: uuid.UUID, text: str, settings: Settings | None = None
+) -> bool:
     """Embed and upsert the vector of `owner`'s text; False when it was already stored for this text."""
     settings = _settings(settings)
     model, digest = model_name(settings), text_hash(text)
-    current = await db.scalar(select(Embedding.text_hash).where(
-        Embedding.owner_type == owner_type, Embedding.owner_id == owner_id, Embedding.model == model))
+    current = await db.scalar(
+        select(Embedding.text_hash).where(
+            Embedding.owner_type == owner_type, Embedding.owner_id == owner_id, Embedding.model == model
+        )
+    )
     if current == digest:
         return False
     [vector] = await embed([text], settings)
-    statement = insert(Embedding).values(owner_type=owner_type, owner_id=owner_id, model=model,
-                                         text_hash=digest, vector=vector)
-    await db.execute(statement.on_conflict_do_update(
-        constraint="uq_ai_embeddings_owner",
-        set_={"text_hash": digest, "vector": vector, "updated_at": func.now()}))
+    statement = insert(Embedding).values(
+        owner_type=owner_type, owner_id=owner_id, model=model, text_hash=digest, vector=vector
+    )
+    await db.execute(
+        statement.on_conflict_do_update(
+            constraint="uq_ai_embeddings_owner", set_={"text_hash": digest, "vector": vector, "updated_at": func.now()}
+        )
+    )
     await db.flush()
     return True
 
@@ -200,12 +210,17 @@ async def forget(db: AsyncSession, owner_type: str, owner_id: uuid.UUID) -> None
     await db.execute(delete(Embedding).where(Embedding.owner_type == owner_type, Embedding.owner_id == owner_id))
 
 
-async def similar(db: AsyncSession, vector: list[float], k: int = 10, owner_type: str | None = None,
-                  model: str | None = None) -> list[Hit]:
+async def similar(
+    db: AsyncSession, vector: list[float], k: int = 10, owner_type: str | None = None, model: str | None = None
+) -> list[Hit]:
     """The k stored vectors nearest to `vector` by cosine distance (HNSW index), nearest first."""
     distance = Embedding.vector.cosine_distance(vector)
-    query = select(Embedding.owner_type, Embedding.owner_id, distance.label("distance")) \
-        .where(Embedding.model == (model or model_name())).order_by(distance).limit(max(1, min(k, 1000)))
+    query = (
+        select(Embedding.owner_type, Embedding.owner_id, distance.label("distance"))
+        .where(Embedding.model == (model or model_name()))
+        .order_by(distance)
+        .limit(max(1, min(k, 1000)))
+    )
     if owner_type:
         query = query.where(Embedding.owner_type == owner_type)
     rows = (await db.execute(query)).all()

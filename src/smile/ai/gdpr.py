@@ -16,22 +16,34 @@ from smile.identity.models import User
 from smile.identity.profile import gdpr
 
 # every attempt keeps its model, provider, outcome and timing; its error message goes
-_NO_ERRORS = text("COALESCE((SELECT jsonb_agg(CASE WHEN jsonb_typeof(a) = 'object' THEN a - 'error' ELSE a END) "
-                  "FROM jsonb_array_elements(ai_usage.attempt_log) a), '[]'::jsonb)")
+_NO_ERRORS = text(
+    "COALESCE((SELECT jsonb_agg(CASE WHEN jsonb_typeof(a) = 'object' THEN a - 'error' ELSE a END) "
+    "FROM jsonb_array_elements(ai_usage.attempt_log) a), '[]'::jsonb)"
+)
 
 
 async def export(db: AsyncSession, user: User) -> dict[str, Any]:
     rows = await db.scalars(select(AiUsage).where(AiUsage.user_id == user.id).order_by(AiUsage.id))
-    return {"usage": [{c.key: getattr(r, c.key) for c in AiUsage.__mapper__.column_attrs if c.key != "hold_id"}
-                      for r in rows]}
+    return {
+        "usage": [
+            {c.key: getattr(r, c.key) for c in AiUsage.__mapper__.column_attrs if c.key != "hold_id"} for r in rows
+        ]
+    }
 
 
 async def erase(db: AsyncSession, user: User) -> list[str]:
-    await db.execute(update(AiUsage).where(AiUsage.user_id == user.id, func.jsonb_typeof(AiUsage.attempt_log)
-                                           == "array")
-                     .values(attempt_log=_NO_ERRORS).execution_options(synchronize_session=False))
-    await db.execute(update(AiUsage).where(AiUsage.user_id == user.id).values(error=None)
-                     .execution_options(synchronize_session=False))
+    await db.execute(
+        update(AiUsage)
+        .where(AiUsage.user_id == user.id, func.jsonb_typeof(AiUsage.attempt_log) == "array")
+        .values(attempt_log=_NO_ERRORS)
+        .execution_options(synchronize_session=False)
+    )
+    await db.execute(
+        update(AiUsage)
+        .where(AiUsage.user_id == user.id)
+        .values(error=None)
+        .execution_options(synchronize_session=False)
+    )
     return []
 
 

@@ -53,14 +53,16 @@ async def available(db: AsyncSession, user_id: uuid.UUID) -> int:
     return (await ledger.wallet_balance(db, user_id)).available
 
 
-async def reserve(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, amount: int,
-                  minutes: int) -> uuid.UUID | None:
+async def reserve(
+    db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, amount: int, minutes: int
+) -> uuid.UUID | None:
     """Hold `amount` credits for the request (None when it costs nothing). Raises InsufficientFunds (402)."""
     if amount <= 0:
         return None
     wallet = await ledger.wallet(db, user_id)
-    return await ledger.hold(db, wallet, amount, key=f"ai:{request_id}", minutes=minutes,
-                             reference=("ai_usage", request_id))
+    return await ledger.hold(
+        db, wallet, amount, key=f"ai:{request_id}", minutes=minutes, reference=("ai_usage", request_id)
+    )
 
 
 @dataclass
@@ -70,13 +72,15 @@ class Reservation:
     queued: Last
 
 
-async def reserve_at_commit(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, amount: int,
-                            minutes: int) -> Reservation:
+async def reserve_at_commit(
+    db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, amount: int, minutes: int
+) -> Reservation:
     """reserve(), made with the COMMIT (commit with kit.db.commit; `queued.row` is None after it when the
     wallet could not cover the amount, and ledger.refusal says why)."""
     wallet = await ledger.wallet(db, user_id)
-    hold_id, queued = ledger.hold_at_commit(db, wallet, amount, key=f"ai:{request_id}", minutes=minutes,
-                                            reference=("ai_usage", request_id))
+    hold_id, queued = ledger.hold_at_commit(
+        db, wallet, amount, key=f"ai:{request_id}", minutes=minutes, reference=("ai_usage", request_id)
+    )
     return Reservation(hold_id, wallet, queued)
 
 
@@ -91,8 +95,15 @@ class Settled:
         return self.later.row[0] if self.later is not None and self.later.row is not None else self.left
 
 
-async def settle(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, hold_id: uuid.UUID | None,
-                 reserved: int, cost: int, model: str) -> Settled:
+async def settle(
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    request_id: uuid.UUID,
+    hold_id: uuid.UUID | None,
+    reserved: int,
+    cost: int,
+    model: str,
+) -> Settled:
     """Charge exactly `cost`: from the hold, and (rarely) the excess over it straight from the wallet.
 
     The capture's account UPDATEs go with the COMMIT: the caller commits with kit.db.commit(db), then calls
@@ -105,8 +116,9 @@ async def settle(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, ho
     done = Settled(charged=0, uncharged=0)
     if hold_id:
         try:
-            posted = await ledger.capture(db, hold_id, from_hold, revenue, kind=KIND, reference=reference, memo=memo,
-                                          last=True)
+            posted = await ledger.capture(
+                db, hold_id, from_hold, revenue, kind=KIND, reference=reference, memo=memo, last=True
+            )
             done.later = next((q for k, q in posted.last.items() if k != revenue), None) if posted else None
         except Conflict:  # the hold expired before the call ended: charge the wallet directly
             from_hold = 0
@@ -114,8 +126,14 @@ async def settle(db: AsyncSession, user_id: uuid.UUID, request_id: uuid.UUID, ho
     if rest > 0:
         wallet = await ledger.wallet(db, user_id)
         try:
-            posted = await ledger.post(db, KIND, [Leg(wallet, -rest), Leg(revenue, rest)],
-                                       key=f"ai:{request_id}:rest", reference=reference, memo=memo)
+            posted = await ledger.post(
+                db,
+                KIND,
+                [Leg(wallet, -rest), Leg(revenue, rest)],
+                key=f"ai:{request_id}:rest",
+                reference=reference,
+                memo=memo,
+            )
             done.left, done.later = posted.available.get(wallet), None
         except (ledger.InsufficientFunds, ledger.AccountFrozen):
             done.uncharged = rest

@@ -24,8 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from smile.kit.db import Base, IdMixin, TimestampMixin, utcnow
 
 # "abandoned": still pending long after its hold expired (the process died mid-call); closed by ai.sweep_pending
-USAGE_STATUSES = ("pending", "ok", "client_cancelled", "upstream_error", "failed", "insufficient_credits",
-                  "abandoned")
+USAGE_STATUSES = ("pending", "ok", "client_cancelled", "upstream_error", "failed", "insufficient_credits", "abandoned")
 
 
 class AiModel(Base):
@@ -43,10 +42,10 @@ class AiModel(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     fallbacks: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow, onupdate=utcnow
+    )
 
 
 class AiUsage(IdMixin, TimestampMixin, Base):
@@ -65,7 +64,7 @@ class AiUsage(IdMixin, TimestampMixin, Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    model: Mapped[str] = mapped_column(String(100))            # the alias asked for
+    model: Mapped[str] = mapped_column(String(100))  # the alias asked for
     served_model: Mapped[str | None] = mapped_column(String(100))  # the alias that answered
     provider: Mapped[str | None] = mapped_column(String(60))
     upstream_model: Mapped[str | None] = mapped_column(String(200))
@@ -77,7 +76,7 @@ class AiUsage(IdMixin, TimestampMixin, Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(BigInteger, default=0)  # credits held for the worst case
-    credits: Mapped[int] = mapped_column(BigInteger, default=0)   # credits charged
+    credits: Mapped[int] = mapped_column(BigInteger, default=0)  # credits charged
     uncharged: Mapped[int] = mapped_column(BigInteger, default=0)  # cost the wallet could not cover
     hold_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     latency_ms: Mapped[int | None] = mapped_column(Integer)

@@ -43,8 +43,8 @@ log = structlog.get_logger("smile.ai")
 
 @dataclass
 class Classification:
-    label: str        # the most likely harmful class when flagged, else "ok"
-    score: float      # probability the text is harmful (1 - P(ok))
+    label: str  # the most likely harmful class when flagged, else "ok"
+    score: float  # probability the text is harmful (1 - P(ok))
     scores: dict[str, float]
     flagged: bool
 
@@ -52,8 +52,7 @@ class Classification:
 def load(name: str) -> list[tuple[str, str]]:
     """(label, text) rows of moderation_data/<name>.tsv."""
     with (DATA / f"{name}.tsv").open(newline="", encoding="utf-8") as handle:
-        rows = [(row["label"], row["text"]) for row in csv.DictReader(handle, delimiter="\t",
-                                                                       quoting=csv.QUOTE_NONE)]
+        rows = [(row["label"], row["text"]) for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)]
     unknown = {label for label, _ in rows} - set(LABELS)
     if unknown:
         raise ValueError(f"{name}.tsv has unknown labels: {sorted(unknown)}")
@@ -99,8 +98,13 @@ class Classifier:
         descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(descriptor, "wb") as handle:
-                np.savez(handle, classes=np.array(self.classes), coef=self.coef, intercept=self.intercept,
-                         harmful=self.harmful)
+                np.savez(
+                    handle,
+                    classes=np.array(self.classes),
+                    coef=self.coef,
+                    intercept=self.intercept,
+                    harmful=self.harmful,
+                )
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
@@ -113,9 +117,13 @@ class Classifier:
 
         with np.load(path, allow_pickle=False) as stored:
             classes, coef, intercept, harmful = (stored[k] for k in ("classes", "coef", "intercept", "harmful"))
-        if (sorted(classes.tolist()) != sorted(LABELS) or coef.shape != (len(LABELS), embeddings.DIMENSIONS)
-                or intercept.shape != (len(LABELS),) or harmful.ndim != 2
-                or harmful.shape[1] != embeddings.DIMENSIONS):
+        if (
+            sorted(classes.tolist()) != sorted(LABELS)
+            or coef.shape != (len(LABELS), embeddings.DIMENSIONS)
+            or intercept.shape != (len(LABELS),)
+            or harmful.ndim != 2
+            or harmful.shape[1] != embeddings.DIMENSIONS
+        ):
             raise ValueError(f"{path} is not a moderation classifier fit")
         return cls(classes, coef, intercept, harmful)
 
@@ -135,8 +143,8 @@ class Classifier:
         vectors = np.array(embeddings.encode_local([(t or "")[:MAX_CHARS] for t in texts]))
         nearest = (vectors @ self.harmful.T).max(axis=1)
         results = []
-        for row, similarity in zip(self.probabilities(vectors), nearest):
-            scores = {label: float(p) for label, p in zip(self.classes, row)}
+        for row, similarity in zip(self.probabilities(vectors), nearest, strict=True):
+            scores = {label: float(p) for label, p in zip(self.classes, row, strict=True)}
             harm = 1.0 - scores.get("ok", 0.0)
             worst = max((label for label in self.classes if label != "ok"), key=scores.__getitem__)
             flagged = bool(harm >= threshold and similarity >= MIN_SIMILARITY)
@@ -159,12 +167,15 @@ def obtain(data_dir: Path | None) -> Classifier:
         try:
             return Classifier.read(path)
         except Exception as exc:  # noqa: BLE001 - truncated, damaged or foreign: train a new one over it
-            log.warning("moderation classifier: stored fit unreadable, training again", path=str(path),
-                        error=str(exc))
+            log.warning("moderation classifier: stored fit unreadable, training again", path=str(path), error=str(exc))
     rows, start = load("train"), time.perf_counter()
     fitted = Classifier.train(rows)
-    log.info("moderation classifier trained", examples=len(rows), labels=len(LABELS),
-             seconds=round(time.perf_counter() - start, 1))
+    log.info(
+        "moderation classifier trained",
+        examples=len(rows),
+        labels=len(LABELS),
+        seconds=round(time.perf_counter() - start, 1),
+    )
     if path is not None:
         try:
             fitted.save(path)
@@ -216,8 +227,10 @@ def start(settings: Settings) -> None:
         log.info("moderation classifier off" + ("" if available() else " (not installed)"))
         return
     if not available():
-        log.warning("moderation classifier: SMILE_MODERATION_CLASSIFIER is on but it is not installed "
-                    f"({embeddings.INSTALL_HINT}); only the moderation rules run")
+        log.warning(
+            "moderation classifier: SMILE_MODERATION_CLASSIFIER is on but it is not installed "
+            f"({embeddings.INSTALL_HINT}); only the moderation rules run"
+        )
         return
     log.info("moderation classifier on", threshold=settings.moderation_classifier_threshold)
     warm(settings.data_dir)
@@ -271,11 +284,15 @@ async def provider_flag(text: str, settings: Settings) -> str | None:
         if provider is None or provider.kind != "openai":
             log.warning("SMILE_MODERATION_PROVIDER names no configured openai provider", provider=name)
             return None
-        result = await asyncio.wait_for(provider.moderate(text[:MAX_CHARS * 16]),
-                                        min(PROVIDER_WAIT, settings.ai_timeout_seconds))
+        result = await asyncio.wait_for(
+            provider.moderate(text[: MAX_CHARS * 16]), min(PROVIDER_WAIT, settings.ai_timeout_seconds)
+        )
     except Exception as exc:  # noqa: BLE001 - never block posting: the local checks still ran
-        log.warning("moderation provider failed; only the local checks applied", provider=name,
-                    error=getattr(exc, "message", None) or type(exc).__name__)
+        log.warning(
+            "moderation provider failed; only the local checks applied",
+            provider=name,
+            error=getattr(exc, "message", None) or type(exc).__name__,
+        )
         return None
     if not result.get("flagged"):
         return None

@@ -53,19 +53,37 @@ def _errors(exc: ValidationError) -> dict[str, str]:
 
 
 def _form_values(model: catalog.Model) -> dict:
-    return {"id": model.id, "provider": model.provider, "upstream_model": model.upstream_model,
-            "input_credits_per_m": model.input_credits_per_m, "output_credits_per_m": model.output_credits_per_m,
-            "cached_credits_per_m": model.cached_credits_per_m, "context_window": model.context_window,
-            "enabled": model.enabled, "fallbacks": ", ".join(model.fallbacks)}
+    return {
+        "id": model.id,
+        "provider": model.provider,
+        "upstream_model": model.upstream_model,
+        "input_credits_per_m": model.input_credits_per_m,
+        "output_credits_per_m": model.output_credits_per_m,
+        "cached_credits_per_m": model.cached_credits_per_m,
+        "context_window": model.context_window,
+        "enabled": model.enabled,
+        "fallbacks": ", ".join(model.fallbacks),
+    }
 
 
-def _list_context(models: list[catalog.Model], values: dict | None = None, errors: dict | None = None,
-                  error: str = "") -> dict:
+def _list_context(
+    models: list[catalog.Model], values: dict | None = None, errors: dict | None = None, error: str = ""
+) -> dict:
     providers = sorted(registry(runtime.current().settings))
-    blank = {"provider": providers[0] if providers else "", "context_window": 8192, "cached_credits_per_m": 0,
-             "enabled": True}
-    return {"models": models, "providers": providers, "values": values or blank, "errors": errors or {},
-            "error": error, "open_form": bool(errors or error)}
+    blank = {
+        "provider": providers[0] if providers else "",
+        "context_window": 8192,
+        "cached_credits_per_m": 0,
+        "enabled": True,
+    }
+    return {
+        "models": models,
+        "providers": providers,
+        "values": values or blank,
+        "errors": errors or {},
+        "error": error,
+        "open_form": bool(errors or error),
+    }
 
 
 @router.get(BASE, response_class=HTMLResponse)
@@ -83,8 +101,15 @@ async def add_model(request: Request, admin: AdminUser, db: DB) -> Response:
             errors["provider"] = f"No provider {data.provider!r} is configured."
         else:
             model = await catalog.create(db, data.model_dump())
-            await audit.record(db, admin.user.id, "ai.model_created", model.id, target_type="ai_model",
-                               ip=client_info(request)[1], **_form_values(model))
+            await audit.record(
+                db,
+                admin.user.id,
+                "ai.model_created",
+                model.id,
+                target_type="ai_model",
+                ip=client_info(request)[1],
+                **_form_values(model),
+            )
             flash(request, f"Added model “{model.id}”.", "success")
             return redirect(BASE, request)
     except ValidationError as exc:
@@ -104,9 +129,17 @@ async def _get(db, alias: str) -> catalog.Model:
 @router.get(BASE + "/{alias:path}", response_class=HTMLResponse)
 async def edit_page(alias: str, request: Request, admin: AdminUser, db: DB) -> HTMLResponse:
     model = await _get(db, alias)
-    return render(request, "ai/model_edit.html", {"model": model, "values": _form_values(model), "errors": {},
-                                                  "error": "", "others": [m.id for m in await _models(db)
-                                                                          if m.id != alias]})
+    return render(
+        request,
+        "ai/model_edit.html",
+        {
+            "model": model,
+            "values": _form_values(model),
+            "errors": {},
+            "error": "",
+            "others": [m.id for m in await _models(db) if m.id != alias],
+        },
+    )
 
 
 @router.post(BASE + "/{alias:path}", response_class=HTMLResponse)
@@ -117,8 +150,15 @@ async def update_model(alias: str, request: Request, admin: AdminUser, db: DB) -
     try:
         changes = _data(values, ModelUpdate).model_dump(exclude_none=True)
         updated = await catalog.update(db, alias, changes)
-        await audit.record(db, admin.user.id, "ai.model_updated", alias, target_type="ai_model",
-                           ip=client_info(request)[1], **_form_values(updated))
+        await audit.record(
+            db,
+            admin.user.id,
+            "ai.model_updated",
+            alias,
+            target_type="ai_model",
+            ip=client_info(request)[1],
+            **_form_values(updated),
+        )
         flash(request, f"Saved “{alias}”. New requests use these prices and fallbacks.", "success")
         return redirect(BASE, request)
     except ValidationError as exc:
@@ -126,5 +166,9 @@ async def update_model(alias: str, request: Request, admin: AdminUser, db: DB) -
     except AppError as exc:
         errors, error = {name: exc.message for name in exc.fields}, exc.message
     others = [m.id for m in await _models(db) if m.id != alias]
-    return render(request, "ai/model_edit.html", {"model": model, "values": values, "errors": errors,
-                                                  "error": error, "others": others}, status=422)
+    return render(
+        request,
+        "ai/model_edit.html",
+        {"model": model, "values": values, "errors": errors, "error": error, "others": others},
+        status=422,
+    )

@@ -55,7 +55,7 @@ class Router:
         cap = self.settings.ai_retry_max_seconds
         if error.retry_after is not None:
             return min(cap, error.retry_after)
-        return min(cap, self.settings.ai_retry_base_seconds * 2 ** retry) * random.uniform(0.5, 1.0)
+        return min(cap, self.settings.ai_retry_base_seconds * 2**retry) * random.uniform(0.5, 1.0)
 
     async def _route(self, call: Callable[[Model, Provider], Awaitable[T]]) -> tuple[Model, T]:
         last: ProviderError | None = None
@@ -84,9 +84,17 @@ class Router:
         raise last
 
     def _record(self, model: Model, started: float, *, ok: bool, error: ProviderError | None = None) -> None:
-        self.attempts.append(Attempt(model.id, model.provider, model.upstream_model, ok,
-                                     int((time.monotonic() - started) * 1000),
-                                     error.status if error else None, error.message[:300] if error else None))
+        self.attempts.append(
+            Attempt(
+                model.id,
+                model.provider,
+                model.upstream_model,
+                ok,
+                int((time.monotonic() - started) * 1000),
+                error.status if error else None,
+                error.message[:300] if error else None,
+            )
+        )
 
     async def chat(self, request: ChatRequest) -> tuple[Model, ChatResult]:
         return await self._route(lambda model, provider: provider.chat(request, model.upstream_model))
@@ -100,7 +108,7 @@ class Router:
                     try:
                         delta = await anext(deltas)
                     except StopAsyncIteration:
-                        raise ProviderError("upstream stream ended without a reply", retryable=True)
+                        raise ProviderError("upstream stream ended without a reply", retryable=True) from None
                     if delta.has_content or delta.finish_reason is not None:
                         return Opened(model, deltas, delta, hint)
                     if delta.usage is not None:

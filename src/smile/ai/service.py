@@ -9,6 +9,7 @@ context manager yielding a session that commits on exit (e.g. `runtime.current()
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,18 +48,22 @@ _INSERT_USAGE = (
     "INSERT INTO ai_usage (id, user_id, api_key_id, model, stream, status, attempts, input_tokens, output_tokens, "
     "cached_tokens, reserved, credits, uncharged, hold_id, error, settled_at, latency_ms) VALUES (%(id)s, "
     "%(user_id)s, %(api_key_id)s, %(model)s, %(stream)s, %(status)s, 0, 0, 0, 0, %(reserved)s, 0, 0, %(hold_id)s, "
-    "%(error)s, %(settled_at)s, %(latency_ms)s)")
+    "%(error)s, %(settled_at)s, %(latency_ms)s)"
+)
 # Leaving `pending` is the exactly-once guard. Credits are the cost; the rare uncovered overrun is fixed after.
 _CLAIM_USAGE = (
     "UPDATE ai_usage SET status = %(status)s, served_model = %(served_model)s, provider = %(provider)s, "
     "upstream_model = %(upstream_model)s, attempts = %(attempts)s, attempt_log = %(attempt_log)s, "
     "input_tokens = %(input_tokens)s, output_tokens = %(output_tokens)s, cached_tokens = %(cached_tokens)s, "
     "latency_ms = %(latency_ms)s, first_byte_ms = %(first_byte_ms)s, error = %(error)s, settled_at = now(), "
-    "credits = %(credits)s, uncharged = 0 WHERE id = %(id)s AND status = 'pending' RETURNING id")
+    "credits = %(credits)s, uncharged = 0 WHERE id = %(id)s AND status = 'pending' RETURNING id"
+)
 
 
-_REFUSE_USAGE = ("UPDATE ai_usage SET status = %(status)s, error = %(error)s, reserved = 0, hold_id = NULL, "
-                 "settled_at = now(), latency_ms = 0 WHERE id = %(id)s AND status = 'pending'")
+_REFUSE_USAGE = (
+    "UPDATE ai_usage SET status = %(status)s, error = %(error)s, reserved = 0, hold_id = NULL, "
+    "settled_at = now(), latency_ms = 0 WHERE id = %(id)s AND status = 'pending'"
+)
 
 
 def _status(refused: AppError | None) -> str:
@@ -96,9 +101,17 @@ def _error_for(exc: ProviderError) -> AppError:
 
 
 class _Call:
-    def __init__(self, db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest,
-                 api_key_id: uuid.UUID | None, settings: Settings | None, stream: bool,
-                 request_id: uuid.UUID | None = None, on_settle: OnSettle | None = None) -> None:
+    def __init__(
+        self,
+        db_factory: DbFactory,
+        user_id: uuid.UUID,
+        request: ChatRequest,
+        api_key_id: uuid.UUID | None,
+        settings: Settings | None,
+        stream: bool,
+        request_id: uuid.UUID | None = None,
+        on_settle: OnSettle | None = None,
+    ) -> None:
         self.on_settle = on_settle
         self.db_factory, self.user_id, self.api_key_id, self.stream = db_factory, user_id, api_key_id, stream
         self.settings = settings or runtime.current().settings
@@ -133,27 +146,42 @@ class _Call:
             prompt = tokens.upper_bound(self.request.messages, self.request.tools)
             max_tokens = self.request.max_tokens
             if max_tokens is None:
-                max_tokens = metering.injected_max_tokens(chain, prompt, await metering.available(db, self.user_id),
-                                                          self.settings)
+                max_tokens = metering.injected_max_tokens(
+                    chain, prompt, await metering.available(db, self.user_id), self.settings
+                )
             self.reserved = metering.worst_case(chain, prompt, max(1, max_tokens))
             if max_tokens < 1:
                 refused = await self._explained(db, InsufficientFunds())
             elif self.reserved > 0:
-                reservation = await metering.reserve_at_commit(db, self.user_id, self.id, self.reserved,
-                                                               self.settings.ai_hold_minutes)
+                reservation = await metering.reserve_at_commit(
+                    db, self.user_id, self.id, self.reserved, self.settings.ai_hold_minutes
+                )
                 self.hold_id = reservation.hold_id
-            await fetch_one(db, _INSERT_USAGE, {
-                "id": self.id, "user_id": self.user_id, "api_key_id": self.api_key_id, "model": self.request.model,
-                "stream": self.stream, "status": _status(refused), "reserved": 0 if refused else self.reserved,
-                "hold_id": self.hold_id, "error": refused.message if refused else None,
-                "settled_at": utcnow() if refused else None, "latency_ms": 0 if refused else None})
+            await fetch_one(
+                db,
+                _INSERT_USAGE,
+                {
+                    "id": self.id,
+                    "user_id": self.user_id,
+                    "api_key_id": self.api_key_id,
+                    "model": self.request.model,
+                    "stream": self.stream,
+                    "status": _status(refused),
+                    "reserved": 0 if refused else self.reserved,
+                    "hold_id": self.hold_id,
+                    "error": refused.message if refused else None,
+                    "settled_at": utcnow() if refused else None,
+                    "latency_ms": 0 if refused else None,
+                },
+            )
             await commit(db)
         if reservation is not None and reservation.queued.row is None:
             self.hold_id = None
             async with self.db_factory() as db:
                 refused = await self._explained(db, await ledger.refusal(db, reservation.wallet))
-                await fetch_one(db, _REFUSE_USAGE, {"id": self.id, "status": _status(refused),
-                                                    "error": refused.message})
+                await fetch_one(
+                    db, _REFUSE_USAGE, {"id": self.id, "status": _status(refused), "error": refused.message}
+                )
         if refused is not None:
             raise refused
         self.request = replace(self.request, max_tokens=max_tokens)
@@ -163,8 +191,10 @@ class _Call:
         if not isinstance(refused, InsufficientFunds):
             return refused
         available = await metering.available(db, self.user_id)
-        return InsufficientFunds(f"This request may cost up to {self.reserved:,} credits and you have "
-                                 f"{available:,} available; top up or lower max_tokens.")
+        return InsufficientFunds(
+            f"This request may cost up to {self.reserved:,} credits and you have "
+            f"{available:,} available; top up or lower max_tokens."
+        )
 
     async def settle(self, status: str, usage: Usage | None, served: Model | None, error: str | None = None) -> int:
         """Exactly once: charge `served.cost(usage)`, release the rest of the hold, finish the usage row."""
@@ -175,28 +205,54 @@ class _Call:
         cost = served.cost(usage) if served else 0
         attempts = self.router.log() if self.router else []
         async with self.db_factory() as db:
-            claimed = await fetch_one(db, _CLAIM_USAGE, {
-                "id": self.id, "status": status, "served_model": served.id if served else None,
-                "provider": served.provider if served else None,
-                "upstream_model": served.upstream_model if served else None, "attempts": len(attempts),
-                "attempt_log": Jsonb(attempts), "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens, "cached_tokens": usage.cached_tokens,
-                "latency_ms": int((time.monotonic() - self.started) * 1000), "first_byte_ms": self.first_byte_ms,
-                "error": error, "credits": cost})
+            claimed = await fetch_one(
+                db,
+                _CLAIM_USAGE,
+                {
+                    "id": self.id,
+                    "status": status,
+                    "served_model": served.id if served else None,
+                    "provider": served.provider if served else None,
+                    "upstream_model": served.upstream_model if served else None,
+                    "attempts": len(attempts),
+                    "attempt_log": Jsonb(attempts),
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cached_tokens": usage.cached_tokens,
+                    "latency_ms": int((time.monotonic() - self.started) * 1000),
+                    "first_byte_ms": self.first_byte_ms,
+                    "error": error,
+                    "credits": cost,
+                },
+            )
             if claimed is None:
                 return 0
-            done = await metering.settle(db, self.user_id, self.id, self.hold_id, self.reserved, cost,
-                                         served.id if served else self.request.model)
+            done = await metering.settle(
+                db,
+                self.user_id,
+                self.id,
+                self.hold_id,
+                self.reserved,
+                cost,
+                served.id if served else self.request.model,
+            )
             if done.uncharged:
-                await db.execute(update(AiUsage).where(AiUsage.id == self.id)
-                                 .values(credits=done.charged, uncharged=done.uncharged))
+                await db.execute(
+                    update(AiUsage).where(AiUsage.id == self.id).values(credits=done.charged, uncharged=done.uncharged)
+                )
             if self.on_settle is not None:
                 await self.on_settle(db, done.charged)
             await commit(db)  # the wallet's, the revenue's and the key's UPDATEs go with the COMMIT
         await metering.after_commit(self.db_factory, self.user_id, done)
         self.credits = done.charged
-        log.info("ai_call", request_id=str(self.id), status=status, model=served.id if served else None,
-                 credits=done.charged, attempts=len(attempts))
+        log.info(
+            "ai_call",
+            request_id=str(self.id),
+            status=status,
+            model=served.id if served else None,
+            credits=done.charged,
+            attempts=len(attempts),
+        )
         return done.charged
 
     def prompt_usage(self, hint: Usage | None) -> Usage:
@@ -211,14 +267,29 @@ class _Call:
         return next(m for m in self.router.chain if m.id == tried)
 
 
-async def complete(db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest,
-                   api_key_id: uuid.UUID | None = None, *, settings: Settings | None = None,
-                   request_id: uuid.UUID | None = None, on_settle: OnSettle | None = None) -> ChatResult:
+async def complete(
+    db_factory: DbFactory,
+    user_id: uuid.UUID,
+    request: ChatRequest,
+    api_key_id: uuid.UUID | None = None,
+    *,
+    settings: Settings | None = None,
+    request_id: uuid.UUID | None = None,
+    on_settle: OnSettle | None = None,
+) -> ChatResult:
     """One reply, not streamed. Raises 402 (credits), 404 (model), 422, 429 or 502 as AppErrors.
     `request_id` (a new UUIDv7 when None) becomes the ai_usage row's id; `on_settle(db, credits)` runs inside
     the settlement's transaction (e.g. the gateway's per-key spend), only when this call settles."""
-    call = _Call(db_factory, user_id, replace(request, stream=False), api_key_id, settings, stream=False,
-                 request_id=request_id, on_settle=on_settle)
+    call = _Call(
+        db_factory,
+        user_id,
+        replace(request, stream=False),
+        api_key_id,
+        settings,
+        stream=False,
+        request_id=request_id,
+        on_settle=on_settle,
+    )
     await call.prepare()
     assert call.router is not None
     try:
@@ -236,15 +307,30 @@ async def complete(db_factory: DbFactory, user_id: uuid.UUID, request: ChatReque
     return result
 
 
-async def stream(db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest,
-                 api_key_id: uuid.UUID | None = None, *, settings: Settings | None = None,
-                 request_id: uuid.UUID | None = None, on_settle: OnSettle | None = None) -> AsyncIterator[Delta]:
+async def stream(
+    db_factory: DbFactory,
+    user_id: uuid.UUID,
+    request: ChatRequest,
+    api_key_id: uuid.UUID | None = None,
+    *,
+    settings: Settings | None = None,
+    request_id: uuid.UUID | None = None,
+    on_settle: OnSettle | None = None,
+) -> AsyncIterator[Delta]:
     """Deltas of one reply. The first `anext()` reserves and connects (so 402/404/502 surface before any
     output); the last delta carries usage, credits and the request id. Settles in `finally`, also when the
     consumer stops early (charged prompt + delivered tokens, status client_cancelled) or upstream fails
     after partial output (charged for what was delivered, then StreamInterrupted is raised)."""
-    call = _Call(db_factory, user_id, replace(request, stream=True), api_key_id, settings, stream=True,
-                 request_id=request_id, on_settle=on_settle)
+    call = _Call(
+        db_factory,
+        user_id,
+        replace(request, stream=True),
+        api_key_id,
+        settings,
+        stream=True,
+        request_id=request_id,
+        on_settle=on_settle,
+    )
     await call.prepare()
     assert call.router is not None
     try:
@@ -277,7 +363,7 @@ async def stream(db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest
             try:
                 delta = await anext(opened.deltas)
             except StopAsyncIteration:
-                raise ProviderError("upstream stream ended before the reply was complete")
+                raise ProviderError("upstream stream ended before the reply was complete") from None
     except Exception as exc:  # upstream failed after partial output (the consumer's own exits are BaseException)
         status, error = "upstream_error", getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         raise StreamInterrupted(f"The model stopped mid-reply: {error}") from exc
@@ -286,15 +372,14 @@ async def stream(db_factory: DbFactory, user_id: uuid.UUID, request: ChatRequest
             await _shielded(_finish(opened.deltas))
             prompt = call.prompt_usage(hint)
             delivered = tokens.count("".join(text)) + sum(tokens.count(c) for c in calls)
-            await _shielded(call.settle(status, Usage(prompt.input_tokens, delivered, prompt.cached_tokens),
-                                        served, error))
+            await _shielded(
+                call.settle(status, Usage(prompt.input_tokens, delivered, prompt.cached_tokens), served, error)
+            )
         else:
             await _shielded(_finish(opened.deltas))
 
 
 async def _finish(deltas: AsyncIterator[Delta]) -> None:
     """Close the upstream stream (cancels the upstream request when it is still running)."""
-    try:
+    with contextlib.suppress(Exception):  # closing a broken stream may fail; nothing to do about it
         await deltas.aclose()
-    except Exception:  # noqa: BLE001 - closing a broken stream may fail; nothing to do about it
-        pass

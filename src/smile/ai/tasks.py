@@ -22,18 +22,29 @@ from smile.kit.db import utcnow
 
 log = structlog.get_logger("smile.ai")
 GRACE = dt.timedelta(minutes=5)  # past the hold's lifetime, so a slow call still settles first
-ABANDONED = ("The server stopped before this request was settled; nothing was charged and the credits "
-             "reserved for it were released.")
+ABANDONED = (
+    "The server stopped before this request was settled; nothing was charged and the credits "
+    "reserved for it were released."
+)
 
 
 async def abandon_stale(db: AsyncSession, cutoff: dt.datetime, batch: int = 500) -> int:
     """Mark up to `batch` rows pending since before `cutoff` abandoned and release their holds."""
-    stale = (select(AiUsage.id).where(AiUsage.status == "pending", AiUsage.created_at < cutoff)
-             .order_by(AiUsage.created_at).limit(batch).with_for_update(skip_locked=True))
-    holds = list(await db.scalars(
-        update(AiUsage).where(AiUsage.id.in_(stale), AiUsage.status == "pending")
-        .values(status="abandoned", error=ABANDONED, credits=0, settled_at=utcnow())
-        .returning(AiUsage.hold_id)))
+    stale = (
+        select(AiUsage.id)
+        .where(AiUsage.status == "pending", AiUsage.created_at < cutoff)
+        .order_by(AiUsage.created_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    holds = list(
+        await db.scalars(
+            update(AiUsage)
+            .where(AiUsage.id.in_(stale), AiUsage.status == "pending")
+            .values(status="abandoned", error=ABANDONED, credits=0, settled_at=utcnow())
+            .returning(AiUsage.hold_id)
+        )
+    )
     for hold_id in holds:
         if hold_id is not None:
             await ledger.release(db, hold_id)  # False when ledger.expire_holds got there first

@@ -38,13 +38,16 @@ class ChatRequest:
 
 @dataclass
 class Usage:
-    input_tokens: int = 0   # all prompt tokens, cached ones included
+    input_tokens: int = 0  # all prompt tokens, cached ones included
     output_tokens: int = 0
     cached_tokens: int = 0  # the part of input_tokens served from a prompt cache
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens,
-                     self.cached_tokens + other.cached_tokens)
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
 
 
 @dataclass
@@ -58,6 +61,7 @@ class ToolCallDelta:
 @dataclass
 class Delta:
     """One piece of a streamed reply. The last one carries finish_reason and usage."""
+
     text: str = ""
     tool_calls: list[ToolCallDelta] = field(default_factory=list)
     finish_reason: str | None = None
@@ -78,7 +82,7 @@ class ChatResult:
     tool_calls: list[ToolCall]
     finish_reason: str
     usage: Usage
-    model: str = ""          # the alias that answered
+    model: str = ""  # the alias that answered
     provider: str = ""
     request_id: str = ""
     credits: int = 0
@@ -88,8 +92,9 @@ class ChatResult:
 class ProviderError(Exception):
     """An upstream failure. retryable: worth retrying (429, 5xx, timeouts, connection errors)."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status

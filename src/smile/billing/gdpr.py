@@ -32,9 +32,24 @@ from smile.identity.profile import gdpr
 
 ERASED = "[erased]"
 # Keys of a processor's event payload that describe the person (Stripe's names): erased, the rest kept.
-PERSONAL_KEYS = {"email", "name", "phone", "address", "billing_details", "customer_details", "customer_email",
-                 "customer_name", "customer_phone", "customer_address", "receipt_email", "shipping",
-                 "shipping_details", "card", "payment_method_details", "destination"}
+PERSONAL_KEYS = {
+    "email",
+    "name",
+    "phone",
+    "address",
+    "billing_details",
+    "customer_details",
+    "customer_email",
+    "customer_name",
+    "customer_phone",
+    "customer_address",
+    "receipt_email",
+    "shipping",
+    "shipping_details",
+    "card",
+    "payment_method_details",
+    "destination",
+}
 
 
 def _row(obj: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -48,17 +63,35 @@ async def _rows(db: AsyncSession, stmt: Select, skip: frozenset[str] = frozenset
 async def _ledger(db: AsyncSession, user: User) -> list[dict[str, Any]]:
     """Each account with the person's own entries (the other legs of a transaction belong to others)."""
     out = []
-    for account in await db.scalars(select(LedgerAccount).where(LedgerAccount.owner_id == user.id)
-                                    .order_by(LedgerAccount.id)):
-        entries = [{"id": e.id, "amount": e.amount, "currency": e.currency, "kind": t.kind, "memo": t.memo,
-                    "reference_type": t.reference_type, "reference_id": t.reference_id, "transaction_id": t.id,
-                    "created_at": t.created_at}
-                   for e, t in (await db.execute(
-                       select(LedgerEntry, LedgerTransaction).join(LedgerTransaction,
-                                                                   LedgerTransaction.id == LedgerEntry.transaction_id)
-                       .where(LedgerEntry.account_id == account.id).order_by(LedgerEntry.id))).all()]
-        holds = await _rows(db, select(LedgerHold).where(LedgerHold.account_id == account.id).order_by(LedgerHold.id),
-                            frozenset({"idempotency_key"}))
+    for account in await db.scalars(
+        select(LedgerAccount).where(LedgerAccount.owner_id == user.id).order_by(LedgerAccount.id)
+    ):
+        entries = [
+            {
+                "id": e.id,
+                "amount": e.amount,
+                "currency": e.currency,
+                "kind": t.kind,
+                "memo": t.memo,
+                "reference_type": t.reference_type,
+                "reference_id": t.reference_id,
+                "transaction_id": t.id,
+                "created_at": t.created_at,
+            }
+            for e, t in (
+                await db.execute(
+                    select(LedgerEntry, LedgerTransaction)
+                    .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+                    .where(LedgerEntry.account_id == account.id)
+                    .order_by(LedgerEntry.id)
+                )
+            ).all()
+        ]
+        holds = await _rows(
+            db,
+            select(LedgerHold).where(LedgerHold.account_id == account.id).order_by(LedgerHold.id),
+            frozenset({"idempotency_key"}),
+        )
         out.append(_row(account) | {"entries": entries, "holds": holds})
     return out
 
@@ -69,23 +102,29 @@ async def export(db: AsyncSession, user: User) -> dict[str, Any]:
     return {
         "ledger_accounts": await _ledger(db, user),
         "credit_wallet": await _rows(db, select(CreditWallet).where(CreditWallet.user_id == uid)),
-        "promo_redemptions": await _rows(db, select(PromoRedemption).where(PromoRedemption.user_id == uid)
-                                         .order_by(PromoRedemption.id)),
+        "promo_redemptions": await _rows(
+            db, select(PromoRedemption).where(PromoRedemption.user_id == uid).order_by(PromoRedemption.id)
+        ),
         "payments": await _rows(db, select(Payment).where(Payment.user_id == uid).order_by(Payment.id)),
-        "payment_events": await _rows(db, select(PaymentEvent).where(PaymentEvent.payment_id.in_(paid))
-                                      .order_by(PaymentEvent.received_at)),
-        "subscriptions": await _rows(db, select(Subscription).where(Subscription.user_id == uid)
-                                     .order_by(Subscription.id)),
+        "payment_events": await _rows(
+            db, select(PaymentEvent).where(PaymentEvent.payment_id.in_(paid)).order_by(PaymentEvent.received_at)
+        ),
+        "subscriptions": await _rows(
+            db, select(Subscription).where(Subscription.user_id == uid).order_by(Subscription.id)
+        ),
         "plans": await _rows(db, select(Plan).where(Plan.owner_id == uid).order_by(Plan.id)),
         "listings": await _rows(db, select(Listing).where(Listing.seller_id == uid).order_by(Listing.id)),
         # a purchase names its seller (a public shop); a sale does not name its buyer (another person)
-        "purchases": await _rows(db, select(Sale).where(Sale.buyer_id == uid).order_by(Sale.id),
-                                 frozenset({"refunded_by"})),
-        "sales": await _rows(db, select(Sale).where(Sale.seller_id == uid).order_by(Sale.id),
-                             frozenset({"buyer_id", "refunded_by"})),
+        "purchases": await _rows(
+            db, select(Sale).where(Sale.buyer_id == uid).order_by(Sale.id), frozenset({"refunded_by"})
+        ),
+        "sales": await _rows(
+            db, select(Sale).where(Sale.seller_id == uid).order_by(Sale.id), frozenset({"buyer_id", "refunded_by"})
+        ),
         "payout_account": await _rows(db, select(PayoutAccount).where(PayoutAccount.user_id == uid)),
-        "payouts": await _rows(db, select(Payout).where(Payout.user_id == uid).order_by(Payout.id),
-                               frozenset({"settled_by"})),
+        "payouts": await _rows(
+            db, select(Payout).where(Payout.user_id == uid).order_by(Payout.id), frozenset({"settled_by"})
+        ),
     }
 
 
@@ -103,8 +142,14 @@ async def erase(db: AsyncSession, user: User) -> list[str]:
     await payouts.fail_open_for_erasure(db, uid)
     await ledger.freeze(db, uid)
     await payments.forget_card(db, uid)
-    refs = [r for row in (await db.execute(
-        select(Payment.customer_ref, Payment.subscription_ref).where(Payment.user_id == uid))).all() for r in row if r]
+    refs = [
+        r
+        for row in (
+            await db.execute(select(Payment.customer_ref, Payment.subscription_ref).where(Payment.user_id == uid))
+        ).all()
+        for r in row
+        if r
+    ]
     refs += [r for r in await db.scalars(select(Subscription.provider_ref).where(Subscription.user_id == uid)) if r]
     about = [PaymentEvent.payment_id.in_(select(Payment.id).where(Payment.user_id == uid))]
     about += [cast(PaymentEvent.payload, Text).contains(f'"{ref}"', autoescape=True) for ref in set(refs)]

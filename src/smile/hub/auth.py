@@ -44,14 +44,22 @@ class ApiKeyPrincipal:
     def check_model(self, model: str) -> None:
         """403 `model_not_allowed` unless this key may use `model`."""
         if not self.allows_model(model):
-            raise OpenAIError(f"This API key may not use the model '{model}'. It may use: "
-                              f"{', '.join(self.key.allowed_models)}.", status=403, code="model_not_allowed",
-                              type="permission_error", param="model")
+            raise OpenAIError(
+                f"This API key may not use the model '{model}'. It may use: {', '.join(self.key.allowed_models)}.",
+                status=403,
+                code="model_not_allowed",
+                type="permission_error",
+                param="model",
+            )
 
     def check_scope(self, scope: str) -> None:
         if scope not in self.scopes:
-            raise OpenAIError(f"This API key lacks the '{scope}' scope. Create a key with it at /hub/keys.",
-                              status=403, code="missing_scope", type="permission_error")
+            raise OpenAIError(
+                f"This API key lacks the '{scope}' scope. Create a key with it at /hub/keys.",
+                status=403,
+                code="missing_scope",
+                type="permission_error",
+            )
 
 
 async def api_key_principal(request: Request, db: DB) -> ApiKeyPrincipal:
@@ -62,8 +70,10 @@ async def api_key_principal(request: Request, db: DB) -> ApiKeyPrincipal:
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
-        raise _unauthorized("You didn't provide an API key. Send it as 'Authorization: Bearer sk-smile-...'; "
-                            "create one at /hub/keys.", "missing_api_key")
+        raise _unauthorized(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer sk-smile-...'; create one at /hub/keys.",
+            "missing_api_key",
+        )
     found = await service.find_by_secret(db, secret) if keys.well_formed(secret) else None
     if found is None:
         raise _unauthorized("Incorrect API key provided. Find or create your keys at /hub/keys.", "invalid_api_key")
@@ -73,12 +83,20 @@ async def api_key_principal(request: Request, db: DB) -> ApiKeyPrincipal:
     if key.expires_at is not None and key.expires_at <= utcnow():
         raise _unauthorized("This API key has expired. Create a new one at /hub/keys.", "api_key_expired")
     if user.status == "suspended":
-        raise OpenAIError("This account is suspended. Contact support if you think this is a mistake.",
-                          status=403, code="account_suspended", type="permission_error")
+        raise OpenAIError(
+            "This account is suspended. Contact support if you think this is a mistake.",
+            status=403,
+            code="account_suspended",
+            type="permission_error",
+        )
     if user.status == "deleting":
-        raise OpenAIError("This account is scheduled for deletion, so its API keys do not work. Sign in and "
-                          "cancel the deletion to use them again.", status=403, code="account_pending_deletion",
-                          type="permission_error")
+        raise OpenAIError(
+            "This account is scheduled for deletion, so its API keys do not work. Sign in and "
+            "cancel the deletion to use them again.",
+            status=403,
+            code="account_pending_deletion",
+            type="permission_error",
+        )
     if user.status == "deleted":
         raise _unauthorized("This account has been deleted.", "account_deleted")
     await service.touch(db, key)  # at most once a minute, with the request's transaction

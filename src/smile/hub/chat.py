@@ -44,6 +44,7 @@ log = structlog.get_logger("smile.hub")
 
 # ---- the key's credit limit around a metered call ----
 
+
 async def hold_key(principal: ApiKeyPrincipal, request: ChatRequest) -> tuple[ChatRequest, int]:
     """Charge the key the call's worst case (only keys with a credit limit); max_tokens is injected when
     missing, bounded by what the key and the wallet have left. Returns (request, credits held)."""
@@ -57,8 +58,10 @@ async def hold_key(principal: ApiKeyPrincipal, request: ChatRequest) -> tuple[Ch
         left = max(0, key.credit_limit - key.spent_credits)
         if request.max_tokens is None:
             if metering.injected_max_tokens(chain, prompt, left, settings) < 1:
-                raise CreditLimitReached(f"This API key's credit limit is reached: {left:,} of its "
-                                         f"{key.credit_limit:,} credits left, too few for this prompt.")
+                raise CreditLimitReached(
+                    f"This API key's credit limit is reached: {left:,} of its "
+                    f"{key.credit_limit:,} credits left, too few for this prompt."
+                )
             wallet = await metering.available(db, principal.user.id)
             fits = metering.injected_max_tokens(chain, prompt, min(left, wallet), settings)
             if fits < 1:
@@ -99,6 +102,7 @@ class KeySpend:
 
 # ---- a call made with an API key ----
 
+
 @dataclass
 class Streamed:
     """An opened keyed stream: its first delta (reserved and connected), the rest, and its close()."""
@@ -116,37 +120,51 @@ class Streamed:
             await self.spend.finish(self.request_id)
 
 
-async def _keyed(principal: ApiKeyPrincipal, request: ChatRequest,
-                 db: AsyncSession | None) -> tuple[ChatRequest, KeySpend]:
+async def _keyed(
+    principal: ApiKeyPrincipal, request: ChatRequest, db: AsyncSession | None
+) -> tuple[ChatRequest, KeySpend]:
     if db is not None:
         await commit(db)  # the request's transaction (the key lookup): the call must not hold its connection
     principal.check_model(request.model)
-    await check_rate(principal.key, principal.user,
-                     tokens.upper_bound(request.messages, request.tools) + (request.max_tokens or 0))
+    await check_rate(
+        principal.key, principal.user, tokens.upper_bound(request.messages, request.tools) + (request.max_tokens or 0)
+    )
     request, held = await hold_key(principal, request)
     return request, KeySpend(principal.key.id, held)
 
 
-async def complete_as_key(principal: ApiKeyPrincipal, request: ChatRequest,
-                          db: AsyncSession | None = None) -> ChatResult:
+async def complete_as_key(
+    principal: ApiKeyPrincipal, request: ChatRequest, db: AsyncSession | None = None
+) -> ChatResult:
     """One reply, not streamed, billed to the key owner's wallet and counted against the key's limits.
     `db` is the request's session when there is one (it is committed first)."""
     request, spend = await _keyed(principal, request, db)
     request_id = new_id()
     try:
-        return await ai.complete(runtime.current().db.session, principal.user.id, request, principal.key.id,
-                                 request_id=request_id, on_settle=spend.on_settle)
+        return await ai.complete(
+            runtime.current().db.session,
+            principal.user.id,
+            request,
+            principal.key.id,
+            request_id=request_id,
+            on_settle=spend.on_settle,
+        )
     finally:
         await spend.finish(request_id)
 
 
-async def stream_as_key(principal: ApiKeyPrincipal, request: ChatRequest,
-                        db: AsyncSession | None = None) -> Streamed:
+async def stream_as_key(principal: ApiKeyPrincipal, request: ChatRequest, db: AsyncSession | None = None) -> Streamed:
     """Open a streamed reply (402/404/429/502 raise here, before any output); the caller must close() it."""
     request, spend = await _keyed(principal, request, db)
     request_id = new_id()
-    deltas = ai.stream(runtime.current().db.session, principal.user.id, request, principal.key.id,
-                       request_id=request_id, on_settle=spend.on_settle)
+    deltas = ai.stream(
+        runtime.current().db.session,
+        principal.user.id,
+        request,
+        principal.key.id,
+        request_id=request_id,
+        on_settle=spend.on_settle,
+    )
     try:
         first = await anext(deltas)
     except BaseException:
@@ -156,6 +174,7 @@ async def stream_as_key(principal: ApiKeyPrincipal, request: ChatRequest,
 
 
 # ---- the playground: a streamed reply for the signed-in user, as server-sent events ----
+
 
 def event(kind: str, data: dict) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
@@ -167,8 +186,12 @@ async def _after(user_id: uuid.UUID, served: str | None) -> dict:
         wallet = await credits.wallet_balance(db, user_id)
         models = {m.id: m for m in await catalog.all_models(db)}
     model = models.get(served or "")
-    return {"balance": wallet.balance, "available": wallet.available,
-            "provider": model.provider if model else None, "offline": bool(model and model.provider == "offline")}
+    return {
+        "balance": wallet.balance,
+        "available": wallet.available,
+        "provider": model.provider if model else None,
+        "offline": bool(model and model.provider == "offline"),
+    }
 
 
 async def playground(db: AsyncSession, user_id: uuid.UUID, request: ChatRequest) -> AsyncIterator[bytes]:
@@ -176,20 +199,33 @@ async def playground(db: AsyncSession, user_id: uuid.UUID, request: ChatRequest)
     estimate, then `done` with the exact cost and the new balance (or `error` when the model stops mid-reply).
     Refusals (402 credits, 404 model, 429, 502) raise here, before any output."""
     rt = runtime.current()
-    await rt.limiter.hit(f"{rt.settings.hub_user_rpm}/minute", "hub-playground", str(user_id),
-                         message="You are sending playground messages too quickly.")
+    await rt.limiter.hit(
+        f"{rt.settings.hub_user_rpm}/minute",
+        "hub-playground",
+        str(user_id),
+        message="You are sending playground messages too quickly.",
+    )
     priced = next((m for m in await catalog.all_models(db) if m.id == request.model), None)
     await commit(db)  # the request's transaction: the call must not hold its connection
     prompt = tokens.count_messages(request.messages)
     deltas = ai.stream(rt.db.session, user_id, request)
     first = await anext(deltas)  # reserves credits and connects
-    start = {"model": request.model, "input_tokens": prompt,
-             "offline_expected": bool(priced and priced.provider == "offline")}
+    start = {
+        "model": request.model,
+        "input_tokens": prompt,
+        "offline_expected": bool(priced and priced.provider == "offline"),
+    }
     return _events(user_id, deltas, first, priced, prompt, start)
 
 
-async def _events(user_id: uuid.UUID, deltas: AsyncIterator[Delta], first: Delta, priced: catalog.Model | None,
-                  prompt: int, start: dict) -> AsyncIterator[bytes]:
+async def _events(
+    user_id: uuid.UUID,
+    deltas: AsyncIterator[Delta],
+    first: Delta,
+    priced: catalog.Model | None,
+    prompt: int,
+    start: dict,
+) -> AsyncIterator[bytes]:
     yield event("start", start)
     text: list[str] = []
     delta: Delta | None = first
@@ -202,9 +238,15 @@ async def _events(user_id: uuid.UUID, deltas: AsyncIterator[Delta], first: Delta
                 yield event("delta", {"text": delta.text, "output_tokens": out, "credits_estimate": estimate})
             if delta.finish_reason is not None and delta.request_id:
                 usage = delta.usage or Usage()
-                done = {"model": delta.model, "finish_reason": delta.finish_reason, "credits": delta.credits or 0,
-                        "request_id": delta.request_id, "input_tokens": usage.input_tokens,
-                        "output_tokens": usage.output_tokens, "cached_tokens": usage.cached_tokens}
+                done = {
+                    "model": delta.model,
+                    "finish_reason": delta.finish_reason,
+                    "credits": delta.credits or 0,
+                    "request_id": delta.request_id,
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cached_tokens": usage.cached_tokens,
+                }
                 yield event("done", {**done, **await _after(user_id, delta.model)})
                 return
             delta = await anext(deltas, None)

@@ -87,8 +87,13 @@ async def create(me: ApiKeyPrincipal, body: EmbeddingsIn, db: AsyncSession | Non
     name = model_id(settings)
     me.check_model(body.model)
     if body.model != name:
-        raise OpenAIError(f"No embeddings model '{body.model}'; this server embeds with '{name}'.", status=404,
-                          code="model_not_found", type="invalid_request_error", param="model")
+        raise OpenAIError(
+            f"No embeddings model '{body.model}'; this server embeds with '{name}'.",
+            status=404,
+            code="model_not_found",
+            type="invalid_request_error",
+            param="model",
+        )
     if body.dimensions is not None and body.dimensions != embeddings.DIMENSIONS:
         raise _bad(f"'{name}' makes {embeddings.DIMENSIONS}-dimension vectors.", "dimensions")
     texts = _texts(body)
@@ -102,12 +107,30 @@ async def create(me: ApiKeyPrincipal, body: EmbeddingsIn, db: AsyncSession | Non
             hold_id = await metering.reserve(db, user_id, request_id, cost, settings.ai_hold_minutes)
         except InsufficientFunds:
             available = await metering.available(db, user_id)
-            raise InsufficientFunds(f"These embeddings cost {cost:,} credits and you have {available:,} "
-                                    "available; top up your wallet.") from None
-        db.add(AiUsage(id=request_id, user_id=user_id, api_key_id=key_id, model=name, served_model=name,
-                       provider="embeddings", upstream_model=name, stream=False, status="pending", attempts=1,
-                       input_tokens=count, output_tokens=0, cached_tokens=0, reserved=cost, credits=0, uncharged=0,
-                       hold_id=hold_id))
+            raise InsufficientFunds(
+                f"These embeddings cost {cost:,} credits and you have {available:,} available; top up your wallet."
+            ) from None
+        db.add(
+            AiUsage(
+                id=request_id,
+                user_id=user_id,
+                api_key_id=key_id,
+                model=name,
+                served_model=name,
+                provider="embeddings",
+                upstream_model=name,
+                stream=False,
+                status="pending",
+                attempts=1,
+                input_tokens=count,
+                output_tokens=0,
+                cached_tokens=0,
+                reserved=cost,
+                credits=0,
+                uncharged=0,
+                hold_id=hold_id,
+            )
+        )
     started = anyio.current_time()
     status, error, charge = "ok", None, cost
     try:
@@ -122,15 +145,29 @@ async def create(me: ApiKeyPrincipal, body: EmbeddingsIn, db: AsyncSession | Non
         with anyio.CancelScope(shield=True):
             async with runtime.current().db.session() as db:
                 done = await metering.settle(db, user_id, request_id, hold_id, cost, charge, name)
-                await db.execute(update(AiUsage).where(AiUsage.id == request_id).values(
-                    status=status, error=error, credits=done.charged, uncharged=done.uncharged,
-                    latency_ms=int((anyio.current_time() - started) * 1000), settled_at=utcnow()))
+                await db.execute(
+                    update(AiUsage)
+                    .where(AiUsage.id == request_id)
+                    .values(
+                        status=status,
+                        error=error,
+                        credits=done.charged,
+                        uncharged=done.uncharged,
+                        latency_ms=int((anyio.current_time() - started) * 1000),
+                        settled_at=utcnow(),
+                    )
+                )
                 if charge < cost:
                     await service.release_key(db, key_id, cost - charge)
                 await commit(db)
             await metering.after_commit(runtime.current().db.session, user_id, done)
-    return {"object": "list", "model": name,
-            "data": [{"object": "embedding", "index": i, "embedding": _encode(v, body.encoding_format)}
-                     for i, v in enumerate(vectors)],
-            "usage": {"prompt_tokens": count, "total_tokens": count},
-            "smile": {"request_id": str(request_id), "credits": cost}}
+    return {
+        "object": "list",
+        "model": name,
+        "data": [
+            {"object": "embedding", "index": i, "embedding": _encode(v, body.encoding_format)}
+            for i, v in enumerate(vectors)
+        ],
+        "usage": {"prompt_tokens": count, "total_tokens": count},
+        "smile": {"request_id": str(request_id), "credits": cost},
+    }

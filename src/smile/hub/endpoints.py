@@ -31,23 +31,37 @@ async def current_key(me: ApiKeyUser) -> CurrentKey:
 
 
 # Registered before /{key_id}, so "current" is not read as an id; errors in OpenAI's shape.
-router.add_api_route(f"{KEYS}/current", current_key, methods=["GET"], response_model=CurrentKey,
-                     responses=openai_responses(401, 403), route_class_override=OpenAIRoute)
+router.add_api_route(
+    f"{KEYS}/current",
+    current_key,
+    methods=["GET"],
+    response_model=CurrentKey,
+    responses=openai_responses(401, 403),
+    route_class_override=OpenAIRoute,
+)
 
 
 @router.post(KEYS, response_model=KeyCreated, status_code=201, responses=responses(401, 403, 409, 422, 429))
 async def create_key(data: KeyCreate, request: Request, response: Response, me: VerifiedUser, db: DB) -> KeyCreated:
     """Create a key. The response holds the `secret` — the only time it is shown; only a hash is kept."""
-    await runtime.current().limiter.hit(runtime.current().settings.rate_hub_key_create, "hub-key-create",
-                                        str(me.id), message="You are creating API keys too quickly.")
+    await runtime.current().limiter.hit(
+        runtime.current().settings.rate_hub_key_create,
+        "hub-key-create",
+        str(me.id),
+        message="You are creating API keys too quickly.",
+    )
     response.headers["Cache-Control"] = "no-store"
     return await service.create_key(db, me.user, data, client_info(request)[1])
 
 
 @router.get(KEYS, response_model=Page[KeyOut], responses=responses(401, 422))
-async def list_keys(me: CurrentUser, db: DB, status: Literal["active", "inactive"] | None = None,
-                    cursor: str | None = None,
-                    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)) -> Page[KeyOut]:
+async def list_keys(
+    me: CurrentUser,
+    db: DB,
+    status: Literal["active", "inactive"] | None = None,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+) -> Page[KeyOut]:
     """Your keys, newest first (never their secrets). `status=active` or `inactive` (revoked or expired)."""
     items, next_cursor = await service.list_keys(db, me.id, cursor, limit, status)
     return Page(items=items, next_cursor=next_cursor)

@@ -30,8 +30,15 @@ TYPES = {
 class OpenAIError(AppError):
     """An AppError that also names its OpenAI error `type` and the request `param` at fault."""
 
-    def __init__(self, message: str, status: int, code: str, type: str | None = None, param: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int,
+        code: str,
+        type: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message, status=status, code=code, headers=headers)
         self.openai_type = type
         self.param = param
@@ -41,8 +48,14 @@ def error_type(status: int) -> str:
     return TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
 
 
-def openai_error(status: int, message: str, code: str | None, type: str | None = None, param: str | None = None,
-                 headers: dict[str, str] | None = None) -> JSONResponse:
+def openai_error(
+    status: int,
+    message: str,
+    code: str | None,
+    type: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"message": message, "type": type or error_type(status), "param": param, "code": code}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -68,12 +81,14 @@ class OpenAIRoute(DBRoute):
                     return openai_error(400, "We could not parse the JSON body of your request.", "invalid_json")
                 fields = validation_fields(exc)
                 summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
-                return openai_error(400, f"Invalid request. {summary}", "invalid_request",
-                                    param=next(iter(fields), None))
+                return openai_error(
+                    400, f"Invalid request. {summary}", "invalid_request", param=next(iter(fields), None)
+                )
             except StarletteHTTPException as exc:
                 message = exc.detail if isinstance(exc.detail, str) else "Request failed."
-                return openai_error(exc.status_code, message, HTTP_CODES.get(exc.status_code),
-                                    headers=getattr(exc, "headers", None))
+                return openai_error(
+                    exc.status_code, message, HTTP_CODES.get(exc.status_code), headers=getattr(exc, "headers", None)
+                )
 
         return run
 

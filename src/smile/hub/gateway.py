@@ -38,6 +38,7 @@ EmbeddingsKey = Annotated[ApiKeyPrincipal, Depends(require_scope("embeddings"))]
 
 # ---- request bodies (OpenAI's shapes; unknown fields are ignored, as OpenAI-compatible servers do) ----
 
+
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
@@ -103,33 +104,63 @@ def chat_request(body: ChatIn) -> ChatRequest:
         else:
             text = m.content or ""
         calls = [ToolCall(c.id, c.function.name, c.function.arguments) for c in m.tool_calls or []]
-        messages.append(Message(role="system" if m.role == "developer" else m.role, content=text,
-                                tool_calls=calls, tool_call_id=m.tool_call_id, name=m.name))
-    return ChatRequest(model=body.model, messages=messages, max_tokens=body.max_completion_tokens or body.max_tokens,
-                       temperature=body.temperature, tools=body.tools, tool_choice=body.tool_choice,
-                       stream=body.stream)
+        messages.append(
+            Message(
+                role="system" if m.role == "developer" else m.role,
+                content=text,
+                tool_calls=calls,
+                tool_call_id=m.tool_call_id,
+                name=m.name,
+            )
+        )
+    return ChatRequest(
+        model=body.model,
+        messages=messages,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        temperature=body.temperature,
+        tools=body.tools,
+        tool_choice=body.tool_choice,
+        stream=body.stream,
+    )
 
 
 # ---- responses ----
 
+
 def usage_json(usage: Usage) -> dict:
-    return {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
-            "total_tokens": usage.input_tokens + usage.output_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.cached_tokens}}
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+    }
 
 
 def completion_json(result: ChatResult, request_id: uuid.UUID) -> dict:
-    message: dict[str, Any] = {"role": "assistant", "content": result.text if result.text or not result.tool_calls
-                               else None}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": result.text if result.text or not result.tool_calls else None,
+    }
     if result.tool_calls:
-        message["tool_calls"] = [{"id": c.id, "type": "function",
-                                  "function": {"name": c.name, "arguments": c.arguments}} for c in result.tool_calls]
-    return {"id": f"chatcmpl-{request_id}", "object": "chat.completion", "created": int(time.time()),
-            "model": result.model, "system_fingerprint": None,
-            "choices": [{"index": 0, "message": message, "finish_reason": result.finish_reason, "logprobs": None}],
-            "usage": usage_json(result.usage),
-            "smile": {"request_id": str(request_id), "credits": result.credits, "provider": result.provider,
-                      "offline": result.offline}}
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in result.tool_calls
+        ]
+    return {
+        "id": f"chatcmpl-{request_id}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": result.model,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "message": message, "finish_reason": result.finish_reason, "logprobs": None}],
+        "usage": usage_json(result.usage),
+        "smile": {
+            "request_id": str(request_id),
+            "credits": result.credits,
+            "provider": result.provider,
+            "offline": result.offline,
+        },
+    }
 
 
 class EventStream(StreamingResponse):
@@ -153,16 +184,26 @@ def _delta_json(delta: Delta) -> dict:
     if delta.text:
         out["content"] = delta.text
     if delta.tool_calls:
-        out["tool_calls"] = [{"index": c.index, **({"id": c.id, "type": "function"} if c.id else {}),
-                              "function": {k: v for k, v in (("name", c.name), ("arguments", c.arguments))
-                                           if v is not None}} for c in delta.tool_calls]
+        out["tool_calls"] = [
+            {
+                "index": c.index,
+                **({"id": c.id, "type": "function"} if c.id else {}),
+                "function": {k: v for k, v in (("name", c.name), ("arguments", c.arguments)) if v is not None},
+            }
+            for c in delta.tool_calls
+        ]
     return out
 
 
 async def events(call: chat.Streamed, include_usage: bool) -> AsyncIterator[str]:
     """OpenAI's chunk format: a role chunk, content chunks, a finish chunk, the usage chunk when asked, [DONE]."""
-    base = {"id": f"chatcmpl-{call.request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": call.model, "system_fingerprint": None}
+    base = {
+        "id": f"chatcmpl-{call.request_id}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": call.model,
+        "system_fingerprint": None,
+    }
 
     def chunk(delta: dict, finish: str | None = None) -> str:
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
@@ -175,9 +216,18 @@ async def events(call: chat.Streamed, include_usage: bool) -> AsyncIterator[str]
                 yield chunk(_delta_json(delta), delta.finish_reason)
             if delta.finish_reason is not None:
                 if include_usage and delta.usage is not None:
-                    yield _sse({**base, "choices": [], "usage": usage_json(delta.usage),
-                                "smile": {"request_id": str(call.request_id), "credits": delta.credits,
-                                          "served_model": delta.model}})
+                    yield _sse(
+                        {
+                            **base,
+                            "choices": [],
+                            "usage": usage_json(delta.usage),
+                            "smile": {
+                                "request_id": str(call.request_id),
+                                "credits": delta.credits,
+                                "served_model": delta.model,
+                            },
+                        }
+                    )
                 break
             delta = await anext(call.deltas)
         yield _sse("[DONE]")
@@ -188,6 +238,7 @@ async def events(call: chat.Streamed, include_usage: bool) -> AsyncIterator[str]
 
 
 # ---- routes ----
+
 
 @router.post("/v1/chat/completions", responses=openai_responses(400, 401, 402, 403, 404, 429))
 async def chat_completions(body: ChatIn, me: ChatKey, db: DB):
@@ -203,9 +254,11 @@ async def chat_completions(body: ChatIn, me: ChatKey, db: DB):
         raise openai_error(exc) from exc
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return EventStream(events(call, include_usage), media_type="text/event-stream",
-                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
-                                    "X-Request-Id": str(call.request_id)})
+        return EventStream(
+            events(call, include_usage),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Request-Id": str(call.request_id)},
+        )
     request_id = uuid.UUID(result.request_id)
     return JSONResponse(completion_json(result, request_id), headers={"X-Request-Id": str(request_id)})
 
@@ -218,8 +271,9 @@ async def _usable(db, me: ApiKeyPrincipal) -> list[dict]:
     settings = runtime.current().settings
     models = await catalog.models(db, settings, enabled_only=True)
     providers = set(registry(settings))
-    out = [_model_json(m.id, m.provider) for m in models
-           if m.enabled and m.provider in providers and me.allows_model(m.id)]
+    out = [
+        _model_json(m.id, m.provider) for m in models if m.enabled and m.provider in providers and me.allows_model(m.id)
+    ]
     name = embeddings_gateway.model_id(settings)
     if embeddings_gateway.usable(settings) and me.allows_model(name):
         out.append(_model_json(name, "smile-embeddings"))
@@ -237,8 +291,13 @@ async def get_model(model_id: str, me: ModelsKey, db: DB) -> dict:
     for model in await _usable(db, me):
         if model["id"] == model_id:
             return model
-    raise OpenAIError(f"The model '{model_id}' does not exist or this key may not use it.", status=404,
-                      code="model_not_found", type="invalid_request_error", param="model")
+    raise OpenAIError(
+        f"The model '{model_id}' does not exist or this key may not use it.",
+        status=404,
+        code="model_not_found",
+        type="invalid_request_error",
+        param="model",
+    )
 
 
 @router.post("/v1/embeddings", responses=openai_responses(400, 401, 402, 403, 404, 429))

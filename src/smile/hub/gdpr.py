@@ -18,8 +18,11 @@ from smile.identity.profile import gdpr
 
 async def export(db: AsyncSession, user: User) -> dict[str, Any]:
     keys = await db.scalars(select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.id))
-    return {"api_keys": [{c.key: getattr(k, c.key) for c in ApiKey.__mapper__.column_attrs if c.key != "key_hash"}
-                         for k in keys]}
+    return {
+        "api_keys": [
+            {c.key: getattr(k, c.key) for c in ApiKey.__mapper__.column_attrs if c.key != "key_hash"} for k in keys
+        ]
+    }
 
 
 async def erase(db: AsyncSession, user: User) -> list[str]:

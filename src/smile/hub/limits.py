@@ -20,19 +20,28 @@ from smile.kit import runtime
 class RateLimited(OpenAIError):
     def __init__(self, message: str, kind: str, retry_after: int) -> None:
         retry_after = max(1, retry_after)
-        super().__init__(f"{message} Please try again in {retry_after}s.", status=429, code="rate_limit_exceeded",
-                         type=kind, headers={"Retry-After": str(retry_after)})
+        super().__init__(
+            f"{message} Please try again in {retry_after}s.",
+            status=429,
+            code="rate_limit_exceeded",
+            type=kind,
+            headers={"Retry-After": str(retry_after)},
+        )
         self.retry_after = retry_after
 
 
 def _rules(key: ApiKey, user_id: uuid.UUID, tokens: int) -> list[tuple[str, str, int, str, int]]:
     """(kind, who, limit, identifier, cost) for each counter this request moves."""
     s = runtime.current().settings
-    rules = [("requests", "key", key.rpm_limit or s.hub_key_rpm, f"key:{key.id}", 1),
-             ("requests", "user", s.hub_user_rpm, f"user:{user_id}", 1)]
+    rules = [
+        ("requests", "key", key.rpm_limit or s.hub_key_rpm, f"key:{key.id}", 1),
+        ("requests", "user", s.hub_user_rpm, f"user:{user_id}", 1),
+    ]
     if tokens > 0:
-        rules += [("tokens", "key", key.tpm_limit or s.hub_key_tpm, f"key:{key.id}", tokens),
-                  ("tokens", "user", s.hub_user_tpm, f"user:{user_id}", tokens)]
+        rules += [
+            ("tokens", "key", key.tpm_limit or s.hub_key_tpm, f"key:{key.id}", tokens),
+            ("tokens", "user", s.hub_user_tpm, f"user:{user_id}", tokens),
+        ]
     return rules
 
 
@@ -52,10 +61,14 @@ async def check_rate(key: ApiKey, user: User | uuid.UUID, tokens_estimate: int =
     user_id = user.id if isinstance(user, User) else user
     tokens = max(0, int(tokens_estimate))
     rules = _rules(key, user_id, tokens)
-    for kind, who, limit, ident, cost in rules:
+    for kind, who, limit, _ident, cost in rules:
         if cost > limit:
-            raise RateLimited(f"Request too large: about {cost:,} tokens, but this {who}'s limit is {limit:,} "
-                              f"{_label(kind)}. Send fewer tokens.", kind, 60)
+            raise RateLimited(
+                f"Request too large: about {cost:,} tokens, but this {who}'s limit is {limit:,} "
+                f"{_label(kind)}. Send fewer tokens.",
+                kind,
+                60,
+            )
     for kind, who, limit, ident, cost in rules:  # look first, so a refusal consumes nothing
         item = RateLimitItemPerMinute(limit)
         if not await limiter.limiter.test(item, "hub", kind, ident, cost=cost):

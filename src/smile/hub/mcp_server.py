@@ -45,8 +45,9 @@ INSTRUCTIONS = (
 
 
 def build_server(settings: Settings) -> MCPServer:
-    server = MCPServer("smile", title="smile AI hub", instructions=INSTRUCTIONS, version=__version__,
-                       website_url=settings.base_url)
+    server = MCPServer(
+        "smile", title="smile AI hub", instructions=INSTRUCTIONS, version=__version__, website_url=settings.base_url
+    )
     mcp_tools.register(server, with_social="social" in settings.module_list)
     return server
 
@@ -65,9 +66,15 @@ def refusal(exc: AppError) -> JSONResponse:
 
     `error.data` carries the HTTP status and smile's error code (e.g. api_key_revoked, missing_scope).
     """
-    body = {"jsonrpc": "2.0", "id": None, "error": {
-        "code": JSONRPC_CODES.get(exc.status, -32000), "message": exc.message,
-        "data": {"status": exc.status, "code": exc.code}}}
+    body = {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {
+            "code": JSONRPC_CODES.get(exc.status, -32000),
+            "message": exc.message,
+            "data": {"status": exc.status, "code": exc.code},
+        },
+    }
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
@@ -85,8 +92,11 @@ class McpEndpoint:
         # Bearer keys, no cookies: a DNS-rebinding page cannot use the caller's credentials, and the
         # host check would refuse every request behind a real domain name.
         self.server.streamable_http_app(
-            streamable_http_path=PATH, stateless_http=True, json_response=True,
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+            streamable_http_path=PATH,
+            stateless_http=True,
+            json_response=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
         manager = self.server.session_manager
         async with manager.run():
             self.manager = manager
@@ -98,8 +108,9 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route  # names the route in the request log and metrics
         if self.manager is None:
-            await refusal(AppError("The MCP server is starting or stopping; try again.", status=503,
-                                   code="unavailable"))(scope, receive, send)
+            await refusal(
+                AppError("The MCP server is starting or stopping; try again.", status=503, code="unavailable")
+            )(scope, receive, send)
             return
         try:
             principal = await authenticate(scope)
@@ -107,8 +118,9 @@ class McpEndpoint:
             await refusal(exc)(scope, receive, send)
             return
         key = principal.key
-        token = AccessToken(token=key.hint, client_id=str(key.id), scopes=sorted(principal.scopes),
-                            subject=str(principal.user.id))
+        token = AccessToken(
+            token=key.hint, client_id=str(key.id), scopes=sorted(principal.scopes), subject=str(principal.user.id)
+        )
         scope["user"] = AuthenticatedUser(token)  # the SDK's own notion of the caller
         scope["auth"] = AuthCredentials(token.scopes)
         scope[mcp_tools.PRINCIPAL] = principal

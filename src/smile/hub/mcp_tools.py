@@ -22,8 +22,8 @@ from smile.ai.models import AiUsage
 from smile.ai.types import ChatRequest, Message
 from smile.billing.credits import service as credits
 from smile.hub.auth import ApiKeyPrincipal
-from smile.hub.limits import check_rate
 from smile.hub.chat import complete_as_key
+from smile.hub.limits import check_rate
 from smile.kit import runtime
 from smile.kit.db import utcnow
 from smile.kit.errors import AppError
@@ -60,29 +60,41 @@ def tool_errors(fn: Callable[..., Awaitable[dict]]) -> Callable[..., Awaitable[d
 
 
 def register(server: MCPServer, with_social: bool = True) -> None:
-    server.tool(description=(
-        "Chat with a model from smile's catalog. Give `prompt` (one user message) or `messages`. "
-        "Billed from the key owner's credits; the result reports the tokens and credits charged."))(chat)
-    server.tool(description="The key owner's credits wallet: balance, held (reserved by running calls) and "
-                            "available credits, and what is left of this key's credit limit.",
-                annotations=READ_ONLY)(credit_balance)
-    server.tool(description="A summary of the key owner's recent AI usage: totals and per-model "
-                            "requests, tokens and credits over the last `days` days, plus the latest requests.",
-                annotations=READ_ONLY)(usage)
+    server.tool(
+        description=(
+            "Chat with a model from smile's catalog. Give `prompt` (one user message) or `messages`. "
+            "Billed from the key owner's credits; the result reports the tokens and credits charged."
+        )
+    )(chat)
+    server.tool(
+        description="The key owner's credits wallet: balance, held (reserved by running calls) and "
+        "available credits, and what is left of this key's credit limit.",
+        annotations=READ_ONLY,
+    )(credit_balance)
+    server.tool(
+        description="A summary of the key owner's recent AI usage: totals and per-model "
+        "requests, tokens and credits over the last `days` days, plus the latest requests.",
+        annotations=READ_ONLY,
+    )(usage)
     if with_social:  # the one tool that needs the social module
-        server.tool(description="Search public posts on smile (words, \"phrases\", -exclusions, or). "
-                                "Pass `cursor` from a previous result for the next page.",
-                    annotations=READ_ONLY)(search_posts)
+        server.tool(
+            description='Search public posts on smile (words, "phrases", -exclusions, or). '
+            "Pass `cursor` from a previous result for the next page.",
+            annotations=READ_ONLY,
+        )(search_posts)
 
 
 @tool_errors
 async def chat(
     ctx: Context,
-    model: Annotated[str | None, Field(min_length=1, max_length=100,
-                                       description="A catalog model id; the site's default model if left out")] = None,
+    model: Annotated[
+        str | None,
+        Field(min_length=1, max_length=100, description="A catalog model id; the site's default model if left out"),
+    ] = None,
     prompt: Annotated[str | None, Field(max_length=200_000, description="One user message")] = None,
-    messages: Annotated[list[ChatMessage] | None, Field(max_length=500,
-                                                       description="The conversation, oldest first")] = None,
+    messages: Annotated[
+        list[ChatMessage] | None, Field(max_length=500, description="The conversation, oldest first")
+    ] = None,
     system: Annotated[str | None, Field(max_length=50_000, description="A system prompt")] = None,
     max_tokens: Annotated[int | None, Field(ge=1, le=1_000_000, description="Most tokens to generate")] = None,
 ) -> dict[str, Any]:
@@ -96,10 +108,17 @@ async def chat(
     model = model or runtime.current().settings.ai_default_model
     result = await complete_as_key(principal, ChatRequest(model=model, messages=turns, max_tokens=max_tokens))
     return {
-        "text": result.text, "model": result.model, "finish_reason": result.finish_reason,
-        "offline": result.offline, "request_id": result.request_id, "credits": result.credits,
-        "usage": {"input_tokens": result.usage.input_tokens, "output_tokens": result.usage.output_tokens,
-                  "cached_tokens": result.usage.cached_tokens},
+        "text": result.text,
+        "model": result.model,
+        "finish_reason": result.finish_reason,
+        "offline": result.offline,
+        "request_id": result.request_id,
+        "credits": result.credits,
+        "usage": {
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+            "cached_tokens": result.usage.cached_tokens,
+        },
     }
 
 
@@ -111,8 +130,16 @@ async def credit_balance(ctx: Context) -> dict[str, Any]:
         wallet = await credits.wallet_balance(db, principal.id)
     key = principal.key
     left = None if key.credit_limit is None else max(0, key.credit_limit - key.spent_credits)
-    return {**wallet.model_dump(), "key": {"id": str(key.id), "name": key.name, "credit_limit": key.credit_limit,
-                                           "spent_credits": key.spent_credits, "credit_limit_left": left}}
+    return {
+        **wallet.model_dump(),
+        "key": {
+            "id": str(key.id),
+            "name": key.name,
+            "credit_limit": key.credit_limit,
+            "spent_credits": key.spent_credits,
+            "credit_limit_left": left,
+        },
+    }
 
 
 @tool_errors
@@ -127,20 +154,45 @@ async def usage(
     model = func.coalesce(AiUsage.served_model, AiUsage.model)
     mine = [AiUsage.user_id == principal.id, AiUsage.created_at >= since]
     async with runtime.current().db.session() as db:
-        grouped = (await db.execute(
-            select(model, func.count(), func.sum(AiUsage.input_tokens), func.sum(AiUsage.output_tokens),
-                   func.sum(AiUsage.credits)).where(*mine).group_by(model).order_by(func.sum(AiUsage.credits).desc(),
-                                                                                       model))).all()
+        grouped = (
+            await db.execute(
+                select(
+                    model,
+                    func.count(),
+                    func.sum(AiUsage.input_tokens),
+                    func.sum(AiUsage.output_tokens),
+                    func.sum(AiUsage.credits),
+                )
+                .where(*mine)
+                .group_by(model)
+                .order_by(func.sum(AiUsage.credits).desc(), model)
+            )
+        ).all()
         latest = (await db.scalars(select(AiUsage).where(*mine).order_by(AiUsage.id.desc()).limit(recent))).all()
-    by_model = [{"model": m, "requests": n, "input_tokens": int(i), "output_tokens": int(o), "credits": int(c)}
-                for m, n, i, o, c in grouped]
+    by_model = [
+        {"model": m, "requests": n, "input_tokens": int(i), "output_tokens": int(o), "credits": int(c)}
+        for m, n, i, o, c in grouped
+    ]
     totals = {k: sum(row[k] for row in by_model) for k in ("requests", "input_tokens", "output_tokens", "credits")}
     return {
-        "since": since.isoformat(), "days": days, "totals": totals, "by_model": by_model,
-        "recent": [{"request_id": str(u.id), "created_at": u.created_at.isoformat(), "model": u.served_model or u.model,
-                    "status": u.status, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-                    "credits": u.credits, "latency_ms": u.latency_ms, "via_this_key": u.api_key_id == principal.key.id}
-                   for u in latest],
+        "since": since.isoformat(),
+        "days": days,
+        "totals": totals,
+        "by_model": by_model,
+        "recent": [
+            {
+                "request_id": str(u.id),
+                "created_at": u.created_at.isoformat(),
+                "model": u.served_model or u.model,
+                "status": u.status,
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "credits": u.credits,
+                "latency_ms": u.latency_ms,
+                "via_this_key": u.api_key_id == principal.key.id,
+            }
+            for u in latest
+        ],
     }
 
 
@@ -158,9 +210,20 @@ async def search_posts(
     async with runtime.current().db.session() as db:
         page = await search.posts_page(db, None, query, cursor, limit)
     return {
-        "items": [{"id": str(p.id), "url": base + p.url, "author": p.author.username,
-                   "author_name": p.author.display_name, "body": p.body, "content_warning": p.content_warning,
-                   "created_at": p.created_at.isoformat(), "reactions": p.counts.reactions,
-                   "comments": p.counts.comments, "reposts": p.counts.reposts} for p in page.items],
+        "items": [
+            {
+                "id": str(p.id),
+                "url": base + p.url,
+                "author": p.author.username,
+                "author_name": p.author.display_name,
+                "body": p.body,
+                "content_warning": p.content_warning,
+                "created_at": p.created_at.isoformat(),
+                "reactions": p.counts.reactions,
+                "comments": p.counts.comments,
+                "reposts": p.counts.reposts,
+            }
+            for p in page.items
+        ],
         "next_cursor": page.next_cursor,
     }

@@ -25,15 +25,25 @@ router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
 EXPIRY_DAYS = {"": "Never", "7": "7 days", "30": "30 days", "90": "90 days", "365": "1 year"}
-SCOPE_HELP = {"chat": "Chat completions", "embeddings": "Embeddings", "models": "List models",
-              "usage": "Read usage and balance", "mcp": "MCP server tools"}
+SCOPE_HELP = {
+    "chat": "Chat completions",
+    "embeddings": "Embeddings",
+    "models": "List models",
+    "usage": "Read usage and balance",
+    "mcp": "MCP server tools",
+}
 NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _form_context(values: dict | None = None, errors: dict | None = None, error: str = "") -> dict:
     values = values or {"scopes": list(SCOPES), "expires": "90"}
-    return {"values": values, "errors": errors or {}, "error": error, "scope_help": SCOPE_HELP,
-            "expiry_days": EXPIRY_DAYS}
+    return {
+        "values": values,
+        "errors": errors or {},
+        "error": error,
+        "scope_help": SCOPE_HELP,
+        "expiry_days": EXPIRY_DAYS,
+    }
 
 
 @router.get("/hub/keys", response_class=HTMLResponse)
@@ -41,9 +51,11 @@ async def keys_page(request: Request, me: CurrentUser, db: DB, cursor: str | Non
     if cursor:
         decode_cursor(cursor)  # a bad cursor is a 422, not a 500
     items, next_cursor = await service.list_keys(db, me.id, cursor, PAGE_SIZE)
-    return render(request, "hub/keys.html", {
-        "keys": items, "more_url": f"/hub/keys?cursor={next_cursor}" if next_cursor else None,
-        **_form_context()})
+    return render(
+        request,
+        "hub/keys.html",
+        {"keys": items, "more_url": f"/hub/keys?cursor={next_cursor}" if next_cursor else None, **_form_context()},
+    )
 
 
 def _values(form) -> dict:
@@ -59,9 +71,13 @@ def _values(form) -> dict:
 
 def _data(values: dict) -> KeyCreate:
     expires_at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=int(values["expires"]))) if values["expires"] else None
-    return KeyCreate(name=values["name"], scopes=values["scopes"],
-                     allowed_models=[m for m in re.split(r"[\s,]+", values["allowed_models"]) if m],
-                     credit_limit=values["credit_limit"] or None, expires_at=expires_at)
+    return KeyCreate(
+        name=values["name"],
+        scopes=values["scopes"],
+        allowed_models=[m for m in re.split(r"[\s,]+", values["allowed_models"]) if m],
+        credit_limit=values["credit_limit"] or None,
+        expires_at=expires_at,
+    )
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -88,8 +104,9 @@ async def create_key(request: Request, me: CurrentUser, db: DB) -> Response:
         if not me.user.email_verified:
             raise AppError("Verify your email address before creating API keys.", status=403)
         settings = runtime.current().settings
-        await runtime.current().limiter.hit(settings.rate_hub_key_create, "hub-key-create", str(me.id),
-                                            message="You are creating API keys too quickly.")
+        await runtime.current().limiter.hit(
+            settings.rate_hub_key_create, "hub-key-create", str(me.id), message="You are creating API keys too quickly."
+        )
         created = await service.create_key(db, me.user, data, client_info(request)[1])
     except ValidationError as exc:
         errors = _errors(exc)
@@ -100,14 +117,14 @@ async def create_key(request: Request, me: CurrentUser, db: DB) -> Response:
         if partial:
             return render(request, "hub/_key_created.html", context, headers=NO_STORE)
         items, _ = await service.list_keys(db, me.id, None, PAGE_SIZE)
-        return render(request, "hub/keys.html", {**context, **_form_context(), "keys": items,
-                                                 "more_url": None}, headers=NO_STORE)
+        return render(
+            request, "hub/keys.html", {**context, **_form_context(), "keys": items, "more_url": None}, headers=NO_STORE
+        )
     context = _form_context(values, errors, error)
     if partial:
         return render(request, "hub/_key_form.html", context)
     items, _ = await service.list_keys(db, me.id, None, PAGE_SIZE)
-    return render(request, "hub/keys.html", {**context, "keys": items, "more_url": None, "open_form": True},
-                  status=422)
+    return render(request, "hub/keys.html", {**context, "keys": items, "more_url": None, "open_form": True}, status=422)
 
 
 @router.post("/hub/keys/{key_id}/revoke")

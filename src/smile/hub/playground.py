@@ -50,8 +50,12 @@ class PlaygroundChat(BaseModel):
 
     def request(self) -> ChatRequest:
         system = [Message("system", self.system.strip())] if self.system.strip() else []
-        return ChatRequest(model=self.model, messages=system + [Message(t.role, t.content) for t in self.messages],
-                           max_tokens=self.max_tokens, stream=True)
+        return ChatRequest(
+            model=self.model,
+            messages=system + [Message(t.role, t.content) for t in self.messages],
+            max_tokens=self.max_tokens,
+            stream=True,
+        )
 
 
 @router.get("/hub/playground", response_class=HTMLResponse)
@@ -67,5 +71,6 @@ async def playground_page(request: Request, me: CurrentUser, db: DB, model: str 
 @router.post("/hub/playground/chat", responses=responses(401, 403, 404, 422, 429))
 async def playground_chat(body: PlaygroundChat, me: CurrentUser, db: DB) -> StreamingResponse:
     """Stream one reply for the signed-in user; refusals come before the first byte as plain errors."""
-    return StreamingResponse(await chat.playground(db, me.id, body.request()), media_type="text/event-stream",
-                             headers=SSE_HEADERS)
+    return StreamingResponse(
+        await chat.playground(db, me.id, body.request()), media_type="text/event-stream", headers=SSE_HEADERS
+    )

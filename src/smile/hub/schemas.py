@@ -28,11 +28,15 @@ Models = Annotated[list[ModelId], Field(max_length=50), AfterValidator(_unique)]
 
 class KeyCreate(BaseModel):
     name: Name
-    scopes: Scopes = Field(default_factory=lambda: ["chat", "embeddings", "models", "usage", "mcp"],
-                           description="What the key may do; every scope when left out.")
+    scopes: Scopes = Field(
+        default_factory=lambda: ["chat", "embeddings", "models", "usage", "mcp"],
+        description="What the key may do; every scope when left out.",
+    )
     allowed_models: Models = Field(default_factory=list, description="Model ids the key may use; empty = all.")
     credit_limit: int | None = Field(None, ge=1, le=10**15, description="Credits the key may spend in total.")
-    rpm_limit: int32(ge=1) | None = Field(None, description="Requests per minute (default: the server's per-key limit).")
+    rpm_limit: int32(ge=1) | None = Field(
+        None, description="Requests per minute (default: the server's per-key limit)."
+    )
     tpm_limit: int32(ge=1) | None = Field(None, description="Tokens per minute (default: the server's per-key limit).")
     expires_at: dt.datetime | None = Field(None, description="When the key stops working (UTC when no offset).")
 

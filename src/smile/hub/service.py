@@ -37,11 +37,20 @@ class CreditLimitReached(AppError):
 def key_out(key: ApiKey, now: dt.datetime | None = None) -> KeyOut:
     settings = runtime.current().settings
     return KeyOut(
-        id=key.id, name=key.name, hint=key.hint, status=key.status(now or utcnow()), scopes=list(key.scopes),
-        allowed_models=list(key.allowed_models or []), credit_limit=key.credit_limit,
-        spent_credits=key.spent_credits, rpm_limit=key.rpm_limit or settings.hub_key_rpm,
-        tpm_limit=key.tpm_limit or settings.hub_key_tpm, created_at=key.created_at, expires_at=key.expires_at,
-        revoked_at=key.revoked_at, last_used_at=key.last_used_at,
+        id=key.id,
+        name=key.name,
+        hint=key.hint,
+        status=key.status(now or utcnow()),
+        scopes=list(key.scopes),
+        allowed_models=list(key.allowed_models or []),
+        credit_limit=key.credit_limit,
+        spent_credits=key.spent_credits,
+        rpm_limit=key.rpm_limit or settings.hub_key_rpm,
+        tpm_limit=key.tpm_limit or settings.hub_key_tpm,
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        revoked_at=key.revoked_at,
+        last_used_at=key.last_used_at,
     )
 
 
@@ -55,31 +64,48 @@ async def create_key(db: AsyncSession, user: User, data: KeyCreate, ip: str = ""
     now = utcnow()
     # One user's key creations queue up here, so the cap holds under parallel requests.
     await db.execute(select(User.id).where(User.id == user.id).with_for_update())
-    count = await db.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user.id,
-                                                                          *_active(now)))
+    count = await db.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user.id, *_active(now)))
     if count >= settings.hub_max_keys:
-        raise Conflict(f"You already have {count} active API keys, the most allowed. Revoke one you no longer "
-                       "use first.", code="too_many_keys")
+        raise Conflict(
+            f"You already have {count} active API keys, the most allowed. Revoke one you no longer use first.",
+            code="too_many_keys",
+        )
     secret = keys.new_secret()
-    key = ApiKey(user_id=user.id, name=data.name, key_hash=keys.hash_secret(secret, settings.secret_key),
-                 hint=keys.hint(secret), scopes=list(data.scopes), allowed_models=list(data.allowed_models),
-                 credit_limit=data.credit_limit, spent_credits=0, rpm_limit=data.rpm_limit,
-                 tpm_limit=data.tpm_limit, expires_at=data.expires_at, created_at=now)
+    key = ApiKey(
+        user_id=user.id,
+        name=data.name,
+        key_hash=keys.hash_secret(secret, settings.secret_key),
+        hint=keys.hint(secret),
+        scopes=list(data.scopes),
+        allowed_models=list(data.allowed_models),
+        credit_limit=data.credit_limit,
+        spent_credits=0,
+        rpm_limit=data.rpm_limit,
+        tpm_limit=data.tpm_limit,
+        expires_at=data.expires_at,
+        created_at=now,
+    )
     db.add(key)
     await db.flush()
-    await audit.record(db, user.id, "api_key.created", key.id, target_type="api_key", ip=ip, name=data.name,
-                       scopes=list(data.scopes))
+    await audit.record(
+        db, user.id, "api_key.created", key.id, target_type="api_key", ip=ip, name=data.name, scopes=list(data.scopes)
+    )
     base = settings.base_url
-    await mail.send(db, user.email, "A new API key was created",
-                    f"Hi {user.display_name},\n\nA new API key, \"{' '.join(data.name.split())}\" ({key.hint}), was "
-                    f"created for your smile account @{user.username} with the scopes {', '.join(data.scopes)}.\n"
-                    f"If this was not you, revoke it now at {base}/hub/keys and reset your password at "
-                    f"{base}/password-reset (a reset revokes every API key).\n")
+    await mail.send(
+        db,
+        user.email,
+        "A new API key was created",
+        f'Hi {user.display_name},\n\nA new API key, "{" ".join(data.name.split())}" ({key.hint}), was '
+        f"created for your smile account @{user.username} with the scopes {', '.join(data.scopes)}.\n"
+        f"If this was not you, revoke it now at {base}/hub/keys and reset your password at "
+        f"{base}/password-reset (a reset revokes every API key).\n",
+    )
     return KeyCreated(**key_out(key, now).model_dump(), secret=secret)
 
 
-async def list_keys(db: AsyncSession, user_id: uuid.UUID, cursor: str | None, limit: int,
-                    status: str | None = None) -> tuple[list[KeyOut], str | None]:
+async def list_keys(
+    db: AsyncSession, user_id: uuid.UUID, cursor: str | None, limit: int, status: str | None = None
+) -> tuple[list[KeyOut], str | None]:
     """The user's keys, newest first; `status` active|inactive narrows the list."""
     now = utcnow()
     stmt = select(ApiKey).where(ApiKey.user_id == user_id)
@@ -113,8 +139,10 @@ async def update_key(db: AsyncSession, user_id: uuid.UUID, key_id: uuid.UUID, da
         if changes.get(field) is None:
             changes.pop(field, None)  # null means "leave as is" for these
     if changes.get("credit_limit") is not None and changes["credit_limit"] < key.spent_credits:
-        raise Invalid(f"This key has already spent {key.spent_credits:,} credits; the limit cannot be lower.",
-                      fields={"credit_limit": f"must be at least {key.spent_credits}"})
+        raise Invalid(
+            f"This key has already spent {key.spent_credits:,} credits; the limit cannot be lower.",
+            fields={"credit_limit": f"must be at least {key.spent_credits}"},
+        )
     for field, value in changes.items():
         setattr(key, field, value)
     await db.flush()
@@ -135,22 +163,34 @@ async def revoke_key(db: AsyncSession, user: User, key_id: uuid.UUID, ip: str = 
 async def revoke_all_keys(db: AsyncSession, user_id: uuid.UUID, reason: str) -> hooks.Revocation | None:
     """Revoke every active key of the user (on a password reset, or when they sign out other devices)."""
     now = utcnow()
-    revoked = (await db.execute(update(ApiKey).where(ApiKey.user_id == user_id, *_active(now))
-                                .values(revoked_at=now).returning(ApiKey.id)
-                                .execution_options(synchronize_session=False))).scalars().all()
+    revoked = (
+        (
+            await db.execute(
+                update(ApiKey)
+                .where(ApiKey.user_id == user_id, *_active(now))
+                .values(revoked_at=now)
+                .returning(ApiKey.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not revoked:
         return None
     count = len(revoked)
     await audit.record(db, user_id, "api_key.revoked_all", user_id, reason=reason, count=count)
     keys_were = f"{count} API key was" if count == 1 else f"{count} API keys were"
-    return hooks.Revocation("api_keys", count, f"{keys_were} revoked; create new ones at "
-                                               f"{runtime.current().settings.base_url}/hub/keys.")
+    return hooks.Revocation(
+        "api_keys", count, f"{keys_were} revoked; create new ones at {runtime.current().settings.base_url}/hub/keys."
+    )
 
 
 async def find_by_secret(db: AsyncSession, secret: str) -> tuple[ApiKey, User] | None:
     digest = keys.hash_secret(secret, runtime.current().settings.secret_key)
-    row = (await db.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id)
-                            .where(ApiKey.key_hash == digest))).first()
+    row = (
+        await db.execute(select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest))
+    ).first()
     return (row[0], row[1]) if row else None
 
 
@@ -162,12 +202,14 @@ async def touch(db: AsyncSession, key: ApiKey) -> None:
         return
     try:
         async with db.begin_nested():
-            locked = (select(ApiKey.id).where(ApiKey.id == key.id).with_for_update(skip_locked=True)
-                      .scalar_subquery())
+            locked = select(ApiKey.id).where(ApiKey.id == key.id).with_for_update(skip_locked=True).scalar_subquery()
             await db.execute(
-                update(ApiKey).where(ApiKey.id == locked)
+                update(ApiKey)
+                .where(ApiKey.id == locked)
                 .where(ApiKey.last_used_at.is_(None) | (ApiKey.last_used_at < func.now() - text("interval '1 minute'")))
-                .values(last_used_at=func.now()).execution_options(synchronize_session=False))
+                .values(last_used_at=func.now())
+                .execution_options(synchronize_session=False)
+            )
         set_committed_value(key, "last_used_at", now)  # known, and not a change for the session to flush
     except Exception:  # bookkeeping only: never fail the caller's request over it
         log.warning("api_key_touch_failed", key_id=str(key.id), exc_info=True)
@@ -180,24 +222,32 @@ async def charge_key(db: AsyncSession, key_id: uuid.UUID, credits: int) -> int:
     """
     if credits < 0:
         raise ValueError("credits must not be negative; use release_key to give credits back")
-    spent = await fetch_one(db, "UPDATE hub_api_keys SET spent_credits = spent_credits + %(n)s WHERE id = %(id)s "
-                                "AND (credit_limit IS NULL OR spent_credits + %(n)s <= credit_limit) "
-                                "RETURNING spent_credits", {"n": credits, "id": key_id})
+    spent = await fetch_one(
+        db,
+        "UPDATE hub_api_keys SET spent_credits = spent_credits + %(n)s WHERE id = %(id)s "
+        "AND (credit_limit IS NULL OR spent_credits + %(n)s <= credit_limit) "
+        "RETURNING spent_credits",
+        {"n": credits, "id": key_id},
+    )
     if spent is None:
         key = await db.scalar(select(ApiKey).where(ApiKey.id == key_id))
         if key is None:
             raise NotFound("No such API key.")
         left = max(0, (key.credit_limit or 0) - key.spent_credits)
-        raise CreditLimitReached(f"This API key's credit limit is reached: {left:,} of its "
-                                 f"{key.credit_limit:,} credits left, {credits:,} needed.")
+        raise CreditLimitReached(
+            f"This API key's credit limit is reached: {left:,} of its "
+            f"{key.credit_limit:,} credits left, {credits:,} needed."
+        )
     return spent[0]
 
 
 # A correction of the spend after the call (+ more, - less than charged before it), sent with the COMMIT; a
 # correction upwards past the credit limit changes nothing (the key is capped at its limit).
-_ADJUST_KEY = ("UPDATE hub_api_keys SET spent_credits = spent_credits + %(n)s WHERE id = %(id)s "
-               "AND spent_credits + %(n)s >= 0 AND (%(n)s <= 0 OR credit_limit IS NULL "
-               "OR spent_credits + %(n)s <= credit_limit) RETURNING spent_credits")
+_ADJUST_KEY = (
+    "UPDATE hub_api_keys SET spent_credits = spent_credits + %(n)s WHERE id = %(id)s "
+    "AND spent_credits + %(n)s >= 0 AND (%(n)s <= 0 OR credit_limit IS NULL "
+    "OR spent_credits + %(n)s <= credit_limit) RETURNING spent_credits"
+)
 
 
 def adjust_key_at_commit(db: AsyncSession, key_id: uuid.UUID, credits: int) -> Last:
@@ -210,8 +260,12 @@ async def release_key(db: AsyncSession, key_id: uuid.UUID, credits: int) -> int:
     """Give back credits charged but not used (e.g. the unused part of a reservation)."""
     if credits < 0:
         raise ValueError("credits must not be negative")
-    spent = await fetch_one(db, "UPDATE hub_api_keys SET spent_credits = spent_credits - %(n)s WHERE id = %(id)s "
-                                "AND spent_credits >= %(n)s RETURNING spent_credits", {"n": credits, "id": key_id})
+    spent = await fetch_one(
+        db,
+        "UPDATE hub_api_keys SET spent_credits = spent_credits - %(n)s WHERE id = %(id)s "
+        "AND spent_credits >= %(n)s RETURNING spent_credits",
+        {"n": credits, "id": key_id},
+    )
     if spent is None:
         raise ValueError(f"cannot release {credits} credits: key {key_id} missing or has spent fewer")
     return spent[0]

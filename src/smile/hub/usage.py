@@ -59,8 +59,14 @@ class DailyOut(BaseModel):
     credits: int
 
 
-def _filters(user_id: uuid.UUID, model: str | None, status: str | None, key_id: uuid.UUID | None,
-             since: dt.date | None, until: dt.date | None) -> list:
+def _filters(
+    user_id: uuid.UUID,
+    model: str | None,
+    status: str | None,
+    key_id: uuid.UUID | None,
+    since: dt.date | None,
+    until: dt.date | None,
+) -> list:
     if since and until and since > until:
         raise Invalid("`from` must not be after `to`.", fields={"from": "after to"})
     where = [AiUsage.user_id == user_id]
@@ -80,9 +86,14 @@ def _filters(user_id: uuid.UUID, model: str | None, status: str | None, key_id: 
 class Filters:
     """Query filters shared by the log, the aggregates and the CSV export (dates are UTC days, inclusive)."""
 
-    def __init__(self, model: Annotated[str | None, Query(max_length=100)] = None, status: Status | None = None,
-                 key_id: uuid.UUID | None = None, since: Annotated[dt.date | None, Query(alias="from")] = None,
-                 until: Annotated[dt.date | None, Query(alias="to")] = None) -> None:
+    def __init__(
+        self,
+        model: Annotated[str | None, Query(max_length=100)] = None,
+        status: Status | None = None,
+        key_id: uuid.UUID | None = None,
+        since: Annotated[dt.date | None, Query(alias="from")] = None,
+        until: Annotated[dt.date | None, Query(alias="to")] = None,
+    ) -> None:
         self.model, self.status, self.key_id, self.since, self.until = model, status, key_id, since, until
 
     def where(self, user_id: uuid.UUID) -> list:
@@ -102,16 +113,31 @@ async def log_page(db, user_id: uuid.UUID, f: Filters, cursor: str | None, limit
 
 async def daily(db, user_id: uuid.UUID, f: Filters) -> list[DailyOut]:
     day = cast(func.timezone("UTC", AiUsage.created_at), Date).label("day")
-    stmt = (select(day, AiUsage.model, func.count().label("requests"), func.sum(AiUsage.input_tokens),
-                   func.sum(AiUsage.output_tokens), func.sum(AiUsage.credits))
-            .where(*f.where(user_id)).group_by(day, AiUsage.model).order_by(day, AiUsage.model))
-    return [DailyOut(day=r[0], model=r[1], requests=r[2], input_tokens=r[3] or 0, output_tokens=r[4] or 0,
-                     credits=r[5] or 0) for r in await db.execute(stmt)]
+    stmt = (
+        select(
+            day,
+            AiUsage.model,
+            func.count().label("requests"),
+            func.sum(AiUsage.input_tokens),
+            func.sum(AiUsage.output_tokens),
+            func.sum(AiUsage.credits),
+        )
+        .where(*f.where(user_id))
+        .group_by(day, AiUsage.model)
+        .order_by(day, AiUsage.model)
+    )
+    return [
+        DailyOut(
+            day=r[0], model=r[1], requests=r[2], input_tokens=r[3] or 0, output_tokens=r[4] or 0, credits=r[5] or 0
+        )
+        for r in await db.execute(stmt)
+    ]
 
 
 @router.get("/api/v1/hub/usage", response_model=Page[UsageOut], responses=responses(401, 403, 422))
-async def usage_log(me: Reader, db: DB, f: FilterBy, cursor: str | None = None,
-                    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)) -> Page[UsageOut]:
+async def usage_log(
+    me: Reader, db: DB, f: FilterBy, cursor: str | None = None, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+) -> Page[UsageOut]:
     """Your AI requests, newest first; filter by `model`, `status`, `key_id`, `from` / `to` (UTC dates)."""
     items, next_cursor = await log_page(db, me.id, f, cursor, limit)
     return Page(items=items, next_cursor=next_cursor)
@@ -123,9 +149,11 @@ async def usage_daily(me: Reader, db: DB, f: FilterBy) -> list[DailyOut]:
     return await daily(db, me.id, f)
 
 
-@router.get("/api/v1/hub/usage.csv", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}, "description": "One line per request"},
-                       **responses(401, 403, 422)})
+@router.get(
+    "/api/v1/hub/usage.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "One line per request"}, **responses(401, 403, 422)},
+)
 async def usage_csv(me: Reader, db: DB, f: FilterBy) -> StreamingResponse:
     """The log as CSV (newest first, at most 100,000 rows)."""
     rows = await db.scalars(select(AiUsage).where(*f.where(me.id)).order_by(AiUsage.id.desc()).limit(CSV_ROWS))
@@ -135,8 +163,11 @@ async def usage_csv(me: Reader, db: DB, f: FilterBy) -> StreamingResponse:
     writer.writerow(fields)
     for row in rows:
         writer.writerow([getattr(row, name) if getattr(row, name) is not None else "" for name in fields])
-    return StreamingResponse(iter([out.getvalue()]), media_type="text/csv",
-                             headers={"Content-Disposition": 'attachment; filename="smile-usage.csv"'})
+    return StreamingResponse(
+        iter([out.getvalue()]),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="smile-usage.csv"'},
+    )
 
 
 def chart_data(days: list[DailyOut]) -> dict:
@@ -152,18 +183,30 @@ def chart_data(days: list[DailyOut]) -> dict:
 
 
 @router.get("/hub/usage", response_class=HTMLResponse, include_in_schema=False)
-async def usage_page(request: Request, me: CurrentUser, db: DB, f: FilterBy,
-                     cursor: str | None = None) -> HTMLResponse:
+async def usage_page(request: Request, me: CurrentUser, db: DB, f: FilterBy, cursor: str | None = None) -> HTMLResponse:
     if f.since is None and f.until is None:
         f.since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=29)
     days = await daily(db, me.id, f)
     items, next_cursor = await log_page(db, me.id, f, cursor, 50)
-    query = "&".join(f"{k}={v}" for k, v in (("model", f.model), ("status", f.status), ("key_id", f.key_id),
-                                            ("from", f.since), ("to", f.until)) if v)
-    return render(request, "hub/usage.html", {
-        "items": items, "chart": json.dumps(chart_data(days)).replace("<", "\\u003c"), "filters": f,
-        "statuses": USAGE_STATUSES,
-        "totals": {"requests": sum(d.requests for d in days), "credits": sum(d.credits for d in days),
-                   "tokens": sum(d.input_tokens + d.output_tokens for d in days)},
-        "csv_url": f"/api/v1/hub/usage.csv?{query}",
-        "more_url": f"/hub/usage?{query}&cursor={next_cursor}" if next_cursor else None})
+    query = "&".join(
+        f"{k}={v}"
+        for k, v in (("model", f.model), ("status", f.status), ("key_id", f.key_id), ("from", f.since), ("to", f.until))
+        if v
+    )
+    return render(
+        request,
+        "hub/usage.html",
+        {
+            "items": items,
+            "chart": json.dumps(chart_data(days)).replace("<", "\\u003c"),
+            "filters": f,
+            "statuses": USAGE_STATUSES,
+            "totals": {
+                "requests": sum(d.requests for d in days),
+                "credits": sum(d.credits for d in days),
+                "tokens": sum(d.input_tokens + d.output_tokens for d in days),
+            },
+            "csv_url": f"/api/v1/hub/usage.csv?{query}",
+            "more_url": f"/hub/usage?{query}&cursor={next_cursor}" if next_cursor else None,
+        },
+    )

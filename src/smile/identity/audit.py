@@ -19,6 +19,14 @@ async def record(
     ip: str = "",
     **detail: Any,
 ) -> None:
-    session.add(AuditEntry(actor_id=actor_id, action=action, target_type=target_type,
-                           target_id=str(target_id) if target_id else None, detail=detail, ip=ip))
+    session.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id) if target_id else None,
+            detail=detail,
+            ip=ip,
+        )
+    )
     await session.flush()

@@ -61,7 +61,7 @@ async def resolve(request: Request, db: AsyncSession) -> Principal | None:
         try:
             sid, uid = uuid.UUID(claims["sid"]), uuid.UUID(claims["sub"])
         except (KeyError, ValueError):
-            raise Unauthorized("The access token is malformed.")
+            raise Unauthorized("The access token is malformed.") from None
         found = await _load(db, AuthSession.id == sid, User.id == uid)
         if not found:
             raise Unauthorized("This session has ended. Log in again.")
@@ -73,8 +73,9 @@ async def resolve(request: Request, db: AsyncSession) -> Principal | None:
             principal = Principal(found[0], found[1], "cookie")
     if principal is not None:
         if principal.user.status == "suspended":
-            raise Forbidden("This account is suspended. Contact support if you think this is a mistake.",
-                            code="suspended")
+            raise Forbidden(
+                "This account is suspended. Contact support if you think this is a mistake.", code="suspended"
+            )
         if principal.user.status == "deleted":
             raise Unauthorized("This account has been deleted.")
     request.state.principal = principal
@@ -94,8 +95,7 @@ async def current_user(request: Request, db: AsyncSession = Depends(get_session)
 
 async def verified_user(principal: Principal = Depends(current_user)) -> Principal:
     if not principal.user.email_verified:
-        raise Forbidden("Verify your email address first: enter the 6-digit code we sent you.",
-                        code="email_unverified")
+        raise Forbidden("Verify your email address first: enter the 6-digit code we sent you.", code="email_unverified")
     return principal
 
 
@@ -103,8 +103,9 @@ async def admin_user(principal: Principal = Depends(current_user)) -> Principal:
     if not principal.user.is_admin:
         raise AppError("Not found.", status=404, code="not_found")
     if not principal.user.mfa_enabled:
-        raise Forbidden("Admins must turn on two-factor authentication before using admin tools.",
-                        code="mfa_enrolment_required")
+        raise Forbidden(
+            "Admins must turn on two-factor authentication before using admin tools.", code="mfa_enrolment_required"
+        )
     if principal.session.mfa_at is None:
         raise Forbidden("Sign in with your two-factor code to use admin tools.", code="mfa_required")
     return principal
@@ -116,8 +117,11 @@ async def require_recent_mfa(principal: Principal = Depends(current_user)) -> Pr
     if not principal.user.mfa_enabled:
         raise Forbidden("Turn on two-factor authentication to do this.", code="mfa_enrolment_required")
     if not principal.mfa_is_recent(minutes):
-        raise Forbidden(f"Confirm your two-factor code (POST /api/v1/auth/mfa/confirm); "
-                        f"this action needs one from the last {minutes} minutes.", code="mfa_required")
+        raise Forbidden(
+            f"Confirm your two-factor code (POST /api/v1/auth/mfa/confirm); "
+            f"this action needs one from the last {minutes} minutes.",
+            code="mfa_required",
+        )
     return principal
 
 

@@ -6,7 +6,18 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,7 +34,9 @@ class User(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("uq_users_email_lower", func.lower(text("email")), unique=True),
         Index("uq_users_username_lower", func.lower(text("username")), unique=True),
-        Index("ix_users_username_trgm", "username", postgresql_using="gin", postgresql_ops={"username": "gin_trgm_ops"}),
+        Index(
+            "ix_users_username_trgm", "username", postgresql_using="gin", postgresql_ops={"username": "gin_trgm_ops"}
+        ),
     )
 
     email: Mapped[str] = mapped_column(String(320))
@@ -36,8 +49,9 @@ class User(IdMixin, TimestampMixin, Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     terms_accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Profile
     bio: Mapped[str] = mapped_column(Text, default="")
@@ -86,7 +100,9 @@ class EmailCode(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "email_codes"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     purpose: Mapped[str] = mapped_column(String(30), default="verify_email")
     code_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -97,7 +113,9 @@ class EmailCode(IdMixin, TimestampMixin, Base):
 class PasswordReset(IdMixin, TimestampMixin, Base):
     __tablename__ = "password_resets"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -108,7 +126,9 @@ class AuthSession(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "auth_sessions"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(10))  # api|browser
     cookie_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     user_agent: Mapped[str] = mapped_column(String(300), default="")
@@ -125,7 +145,9 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "refresh_tokens"
 
-    session_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -133,17 +155,23 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
 class RecoveryCode(IdMixin, TimestampMixin, Base):
     __tablename__ = "mfa_recovery_codes"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OAuthIdentity(IdMixin, TimestampMixin, Base):
     __tablename__ = "oauth_identities"
-    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_oauth_identities_provider_subject"),
-                      UniqueConstraint("user_id", "provider", name="uq_oauth_identities_user_provider"))
+    __table_args__ = (
+        UniqueConstraint("provider", "subject", name="uq_oauth_identities_provider_subject"),
+        UniqueConstraint("user_id", "provider", name="uq_oauth_identities_user_provider"),
+    )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     provider: Mapped[str] = mapped_column(String(50))
     subject: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -152,7 +180,9 @@ class OAuthIdentity(IdMixin, TimestampMixin, Base):
 class AuditEntry(IdMixin, TimestampMixin, Base):
     __tablename__ = "audit_log"
 
-    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     action: Mapped[str] = mapped_column(String(60), index=True)
     target_type: Mapped[str] = mapped_column(String(40), default="user")
     target_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -162,10 +192,13 @@ class AuditEntry(IdMixin, TimestampMixin, Base):
 
 class DataExport(IdMixin, TimestampMixin, Base):
     __tablename__ = "data_exports"
-    __table_args__ = (Index("uq_data_exports_pending_user", "user_id", unique=True,
-                            postgresql_where=text("status = 'pending'")),)
+    __table_args__ = (
+        Index("uq_data_exports_pending_user", "user_id", unique=True, postgresql_where=text("status = 'pending'")),
+    )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|ready|expired
     file_key: Mapped[str | None] = mapped_column(String(200))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)

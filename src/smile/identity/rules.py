@@ -6,8 +6,28 @@ import re
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
 RESERVED_USERNAMES = frozenset(
-    {"admin", "root", "api", "static", "media", "login", "logout", "register", "settings", "support",
-     "system", "smile", "dev", "help", "about", "me", "www", "mail", "null", "undefined"}
+    {
+        "admin",
+        "root",
+        "api",
+        "static",
+        "media",
+        "login",
+        "logout",
+        "register",
+        "settings",
+        "support",
+        "system",
+        "smile",
+        "dev",
+        "help",
+        "about",
+        "me",
+        "www",
+        "mail",
+        "null",
+        "undefined",
+    }
 )
 MIN_PASSWORD = 10
 MAX_PASSWORD = 128

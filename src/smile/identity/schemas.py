@@ -28,7 +28,7 @@ class PublicUser(BaseModel):
     created_at: dt.datetime
 
     @classmethod
-    def of(cls, user: User) -> "PublicUser":
+    def of(cls, user: User) -> PublicUser:
         return cls(**_public_fields(user))
 
 
@@ -47,7 +47,7 @@ class Me(PublicUser):
     deletion_requested_at: dt.datetime | None
 
     @classmethod
-    def of(cls, user: User) -> "Me":
+    def of(cls, user: User) -> Me:
         return cls(
             **_public_fields(user),
             email=user.email,

@@ -40,9 +40,7 @@ class IdMixin:
 
 
 class TimestampMixin:
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), default=utcnow
-    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), default=utcnow)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -62,8 +60,9 @@ def libpq_url(url: str) -> str:
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, url: str, pool_size: int = 20, max_overflow: int = 10,
-                 on_lost: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, url: str, pool_size: int = 20, max_overflow: int = 10, on_lost: Callable[[], None] | None = None
+    ) -> None:
         """At most pool_size + max_overflow connections; the overflow ones are closed as soon as they are
         returned, so a pool that is too small for the load opens and closes a PostgreSQL backend per
         transaction (at 32 concurrent gateway calls, a pool of 10 cost PostgreSQL 4x its CPU per call).
@@ -78,6 +77,7 @@ class Database:
             self.url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, hide_parameters=True
         )
         if on_lost is not None:
+
             def lost(context) -> None:
                 if context.is_disconnect or database_unreachable(context.original_exception):
                     on_lost()

@@ -128,10 +128,17 @@ class Restarter:
                     log.warning("embedded PostgreSQL restarted (attempt %d)", attempt)
                 return True
             except Exception as exc:  # noqa: BLE001 - any failure: log it and try again later
-                log.warning("embedded PostgreSQL restart attempt %d/%d failed: %s", attempt, self.attempts,
-                            str(exc).strip()[-500:])
+                log.warning(
+                    "embedded PostgreSQL restart attempt %d/%d failed: %s",
+                    attempt,
+                    self.attempts,
+                    str(exc).strip()[-500:],
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.max_delay)
-        log.error("embedded PostgreSQL could not be restarted after %d attempts; see %s",
-                  self.attempts, _pgdata(self.data_dir) / "log")
+        log.error(
+            "embedded PostgreSQL could not be restarted after %d attempts; see %s",
+            self.attempts,
+            _pgdata(self.data_dir) / "log",
+        )
         return False

@@ -98,9 +98,7 @@ def error_body(code: str, detail: str, fields: dict[str, str] | None = None) -> 
 
 
 def wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api/", "/v1/")) and "text/html" in request.headers.get(
-        "accept", ""
-    )
+    return not request.url.path.startswith(("/api/", "/v1/")) and "text/html" in request.headers.get("accept", "")
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -123,9 +121,7 @@ async def app_error_handler(request: Request, exc: AppError) -> JSONResponse:
         from smile.web.render import error_page
 
         return error_page(request, exc.status, exc.message, headers=exc.headers)
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.fields), status_code=exc.status, headers=exc.headers
-    )
+    return JSONResponse(error_body(exc.code, exc.message, exc.fields), status_code=exc.status, headers=exc.headers)
 
 
 async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -157,9 +153,7 @@ async def http_error_handler(request: Request, exc: StarletteHTTPException) -> J
 
         return error_page(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
     code = HTTP_CODES.get(exc.status_code, "error")
-    return JSONResponse(
-        error_body(code, detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
-    )
+    return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 async def unhandled_handler(request: Request, exc: Exception) -> JSONResponse:

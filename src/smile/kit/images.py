@@ -24,9 +24,11 @@ def check_decoded_pixels(image: Image.Image, limit: int, max_frames: int | None 
     total = frames * image.width * image.height
     if total > limit:
         what = f"{frames} frames of {image.width}x{image.height}" if frames > 1 else f"{image.width}x{image.height}"
-        raise Invalid(f"The image is too large to process: {what} pixels is {_mp(total)} megapixels once decoded, "
-                      f"and the limit is {_mp(limit)}. Upload a smaller image or a shorter animation.",
-                      fields={"file": "too_many_pixels"})
+        raise Invalid(
+            f"The image is too large to process: {what} pixels is {_mp(total)} megapixels once decoded, "
+            f"and the limit is {_mp(limit)}. Upload a smaller image or a shorter animation.",
+            fields={"file": "too_many_pixels"},
+        )
     return total
 
 

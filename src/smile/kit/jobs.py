@@ -30,8 +30,9 @@ RETRY = RetryStrategy(max_attempts=8, exponential_wait=2)
 def configure(database_url: str, max_size: int = 4) -> procrastinate.App:
     # timeout: how long a worker query waits for a pooled connection (a worker whose database went away
     # gives up after this long, and run_worker starts a new one)
-    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url), min_size=1, max_size=max_size,
-                                               timeout=10)
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(database_url), min_size=1, max_size=max_size, timeout=10
+    )
     job_app.connector = connector
     job_app.job_manager.connector = connector
     return job_app

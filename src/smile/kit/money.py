@@ -12,8 +12,29 @@ from __future__ import annotations
 
 # ISO 4217 currencies with no minor unit, plus those payment providers (Stripe) treat so (MGA), and smile's
 # credits ("CRD", billing.ledger.models.CREDITS), which are whole units.
-ZERO_DECIMAL = frozenset({"BIF", "CLP", "CRD", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF",
-                          "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"})
+ZERO_DECIMAL = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "CRD",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
 THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
 import time
 import uuid
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -35,8 +35,10 @@ SECRET_TEXT = [
     # name=value in query strings and form bodies: access_token=, refresh_token=, token=, password=, code= ...
     (re.compile(r"\b([\w-]*(?:token|password|secret|api_key)|code)=[^&\s\"'<>]+", re.I), rf"\1={REDACTED}"),
     # "key": "value" pairs in JSON or repr text
-    (re.compile(r"""(["']?[\w-]*(?:token|password|secret|authorization)["']?\s*:\s*["'])[^"']+""", re.I),
-     rf"\1{REDACTED}"),
+    (
+        re.compile(r"""(["']?[\w-]*(?:token|password|secret|authorization)["']?\s*:\s*["'])[^"']+""", re.I),
+        rf"\1{REDACTED}",
+    ),
     (re.compile(r"\b(Bearer|Basic)\s+[\w.~+/=-]+", re.I), rf"\1 {REDACTED}"),  # Authorization header values
     (re.compile(r"\b(bearer\.)[\w.~+/=-]+", re.I), rf"\1{REDACTED}"),  # the WebSocket token subprotocol
     (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]+"), REDACTED),  # any JWT
@@ -54,8 +56,9 @@ def _redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {k: REDACTED if isinstance(k, str) and SECRET_KEY.search(k) and v else _redact(v)
-                for k, v in value.items()}
+        return {
+            k: REDACTED if isinstance(k, str) and SECRET_KEY.search(k) and v else _redact(v) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return type(value)(_redact(v) for v in value)
     return value
@@ -141,6 +144,12 @@ class RequestMiddleware:
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
             if template not in ("/healthz", "/metrics", "/static"):
-                log.info("request", method=scope["method"], path=scope["path"], route=template,
-                         status=status, ms=round(elapsed * 1000, 1))
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=template,
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
+                )
             structlog.contextvars.unbind_contextvars("request_id")

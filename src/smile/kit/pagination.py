@@ -31,7 +31,9 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         return uuid.UUID(bytes=raw)
     except (ValueError, TypeError):
-        raise Invalid("The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"})
+        raise Invalid(
+            "The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"}
+        ) from None
 
 
 def keyset(stmt: Select, id_column, cursor: str | None, limit: int, newest_first: bool = True) -> Select:

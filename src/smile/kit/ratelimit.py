@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from limits import parse
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from smile.kit.errors import TooManyRequests
 

@@ -54,7 +54,7 @@ def back(request: Request, fallback: str = "/") -> str:
     base = str(request.base_url)  # scheme://host/
     if not referer.startswith(base):
         return fallback
-    return safe_next(referer[len(base) - 1:], fallback)
+    return safe_next(referer[len(base) - 1 :], fallback)
 
 
 def _check(value: str) -> str:

@@ -20,8 +20,15 @@ CSRF_COOKIE = "smile_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 # The one declaration of the Idempotency-Key header of money-moving routes: a retry with the same key does it once.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=100,
-                                              description="Retries with the same key do it once (8-100 characters).")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=100,
+        description="Retries with the same key do it once (8-100 characters).",
+    ),
+]
 FORM_OVERHEAD = 64 * 1024  # multipart headers, boundaries and small text fields around the largest file
 
 
@@ -167,8 +174,14 @@ def csrf_token(request: Request) -> str:
 def set_csrf_cookie(request: Request, response: Response) -> None:
     token = request_state(request).get("new_csrf")
     if token:
-        response.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="lax",
-                            secure=request.url.scheme == "https", max_age=60 * 60 * 24 * 365)
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            httponly=False,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            max_age=60 * 60 * 24 * 365,
+        )
 
 
 async def check_csrf(request: Request) -> None:
@@ -184,5 +197,7 @@ async def check_csrf(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else ""
     if not cookie or not sent or not tokens_equal(cookie, sent):
-        raise Forbidden("The form has expired or did not come from this site (CSRF check failed). "
-                        "Reload the page and try again.", code="csrf_failed")
+        raise Forbidden(
+            "The form has expired or did not come from this site (CSRF check failed). Reload the page and try again.",
+            code="csrf_failed",
+        )

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from smile.config import Settings
 from smile.kit import embedded, jobs
+from smile.kit import storage as storage_mod
 from smile.kit.db import Database
 from smile.kit.ratelimit import RateLimiter
-from smile.kit import storage as storage_mod
 from smile.kit.storage import LocalStorage, S3Storage
 
 

@@ -102,18 +102,29 @@ class LocalStorage:
 class S3Storage:
     """An S3-compatible bucket (AWS S3, MinIO, Ceph, moto, ...) through boto3."""
 
-    def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str | None = None,
-                 access_key: str | None = None, secret_key: str | None = None,
-                 url_prefix: str = "/media") -> None:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        url_prefix: str = "/media",
+    ) -> None:
         import boto3
         from botocore.config import Config
 
         self.bucket = bucket
         self.url_prefix = url_prefix
         self.client = boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=region or "us-east-1",
-            aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=20))
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region or "us-east-1",
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=20),
+        )
 
     def _extra(self, key: str, content_type: str | None) -> dict:
         return {"ContentType": content_type or mimetypes.guess_type(key)[0] or "application/octet-stream"}
@@ -167,8 +178,13 @@ class S3Storage:
 
 def from_settings(settings) -> LocalStorage | S3Storage:
     if settings.s3_bucket:
-        return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
-                         access_key=settings.s3_access_key, secret_key=settings.s3_secret_key)
+        return S3Storage(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+        )
     return LocalStorage(settings.media_dir)
 
 
@@ -193,8 +209,12 @@ async def public_media(rest: str) -> Response:
     key = f"avatars/{rest}"
     try:
         parts = key.split("/")
-        found = (key.startswith(PUBLIC_PREFIXES) and "\\" not in key and not any(p in ("", ".", "..") for p in parts)
-                 and await asyncio.to_thread(storage.exists, key))
+        found = (
+            key.startswith(PUBLIC_PREFIXES)
+            and "\\" not in key
+            and not any(p in ("", ".", "..") for p in parts)
+            and await asyncio.to_thread(storage.exists, key)
+        )
     except ValueError:  # a key escaping the media root
         found = False
     if not found:

@@ -11,8 +11,7 @@ def run_migrations_online() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, compare_type=True,
-                          include_object=_include)
+        context.configure(connection=connection, target_metadata=metadata, compare_type=True, include_object=_include)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -17,14 +17,61 @@ from smile.kit.db import sqlalchemy_url, utcnow
 from smile.kit.security import hash_password
 
 DEMO_PASSWORD = "Demo-password-2026"
-FIRST = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Radia",
-         "Tim", "Hedy", "John", "Frances", "Guido", "Sophie", "Yukihiro", "Anita", "Edsger", "Donald"]
-LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson",
-        "Perlman", "Berners-Lee", "Lamarr", "McCarthy", "Allen", "van Rossum", "Wilson", "Matsumoto", "Borg",
-        "Dijkstra", "Knuth"]
-BIOS = ["Builds things for the web.", "Mentor in data science.", "Learning Python one project at a time.",
-        "Writes about AI and communities.", "Designer who codes.", "Open-source maintainer.",
-        "Mentoring new developers on weekends.", "Product manager, curious about agents.", ""]
+FIRST = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Radia",
+    "Tim",
+    "Hedy",
+    "John",
+    "Frances",
+    "Guido",
+    "Sophie",
+    "Yukihiro",
+    "Anita",
+    "Edsger",
+    "Donald",
+]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Johnson",
+    "Torvalds",
+    "Hamilton",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Perlman",
+    "Berners-Lee",
+    "Lamarr",
+    "McCarthy",
+    "Allen",
+    "van Rossum",
+    "Wilson",
+    "Matsumoto",
+    "Borg",
+    "Dijkstra",
+    "Knuth",
+]
+BIOS = [
+    "Builds things for the web.",
+    "Mentor in data science.",
+    "Learning Python one project at a time.",
+    "Writes about AI and communities.",
+    "Designer who codes.",
+    "Open-source maintainer.",
+    "Mentoring new developers on weekends.",
+    "Product manager, curious about agents.",
+    "",
+]
 LOCATIONS = ["Berlin", "Lagos", "São Paulo", "Bangkok", "Toronto", "Nairobi", "Lisbon", "Seoul", "", ""]
 
 
@@ -55,18 +102,26 @@ def check_new_user(email: str, username: str, password: str, roles: list[str]) -
     return email, username, [r for r in ROLES if r in set(roles) | {"user"}]
 
 
-def create_user_sync(url: str, *, email: str, username: str, password: str, roles: list[str],
-                     display_name: str | None = None) -> uuid.UUID:
+def create_user_sync(
+    url: str, *, email: str, username: str, password: str, roles: list[str], display_name: str | None = None
+) -> uuid.UUID:
     """Create a verified account; ValueError with a message a person can act on when input is bad."""
     email, username, roles = check_new_user(email, username, password, roles)
     with _session(url) as session, session.begin():
-        taken = session.scalar(select(User.id).where(
-            (func.lower(User.email) == email.lower()) | (func.lower(User.username) == username)))
+        taken = session.scalar(
+            select(User.id).where((func.lower(User.email) == email.lower()) | (func.lower(User.username) == username))
+        )
         if taken:
             raise ValueError("A user with this email or username already exists.")
-        user = User(email=email, username=username, display_name=display_name or username,
-                    password_hash=hash_password(password), roles=roles,
-                    email_verified_at=utcnow(), terms_accepted_at=utcnow())
+        user = User(
+            email=email,
+            username=username,
+            display_name=display_name or username,
+            password_hash=hash_password(password),
+            roles=roles,
+            email_verified_at=utcnow(),
+            terms_accepted_at=utcnow(),
+        )
         session.add(user)
         session.flush()
         return user.id
@@ -92,15 +147,33 @@ def seed_people(url: str, users: int = 40) -> int:
                 continue
             first, last = names[i % len(names)]
             roles = ["user"] + (["creator"] if i % 5 == 1 else []) + (["mentor"] if i % 7 == 3 else [])
-            session.add(User(email=f"{username}@example.com", username=username, display_name=f"{first} {last}",
-                             password_hash=password_hash, roles=roles, bio=BIOS[i % len(BIOS)],
-                             location=LOCATIONS[i % len(LOCATIONS)], email_verified_at=utcnow(),
-                             terms_accepted_at=utcnow()))
+            session.add(
+                User(
+                    email=f"{username}@example.com",
+                    username=username,
+                    display_name=f"{first} {last}",
+                    password_hash=password_hash,
+                    roles=roles,
+                    bio=BIOS[i % len(BIOS)],
+                    location=LOCATIONS[i % len(LOCATIONS)],
+                    email_verified_at=utcnow(),
+                    terms_accepted_at=utcnow(),
+                )
+            )
             created += 1
         if "demoadmin" not in existing:
-            session.add(User(email="demoadmin@example.com", username="demoadmin", display_name="Demo Admin",
-                             password_hash=password_hash, roles=["user", "admin"], bio="Runs this demo community.",
-                             email_verified_at=utcnow(), terms_accepted_at=utcnow()))
+            session.add(
+                User(
+                    email="demoadmin@example.com",
+                    username="demoadmin",
+                    display_name="Demo Admin",
+                    password_hash=password_hash,
+                    roles=["user", "admin"],
+                    bio="Runs this demo community.",
+                    email_verified_at=utcnow(),
+                    terms_accepted_at=utcnow(),
+                )
+            )
             created += 1
         session.commit()
     return created

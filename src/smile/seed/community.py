@@ -104,8 +104,11 @@ async def follow_each_other(unit: Unit, demo: Demo, advance: Step) -> None:
             for target in missing:
                 if NEWCOMER in (name, target):
                     await graph.follow(db, me, target)
-            plain = [{"follower_id": me.id, "followee_id": people[t].id, "status": "accepted", "created_at": utcnow()}
-                     for t in missing if NEWCOMER not in (name, t)]
+            plain = [
+                {"follower_id": me.id, "followee_id": people[t].id, "status": "accepted", "created_at": utcnow()}
+                for t in missing
+                if NEWCOMER not in (name, t)
+            ]
             if plain:
                 await db.execute(insert(Follow).values(plain).on_conflict_do_nothing())
         advance(1)
@@ -155,8 +158,11 @@ async def _write_posts(db: AsyncSession, demo: Demo, advance: Step) -> None:
             data = PostIn(body=question, poll=PollIn(options=options, expires_in_minutes=3 * 24 * 60))
         else:
             if rng.random() < 0.15 and demo.follows[name]:
-                mentioned = NEWCOMER if NEWCOMER in demo.follows[name] and rng.random() < 0.5 \
+                mentioned = (
+                    NEWCOMER
+                    if NEWCOMER in demo.follows[name] and rng.random() < 0.5
                     else rng.choice(demo.follows[name])
+                )
                 data.body += f" cc @{mentioned}"
             if (roll := rng.random()) < 0.16:
                 caption = rng.choice(texts.CAPTIONS)
@@ -181,9 +187,13 @@ async def _share(db: AsyncSession, demo: Demo, people: dict[str, User]) -> None:
     """Some followers of the newcomer repost or quote one of the newcomer's public posts."""
     if NEWCOMER not in people:
         return
-    theirs = list(await db.scalars(select(Post.id).where(
-        Post.author_id == people[NEWCOMER].id, Post.visibility == "public", Post.repost_of_id.is_(None))
-        .order_by(Post.id)))
+    theirs = list(
+        await db.scalars(
+            select(Post.id)
+            .where(Post.author_id == people[NEWCOMER].id, Post.visibility == "public", Post.repost_of_id.is_(None))
+            .order_by(Post.id)
+        )
+    )
     for name in demo.followers(NEWCOMER):
         rng = random.Random(f"share:{name}")
         if not theirs or rng.random() > 0.3:
@@ -197,9 +207,14 @@ async def _share(db: AsyncSession, demo: Demo, people: dict[str, User]) -> None:
 
 async def _originals(db: AsyncSession, people: dict[str, User]) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
     """(id, author id, body) of every post of the demo people that is not a repost, oldest first."""
-    return [tuple(row) for row in await db.execute(select(Post.id, Post.author_id, Post.body).where(
-        Post.author_id.in_([u.id for u in people.values()]), Post.repost_of_id.is_(None), Post.body != "")
-        .order_by(Post.id))]
+    return [
+        tuple(row)
+        for row in await db.execute(
+            select(Post.id, Post.author_id, Post.body)
+            .where(Post.author_id.in_([u.id for u in people.values()]), Post.repost_of_id.is_(None), Post.body != "")
+            .order_by(Post.id)
+        )
+    ]
 
 
 async def write_comments(unit: Unit, demo: Demo, advance: Step) -> None:
@@ -242,8 +257,9 @@ async def react(unit: Unit, demo: Demo, advance: Step) -> None:
     mine = by_author.get(people[NEWCOMER].id, []) if NEWCOMER in people else []
     for name in demo.people:
         rng = random.Random(f"reactions:{name}")
-        seen = [p for followee in demo.follows[name] if followee != NEWCOMER
-                for p in by_author.get(people[followee].id, [])]
+        seen = [
+            p for followee in demo.follows[name] if followee != NEWCOMER for p in by_author.get(people[followee].id, [])
+        ]
         plain = rng.sample(seen, min(len(seen), rng.randint(3, 8)))
         social = rng.sample(mine, min(len(mine), 3)) if NEWCOMER in demo.follows[name] else []
         async with unit() as db:
@@ -253,12 +269,30 @@ async def react(unit: Unit, demo: Demo, advance: Step) -> None:
             for post_id in social:
                 await engage.react(db, people[name], post_id, rng.choice(REACTION_KINDS))
             if plain:
-                added = list(await db.scalars(insert(Reaction).values(
-                    [{"post_id": p, "user_id": people[name].id, "kind": rng.choice(REACTION_KINDS),
-                      "created_at": utcnow()} for p in plain]).on_conflict_do_nothing().returning(Reaction.post_id)))
-                await db.execute(update(Post).where(Post.id.in_(added))
-                                 .values(reactions_count=Post.reactions_count + 1)
-                                 .execution_options(synchronize_session=False))
+                added = list(
+                    await db.scalars(
+                        insert(Reaction)
+                        .values(
+                            [
+                                {
+                                    "post_id": p,
+                                    "user_id": people[name].id,
+                                    "kind": rng.choice(REACTION_KINDS),
+                                    "created_at": utcnow(),
+                                }
+                                for p in plain
+                            ]
+                        )
+                        .on_conflict_do_nothing()
+                        .returning(Reaction.post_id)
+                    )
+                )
+                await db.execute(
+                    update(Post)
+                    .where(Post.id.in_(added))
+                    .values(reactions_count=Post.reactions_count + 1)
+                    .execution_options(synchronize_session=False)
+                )
         advance(1)
 
 
@@ -269,8 +303,11 @@ async def vote(unit: Unit, demo: Demo, advance: Step) -> None:
         by_id = {u.id: name for name, u in people.items()}
         polls_of: dict[uuid.UUID, tuple[str, list[uuid.UUID]]] = {}
         for post_id, author_id, option_id in await db.execute(
-                select(PollOption.post_id, Post.author_id, PollOption.id).join(Post, Post.id == PollOption.post_id)
-                .where(Post.author_id.in_(by_id)).order_by(PollOption.post_id, PollOption.position)):
+            select(PollOption.post_id, Post.author_id, PollOption.id)
+            .join(Post, Post.id == PollOption.post_id)
+            .where(Post.author_id.in_(by_id))
+            .order_by(PollOption.post_id, PollOption.position)
+        ):
             polls_of.setdefault(post_id, (by_id[author_id], []))[1].append(option_id)
     advance(0, total=len(polls_of))
     for post_id, (author, choices) in polls_of.items():
@@ -291,31 +328,34 @@ async def converse(unit: Unit, demo: Demo, advance: Step) -> None:
 
 async def _converse(db: AsyncSession, demo: Demo, advance: Step) -> None:
     people = await users(db, demo.people)
-    if NEWCOMER not in people or await _any(db, select(Message.id).where(
-            Message.sender_id.in_([u.id for u in people.values()]))):
+    if NEWCOMER not in people or await _any(
+        db, select(Message.id).where(Message.sender_id.in_([u.id for u in people.values()]))
+    ):
         return
     me = people[NEWCOMER]
     others = demo.followers(NEWCOMER) or [p for p in demo.people if p != NEWCOMER]
-    for partner, script in zip(others, texts.DIRECT):
+    # as many conversations as there are both partners and scripts: either list may be the shorter
+    for partner, script in zip(others, texts.DIRECT, strict=False):
         started = await messages.start(db, people[partner], ConversationCreate(member_usernames=[NEWCOMER]))
         for who, line in script:
             await messages.send(db, me if who == "me" else people[partner], started.id, MessageCreate(body=line))
         advance(1)
-    crew = others[len(texts.DIRECT):len(texts.DIRECT) + 3] or others[:3]
+    crew = others[len(texts.DIRECT) : len(texts.DIRECT) + 3] or others[:3]
     if crew:
-        group = await messages.start(db, people[crew[0]], ConversationCreate(
-            member_usernames=[NEWCOMER, *crew[1:]], title=texts.GROUP_TITLE))
+        group = await messages.start(
+            db, people[crew[0]], ConversationCreate(member_usernames=[NEWCOMER, *crew[1:]], title=texts.GROUP_TITLE)
+        )
         for n, (who, line) in enumerate(texts.GROUP):
-            await messages.send(db, me if who == "me" else people[crew[n % len(crew)]], group.id,
-                                MessageCreate(body=line))
+            await messages.send(
+                db, me if who == "me" else people[crew[n % len(crew)]], group.id, MessageCreate(body=line)
+            )
         advance(1)
     rest = [p for p in demo.people if p != NEWCOMER]
     for n, script in enumerate(texts.OTHER_CHATS):
-        pair = rest[2 * n:2 * n + 2]
+        pair = rest[2 * n : 2 * n + 2]
         if len(pair) < 2:
             break
         chat = await messages.start(db, people[pair[0]], ConversationCreate(member_usernames=[pair[1]]))
         for k, line in enumerate(script):
             await messages.send(db, people[pair[k % 2]], chat.id, MessageCreate(body=line))
         advance(1)
-

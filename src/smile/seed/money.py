@@ -30,9 +30,16 @@ from smile.seed.community import NEWCOMER, Demo, Step, users
 KEY_NAME = "Demo app"
 PLAN = "creator_pro"
 # (seller, title, description, price in cents, price in credits)
-PRODUCTS = [(NEWCOMER, "Prompt pack for community managers",
-             "Forty tested prompts for welcoming members, summarizing threads and drafting announcements.", 500, 400),
-            (None, "Design critique checklist", "The one-page checklist I use before every design review.", 300, 250)]
+PRODUCTS = [
+    (
+        NEWCOMER,
+        "Prompt pack for community managers",
+        "Forty tested prompts for welcoming members, summarizing threads and drafting announcements.",
+        500,
+        400,
+    ),
+    (None, "Design critique checklist", "The one-page checklist I use before every design review.", 300, 250),
+]
 
 
 async def _pay(payment: Payment) -> None:
@@ -47,8 +54,13 @@ async def _pay(payment: Payment) -> None:
         obj.update(payment_status="paid", status="complete")
         await sandbox.emit(db, sandbox.event(f"evt_sbx_{payment.id.hex}_paid", "checkout.session.completed", obj))
     async with runtime.current().db.session() as db:
-        waiting = list(await db.scalars(select(PaymentEvent.id).where(
-            PaymentEvent.payment_id == payment.id, PaymentEvent.handled_at.is_(None)).order_by(PaymentEvent.id)))
+        waiting = list(
+            await db.scalars(
+                select(PaymentEvent.id)
+                .where(PaymentEvent.payment_id == payment.id, PaymentEvent.handled_at.is_(None))
+                .order_by(PaymentEvent.id)
+            )
+        )
     for event_id in waiting:
         await events.handle(event_id)
 
@@ -60,8 +72,10 @@ async def buy_credits(demo: Demo, advance: Step) -> None:
             async with runtime.current().db.session() as db:
                 user = (await users(db, [name]))[name]
                 key = f"demo-{slug}"
-                if await db.scalar(select(Payment.status).where(
-                        Payment.idempotency_key == f"credits:{user.id}:{key}")) == "paid":
+                if (
+                    await db.scalar(select(Payment.status).where(Payment.idempotency_key == f"credits:{user.id}:{key}"))
+                    == "paid"
+                ):
                     continue
                 package = next(p for p in await credits.packages(db) if p.slug == slug)
                 started = await purchases.start_purchase(db, user, package.id, key=key)
@@ -93,14 +107,22 @@ async def sell(demo: Demo, advance: Step) -> None:
         creators = [n for n in demo.people if n != NEWCOMER and "creator" in people[n].roles]
         fans = [n for n in demo.followers(NEWCOMER)][:2]
         deals = [(NEWCOMER, fans), (creators[0] if creators else None, [NEWCOMER])]
-        for (seller, buyers), (_, title, about, price, credit_price) in zip(deals, PRODUCTS):
+        for (seller, buyers), (_, title, about, price, credit_price) in zip(deals, PRODUCTS, strict=True):
             if seller is None:
                 continue
-            listing = await db.scalar(select(Listing).where(Listing.seller_id == people[seller].id,
-                                                            Listing.title == title))
+            listing = await db.scalar(
+                select(Listing).where(Listing.seller_id == people[seller].id, Listing.title == title)
+            )
             if listing is None:
-                listing = await sales.create_listing(db, people[seller].id, product_type="digital", title=title,
-                                                     description=about, price=price, credit_price=credit_price)
+                listing = await sales.create_listing(
+                    db,
+                    people[seller].id,
+                    product_type="digital",
+                    title=title,
+                    description=about,
+                    price=price,
+                    credit_price=credit_price,
+                )
             for n, buyer in enumerate(buyers):
                 started = await sales.buy_listing(db, people[buyer].id, listing.id, "credits", key="demo")
                 if n == 0 and seller == NEWCOMER and started.sale.status == "escrow":
@@ -122,12 +144,14 @@ async def use_api(demo: Demo, advance: Step) -> None:
 
     app = create_app(rt.settings, database_url=rt.database_url, run_worker=False)
     headers = {"Authorization": f"Bearer {created.secret}"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=rt.settings.base_url,
-                                 headers=headers, timeout=60) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=rt.settings.base_url, headers=headers, timeout=60
+    ) as client:
         for prompt in texts.GATEWAY_PROMPTS:
-            r = await client.post("/v1/chat/completions", json={
-                "model": "offline", "max_tokens": 200, "messages": [{"role": "user", "content": prompt}]})
+            r = await client.post(
+                "/v1/chat/completions",
+                json={"model": "offline", "max_tokens": 200, "messages": [{"role": "user", "content": prompt}]},
+            )
             if r.status_code != 200:
                 raise RuntimeError(f"demo gateway call failed: {r.status_code} {r.text[:300]}")
             advance(1)
-

@@ -77,13 +77,19 @@ async def _agents(demo: Demo) -> None:
 
 
 async def _seed(url: str, settings: Settings, people: list[str], console: Console) -> None:
-    settings = settings.model_copy(update={"rate_limit_enabled": False, "moderation_classifier": False,
-                                          "log_level": "WARNING"})
+    settings = settings.model_copy(
+        update={"rate_limit_enabled": False, "moderation_classifier": False, "log_level": "WARNING"}
+    )
     configure_logging(settings.json_logs, settings.log_level)  # the progress bar, not a log line per payment
     rt = runtime.start(settings, url, pool_size=2)
     try:
-        columns = (SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console) as progress:
             await _content(community.plan(people), progress)
     finally:

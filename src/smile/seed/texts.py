@@ -54,16 +54,40 @@ POLLS = [
     ("Favourite way to learn something new?", ["Books", "Videos", "Building a project", "A mentor"]),
 ]
 
-CAPTIONS = ["Morning light", "Sunday hike", "Whiteboard session", "Meetup tonight", "View from the office",
-            "New desk setup", "Sketches", "Weekend colours", "Golden hour", "Design mood board"]
+CAPTIONS = [
+    "Morning light",
+    "Sunday hike",
+    "Whiteboard session",
+    "Meetup tonight",
+    "View from the office",
+    "New desk setup",
+    "Sketches",
+    "Weekend colours",
+    "Golden hour",
+    "Design mood board",
+]
 
 COMMENTS = [
-    "Love this! Congrats 🎉", "So true.", "Could you share more details?", "This made my day.",
-    "Great point, I'd add: measure first.", "Bookmarked for later.", "Same experience here!",
-    "Thanks for sharing this.", "Totally agree.", "Interesting, I hadn't thought of it that way.",
-    "Can't wait to try this.", "This is the way.", "Any resources you'd recommend?",
-    "Ha, I felt this one.", "Well said.", "Happy to help if you need a reviewer!",
-    "Counting me in.", "What stack did you use?", "Beautiful!", "Saving this thread.",
+    "Love this! Congrats 🎉",
+    "So true.",
+    "Could you share more details?",
+    "This made my day.",
+    "Great point, I'd add: measure first.",
+    "Bookmarked for later.",
+    "Same experience here!",
+    "Thanks for sharing this.",
+    "Totally agree.",
+    "Interesting, I hadn't thought of it that way.",
+    "Can't wait to try this.",
+    "This is the way.",
+    "Any resources you'd recommend?",
+    "Ha, I felt this one.",
+    "Well said.",
+    "Happy to help if you need a reviewer!",
+    "Counting me in.",
+    "What stack did you use?",
+    "Beautiful!",
+    "Saving this thread.",
 ]
 
 REPLIES = ["Thanks!", "Good question, I'll write it up.", "Exactly!", "Glad it helped 🙂", "Will do!"]
@@ -71,27 +95,48 @@ REPLIES = ["Thanks!", "Good question, I'll write it up.", "Exactly!", "Glad it h
 # Conversations: (speaker, text), speaker "me" being the newcomer (demo001) and "them" the other person;
 # the newcomer has read up to their own last line, so what "them" says after it is unread.
 DIRECT = [
-    [("them", "Hey! Loved your post about mentoring."), ("me", "Thank you! It was a great session."),
-     ("them", "Would you be up for a coffee chat next week?"),
-     ("them", "Also, I'm running a study group on Thursdays, join us!")],
-    [("them", "Quick question about your API pricing post"), ("me", "Sure, ask away!"),
-     ("them", "How did you decide on the credit price per model?")],
-    [("me", "Are you coming to the meetup on Friday?"), ("them", "Planning to! Are you presenting?"),
-     ("me", "Yes, 10 minutes on design systems. Nervous 😅"), ("them", "You'll be great. Saving you a seat!")],
-    [("them", "Thanks for the code review yesterday, it really helped."),
-     ("me", "Anytime. Your PR was already in good shape."),
-     ("them", "I pushed the changes, could you take another look when you have a minute?")],
+    [
+        ("them", "Hey! Loved your post about mentoring."),
+        ("me", "Thank you! It was a great session."),
+        ("them", "Would you be up for a coffee chat next week?"),
+        ("them", "Also, I'm running a study group on Thursdays, join us!"),
+    ],
+    [
+        ("them", "Quick question about your API pricing post"),
+        ("me", "Sure, ask away!"),
+        ("them", "How did you decide on the credit price per model?"),
+    ],
+    [
+        ("me", "Are you coming to the meetup on Friday?"),
+        ("them", "Planning to! Are you presenting?"),
+        ("me", "Yes, 10 minutes on design systems. Nervous 😅"),
+        ("them", "You'll be great. Saving you a seat!"),
+    ],
+    [
+        ("them", "Thanks for the code review yesterday, it really helped."),
+        ("me", "Anytime. Your PR was already in good shape."),
+        ("them", "I pushed the changes, could you take another look when you have a minute?"),
+    ],
 ]
 
 GROUP_TITLE = "Weekend hackathon"
-GROUP = [("them", "Who's in for the hackathon this weekend?"), ("me", "Me! I'll bring snacks."),
-         ("them", "Count me in 🙌"), ("them", "I made a shared doc with project ideas, have a look"),
-         ("them", "Let's pick one by Friday evening")]
+GROUP = [
+    ("them", "Who's in for the hackathon this weekend?"),
+    ("me", "Me! I'll bring snacks."),
+    ("them", "Count me in 🙌"),
+    ("them", "I made a shared doc with project ideas, have a look"),
+    ("them", "Let's pick one by Friday evening"),
+]
 
-OTHER_CHATS = [["Did you see the new release notes?", "Yes! The search is so much faster.",
-                "Right? Great work by the team."],
-               ["Lunch tomorrow?", "Sure, 12:30 at the usual place?", "Perfect 👍"]]
+OTHER_CHATS = [
+    ["Did you see the new release notes?", "Yes! The search is so much faster.", "Right? Great work by the team."],
+    ["Lunch tomorrow?", "Sure, 12:30 at the usual place?", "Perfect 👍"],
+]
 
-GATEWAY_PROMPTS = ["Summarize our FAQ about refunds in two sentences.", "Suggest three names for a study group.",
-                   "Draft a friendly welcome message for new community members.",
-                   "List two tips for writing good error messages.", "What is a credit in this platform?"]
+GATEWAY_PROMPTS = [
+    "Summarize our FAQ about refunds in two sentences.",
+    "Suggest three names for a study group.",
+    "Draft a friendly welcome message for new community members.",
+    "List two tips for writing good error messages.",
+    "What is a credit in this platform?",
+]

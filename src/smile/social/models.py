@@ -6,8 +6,19 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Computed, DateTime, ForeignKey, Identity, Index, Integer, String, Text,
-    func, text,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,8 +27,18 @@ from smile.kit.db import Base, IdMixin, TimestampMixin
 
 VISIBILITIES = ("public", "followers", "mentioned")
 REACTIONS = {"like": "👍", "love": "❤️", "laugh": "😂", "wow": "😮", "sad": "😢", "celebrate": "🎉"}
-NOTIFICATION_KINDS = ("follow", "follow_request", "mention", "comment", "reaction", "repost", "quote",
-                      "poll_ended", "message", "agent_paused")
+NOTIFICATION_KINDS = (
+    "follow",
+    "follow_request",
+    "mention",
+    "comment",
+    "reaction",
+    "repost",
+    "quote",
+    "poll_ended",
+    "message",
+    "agent_paused",
+)
 REPORT_TARGETS = ("post", "comment", "user", "message")
 
 
@@ -34,8 +55,11 @@ class Post(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_posts_author_id_id", "author_id", text("id DESC")),
         Index("ix_posts_search", "search", postgresql_using="gin"),
-        Index("ix_posts_public_recent", text("id DESC"), postgresql_where=text(
-            "visibility = 'public' AND status = 'visible' AND deleted_at IS NULL")),
+        Index(
+            "ix_posts_public_recent",
+            text("id DESC"),
+            postgresql_where=text("visibility = 'public' AND status = 'visible' AND deleted_at IS NULL"),
+        ),
         CheckConstraint("visibility IN ('public', 'followers', 'mentioned')", name="visibility"),
     )
 
@@ -44,8 +68,12 @@ class Post(IdMixin, TimestampMixin, Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     visibility: Mapped[str] = mapped_column(String(12), default="public")
     content_warning: Mapped[str | None] = mapped_column(String(200))
-    repost_of_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("posts.id", ondelete="CASCADE"), index=True)
-    quote_of_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("posts.id", ondelete="SET NULL"), index=True)
+    repost_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        _uuid(), ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    quote_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        _uuid(), ForeignKey("posts.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(10), default="visible")  # visible|held|hidden
     edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -55,7 +83,8 @@ class Post(IdMixin, TimestampMixin, Base):
     comments_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reposts_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     search: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('simple', coalesce(body, ''))", persisted=True), deferred=True)
+        TSVECTOR, Computed("to_tsvector('simple', coalesce(body, ''))", persisted=True), deferred=True
+    )
 
 
 class PostEdit(IdMixin, TimestampMixin, Base):
@@ -90,7 +119,9 @@ class Media(IdMixin, TimestampMixin, Base):
 
     owner_id: Mapped[uuid.UUID] = mapped_column(_uuid(), _user_fk(), index=True)
     post_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("posts.id", ondelete="CASCADE"), index=True)
-    message_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        _uuid(), ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(10))  # image|video
     mime: Mapped[str] = mapped_column(String(60))
     storage_key: Mapped[str] = mapped_column(String(300))
@@ -122,7 +153,9 @@ class PollOption(IdMixin, Base):
 class PollVote(TimestampMixin, Base):
     __tablename__ = "poll_votes"
 
-    post_id: Mapped[uuid.UUID] = mapped_column(_uuid(), ForeignKey("polls.post_id", ondelete="CASCADE"), primary_key=True)
+    post_id: Mapped[uuid.UUID] = mapped_column(
+        _uuid(), ForeignKey("polls.post_id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[uuid.UUID] = mapped_column(_uuid(), _user_fk(), primary_key=True)
     option_id: Mapped[uuid.UUID] = mapped_column(_uuid(), ForeignKey("poll_options.id", ondelete="CASCADE"))
 
@@ -133,7 +166,9 @@ class Comment(IdMixin, TimestampMixin, Base):
 
     post_id: Mapped[uuid.UUID] = mapped_column(_uuid(), ForeignKey("posts.id", ondelete="CASCADE"))
     author_id: Mapped[uuid.UUID] = mapped_column(_uuid(), _user_fk(), index=True)
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        _uuid(), ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="visible")  # visible|held|hidden
@@ -245,7 +280,9 @@ class Conversation(IdMixin, TimestampMixin, Base):
 class ConversationMember(TimestampMixin, Base):
     __tablename__ = "conversation_members"
 
-    conversation_id: Mapped[uuid.UUID] = mapped_column(_uuid(), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        _uuid(), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[uuid.UUID] = mapped_column(_uuid(), _user_fk(), primary_key=True, index=True)
     left_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     muted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -277,7 +314,9 @@ class Notification(IdMixin, TimestampMixin, Base):
     actor_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), _user_fk())
     post_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("posts.id", ondelete="CASCADE"))
     comment_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("comments.id", ondelete="CASCADE"))
-    conversation_id: Mapped[uuid.UUID | None] = mapped_column(_uuid(), ForeignKey("conversations.id", ondelete="CASCADE"))
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        _uuid(), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -300,5 +339,3 @@ class StreamEvent(Base):
     kind: Mapped[str] = mapped_column(String(30))
     payload: Mapped[dict] = mapped_column(JSONB, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-

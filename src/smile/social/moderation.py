@@ -35,12 +35,12 @@ REPEATED = re.compile(r"(\S)\1{29,}")  # the same character 30+ times in a row
 
 
 class Verdict(str):
-    """"visible" or "held"; `rule` names the rule that held it (None when visible)."""
+    """ "visible" or "held"; `rule` names the rule that held it (None when visible)."""
 
     rule: str | None = None
 
     @classmethod
-    def held(cls, rule: str) -> "Verdict":
+    def held(cls, rule: str) -> Verdict:
         verdict = cls("held")
         verdict.rule = rule
         return verdict
@@ -83,18 +83,25 @@ async def check(db: AsyncSession, author: User, text: str) -> Verdict:
     return Verdict.held(rule) if rule else VISIBLE
 
 
-async def hold(db: AsyncSession, target_type: str, target_id: uuid.UUID, target_user_id: uuid.UUID | None,
-               rule: str | None) -> Report:
+async def hold(
+    db: AsyncSession, target_type: str, target_id: uuid.UUID, target_user_id: uuid.UUID | None, rule: str | None
+) -> Report:
     """Open an automatic report (no reporter) so the content lands in the admin moderation queue."""
-    report = Report(reporter_id=None, target_type=target_type, target_id=target_id,
-                    target_user_id=target_user_id, reason=f"auto:{rule or 'rules'}"[:40],
-                    details="Held automatically by the moderation rules.")
+    report = Report(
+        reporter_id=None,
+        target_type=target_type,
+        target_id=target_id,
+        target_user_id=target_user_id,
+        reason=f"auto:{rule or 'rules'}"[:40],
+        details="Held automatically by the moderation rules.",
+    )
     db.add(report)
     await db.flush()
     return report
 
 
 # The moderation queue's decisions (smile.admin.moderation decides and audits; these change social's rows).
+
 
 async def open_report(db: AsyncSession, report_id: uuid.UUID) -> Report:
     """The report, locked, while it is still open (404 unknown, 409 already resolved)."""
@@ -112,8 +119,10 @@ async def set_visibility(db: AsyncSession, report: Report, visible: bool) -> Non
     model = CONTENT.get(report.target_type)
     content = await db.get(model, report.target_id, with_for_update=True) if model else None
     if content is None:
-        raise Invalid("Only posts, comments and messages that still exist can be hidden or approved.",
-                      fields={"action": "not applicable"})
+        raise Invalid(
+            "Only posts, comments and messages that still exist can be hidden or approved.",
+            fields={"action": "not applicable"},
+        )
     content.status = "visible" if visible else "hidden"
     await db.flush()
     if visible and isinstance(content, Post) and content.deleted_at is None:
@@ -125,8 +134,11 @@ async def set_visibility(db: AsyncSession, report: Report, visible: bool) -> Non
 async def close_reports(db: AsyncSession, report: Report, action: str, actor_id: uuid.UUID) -> None:
     """Close every open report on the same target as `report`: dismissed, or actioned with `action`."""
     status = "dismissed" if action == "dismiss" else "actioned"
-    others = await db.scalars(select(Report).where(
-        Report.target_type == report.target_type, Report.target_id == report.target_id, Report.status == "open"))
+    others = await db.scalars(
+        select(Report).where(
+            Report.target_type == report.target_type, Report.target_id == report.target_id, Report.status == "open"
+        )
+    )
     now = utcnow()
     for row in others:
         row.status, row.resolution, row.resolved_by, row.resolved_at = status, action, actor_id, now

@@ -22,7 +22,7 @@ class AuthorOut(BaseModel):
     account_type: str
 
     @classmethod
-    def of(cls, user: User) -> "AuthorOut":
+    def of(cls, user: User) -> AuthorOut:
         return cls(
             id=user.id,
             username=user.username,

@@ -21,7 +21,7 @@ LINK_REL = "nofollow ugc noopener"
 def _url(raw: str) -> tuple[str, str]:
     """Split trailing punctuation off a URL: (url, rest)."""
     url = raw.rstrip(TRAILING)
-    return url, raw[len(url):]
+    return url, raw[len(url) :]
 
 
 def render(body: str) -> tuple[str, list[str], list[str]]:
@@ -31,7 +31,7 @@ def render(body: str) -> tuple[str, list[str], list[str]]:
     tags: dict[str, None] = {}
     pos = 0
     for match in TOKEN.finditer(body):
-        parts.append(html.escape(body[pos:match.start()]))
+        parts.append(html.escape(body[pos : match.start()]))
         pos = match.end()
         token = match.group(0)
         if match.group(1):  # @mention
@@ -51,6 +51,7 @@ def render(body: str) -> tuple[str, list[str], list[str]]:
             parts.append(f'<a href="{safe}" target="_blank">{safe}</a>{html.escape(rest)}')
     parts.append(html.escape(body[pos:]))
     rendered = "".join(parts).replace("\r\n", "\n").replace("\n", "<br>")
-    clean = nh3.clean(rendered, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRS, link_rel=LINK_REL,
-                      url_schemes={"http", "https"})
+    clean = nh3.clean(
+        rendered, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRS, link_rel=LINK_REL, url_schemes={"http", "https"}
+    )
     return clean, list(mentions), list(tags)

@@ -26,15 +26,16 @@ from smile.social.models import Block, Follow, Mention, Mute, Post
 Author = aliased(User, name="author")
 
 
-
 def blocked_between(viewer_id: uuid.UUID | None, other_id) -> ColumnElement[bool]:
     """True when viewer and other have blocked each other in either direction."""
     if viewer_id is None:
         return false()
-    return exists().where(or_(
-        and_(Block.blocker_id == viewer_id, Block.blocked_id == other_id),
-        and_(Block.blocker_id == other_id, Block.blocked_id == viewer_id),
-    ))
+    return exists().where(
+        or_(
+            and_(Block.blocker_id == viewer_id, Block.blocked_id == other_id),
+            and_(Block.blocker_id == other_id, Block.blocked_id == viewer_id),
+        )
+    )
 
 
 def muted_by(viewer_id: uuid.UUID | None, other_id) -> ColumnElement[bool]:
@@ -46,8 +47,7 @@ def muted_by(viewer_id: uuid.UUID | None, other_id) -> ColumnElement[bool]:
 def follows(viewer_id: uuid.UUID | None, author_id) -> ColumnElement[bool]:
     if viewer_id is None:
         return false()
-    return exists().where(Follow.follower_id == viewer_id, Follow.followee_id == author_id,
-                          Follow.status == "accepted")
+    return exists().where(Follow.follower_id == viewer_id, Follow.followee_id == author_id, Follow.status == "accepted")
 
 
 def post_visible(viewer_id: uuid.UUID | None, post=Post, author=Author) -> ColumnElement[bool]:
@@ -74,7 +74,7 @@ def post_visible(viewer_id: uuid.UUID | None, post=Post, author=Author) -> Colum
 
 def visible_posts(viewer_id: uuid.UUID | None):
     """SELECT Post joined to its author, filtered to what the viewer may see."""
-    return (select(Post).join(Author, Author.id == Post.author_id).where(post_visible(viewer_id)))
+    return select(Post).join(Author, Author.id == Post.author_id).where(post_visible(viewer_id))
 
 
 async def get_visible_post(db: AsyncSession, viewer_id: uuid.UUID | None, post_id: uuid.UUID) -> Post:

@@ -35,8 +35,13 @@ def _pop_flashes(request: Request) -> list[dict[str, str]]:
     return request.session.pop("flash", [])
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     principal = getattr(request.state, "principal", None)
     ctx = {
         "request": request,
@@ -68,10 +73,20 @@ def error_page(request: Request, status: int, message: str, headers: dict[str, s
         return login_redirect(request)
     if status == 404 and message in ("Not found.", "Not Found"):
         message = "This page does not exist, or you are not allowed to see it."
-    titles = {403: "Not allowed", 404: "Page not found", 429: "Slow down", 500: "Something went wrong",
-              503: "Back in a moment"}
-    return render(request, "error.html", {"status": status, "title": titles.get(status, "Request failed"),
-                                          "message": message}, status=status, headers=headers)
+    titles = {
+        403: "Not allowed",
+        404: "Page not found",
+        429: "Slow down",
+        500: "Something went wrong",
+        503: "Back in a moment",
+    }
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": titles.get(status, "Request failed"), "message": message},
+        status=status,
+        headers=headers,
+    )
 
 
 def _settings():

@@ -52,11 +52,16 @@ CSP = policy()
 
 def docs_policy(html: bytes) -> bytes:
     """The docs page's policy: its CDN, and its own inline scripts by hash."""
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'"
-                      for s in INLINE_SCRIPT.findall(html))
-    return policy(**{"script-src": f"'self' {DOCS_CDN} {hashes}".strip(),
-                     "style-src": f"'self' 'unsafe-inline' {DOCS_CDN}",
-                     "img-src": "'self' data: https://fastapi.tiangolo.com"})
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'" for s in INLINE_SCRIPT.findall(html)
+    )
+    return policy(
+        **{
+            "script-src": f"'self' {DOCS_CDN} {hashes}".strip(),
+            "style-src": f"'self' 'unsafe-inline' {DOCS_CDN}",
+            "img-src": "'self' data: https://fastapi.tiangolo.com",
+        }
+    )
 
 
 def wants_hsts(settings: Settings) -> bool:

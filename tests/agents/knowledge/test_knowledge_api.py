@@ -53,10 +53,12 @@ def test_each_format_is_read_chunked_and_found(owner, agent):
     r = owner.post(base(agent), json={"title": "Staff notes", "text": "The spare shop key hangs behind the blue door."})
     assert r.status_code == 201 and r.json()["kind"] == "text" and r.json()["title"] == "Staff notes"
 
-    for query, title in [("what colour is the Aurora city bike", "prices"),
-                         ("how do I water my fern", "fern"),
-                         ("when does the lamp turn itself off", "manual"),
-                         ("where is the spare key", "Staff notes")]:
+    for query, title in [
+        ("what colour is the Aurora city bike", "prices"),
+        ("how do I water my fern", "fern"),
+        ("when does the lamp turn itself off", "manual"),
+        ("where is the spare key", "Staff notes"),
+    ]:
         hits = owner.get(f"{base(agent)}/search", params={"q": query}).json()
         assert hits and hits[0]["title"] == title, (query, hits[:2])
 
@@ -147,13 +149,17 @@ def test_knowledge_page(owner, agent, browser, signup):
     web = browser(owner)
     page = web.get(f"/agents/{agent}/knowledge")
     assert page.status_code == 200 and 'id="knowledge"' in page.text and "No documents yet" in page.text
-    r = web.post(f"/agents/{agent}/knowledge", data={"csrf_token": web.cookies["smile_csrf"], "title": "Hours"},
-                 files={"file": ("hours.md", b"# Hours\n\nOpen daily from 8 to 5.")})
+    r = web.post(
+        f"/agents/{agent}/knowledge",
+        data={"csrf_token": web.cookies["smile_csrf"], "title": "Hours"},
+        files={"file": ("hours.md", b"# Hours\n\nOpen daily from 8 to 5.")},
+    )
     assert r.status_code == 303
     page = web.get(f"/agents/{agent}/knowledge")
     assert "Hours" in page.text and "Added" in page.text
-    r = web.post(f"/agents/{agent}/knowledge", data={"csrf_token": web.cookies["smile_csrf"]},
-                 files={"file": ("x.exe", b"MZ")})
+    r = web.post(
+        f"/agents/{agent}/knowledge", data={"csrf_token": web.cookies["smile_csrf"]}, files={"file": ("x.exe", b"MZ")}
+    )
     assert r.status_code == 303 and ".docx file" in web.get(f"/agents/{agent}/knowledge").text
     doc = owner.get(base(agent)).json()["items"][0]
     assert "Open daily from 8 to 5." in web.get(f"/agents/{agent}/knowledge/{doc['id']}").text

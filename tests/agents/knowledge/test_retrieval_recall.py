@@ -40,8 +40,10 @@ def recall(in_app, agent, label: str) -> tuple[float, float]:
 
     in_app(ask)
     at5, at1 = (len(rows) - len(missed)) / len(rows), first / len(rows)
-    print(f"\n{label}: recall@5 {at5:.3f} ({len(rows) - len(missed)}/{len(rows)}), recall@1 {at1:.3f}; "
-          f"missed at 5: {missed}")
+    print(
+        f"\n{label}: recall@5 {at5:.3f} ({len(rows) - len(missed)}/{len(rows)}), recall@1 {at1:.3f}; "
+        f"missed at 5: {missed}"
+    )
     return at5, at1
 
 

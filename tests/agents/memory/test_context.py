@@ -18,8 +18,12 @@ def chat(turns: int, words: int = 30, seed: int = 1) -> list[Message]:
     out = []
     for i in range(turns):
         role = "user" if i % 2 == 0 else "assistant"
-        out.append(Message(role, f"Turn {i}. " + " ".join(rng.choice(["gear", "chain", "brake", "über", "tyre!"])
-                                                     for _ in range(words))))
+        out.append(
+            Message(
+                role,
+                f"Turn {i}. " + " ".join(rng.choice(["gear", "chain", "brake", "über", "tyre!"]) for _ in range(words)),
+            )
+        )
     return out
 
 
@@ -50,7 +54,7 @@ def test_oldest_turns_fold_into_a_rolling_summary():
     assert summary.role == "system" and summary.content.startswith(SUMMARY_HEADER)
     assert "They said: Turn" in fitted.summary
     kept = fitted.messages[2:]
-    assert kept == messages[1 + fitted.folded:]  # the newest turns, untouched
+    assert kept == messages[1 + fitted.folded :]  # the newest turns, untouched
     # the next call passes the stored summary and only the turns not folded yet, plus a new one
     later = fit_context([PERSONA, *kept, Message("user", "And the brakes?")], 1024, 256, summary=fitted.summary)
     assert later.tokens <= 768 and later.messages[-1].content == "And the brakes?"

@@ -11,10 +11,16 @@ from smile.agents.memory import service
 from smile.identity.models import User
 from smile.identity.profile import gdpr
 
-ALICE_SAYS = ["Hi, my name is Alice and I live in Lisbon.", "I work as a nurse. I love jazz music.",
-              "I'm allergic to peanuts."]
-BOB_SAYS = ["My name is Bob and I live in Porto.", "I work as a firefighter. I love jazz music too.",
-            "I'm allergic to shellfish."]
+ALICE_SAYS = [
+    "Hi, my name is Alice and I live in Lisbon.",
+    "I work as a nurse. I love jazz music.",
+    "I'm allergic to peanuts.",
+]
+BOB_SAYS = [
+    "My name is Bob and I live in Porto.",
+    "I work as a firefighter. I love jazz music too.",
+    "I'm allergic to shellfish.",
+]
 
 
 @pytest.fixture
@@ -34,14 +40,20 @@ def tell(in_app, agent, person, texts):
         for text in texts:
             out += await service.remember_exchange(db, agent, person, text, "Nice to meet you!")
         return out
+
     return in_app(go)
 
 
 def test_rules_extract_dedupe_and_replace(cast, in_app):
     _, alice, _, agent = cast
     made = tell(in_app, agent, ids(alice), ALICE_SAYS)
-    assert [m.text for m in made] == ["Their name is Alice.", "They live in Lisbon.", "They work as a nurse.",
-                                      "They like jazz music.", "They are allergic to peanuts."]
+    assert [m.text for m in made] == [
+        "Their name is Alice.",
+        "They live in Lisbon.",
+        "They work as a nurse.",
+        "They like jazz music.",
+        "They are allergic to peanuts.",
+    ]
     assert tell(in_app, agent, ids(alice), ["I love jazz music!", "What do you like?"]) == []  # known; a question
     moved = tell(in_app, agent, ids(alice), ["Actually I live in Madrid now.", "I hate jazz music these days"])
     assert [m.text for m in moved] == ["They live in Madrid.", "They dislike jazz music."]
@@ -55,8 +67,16 @@ def test_a_memory_about_one_person_is_never_recalled_for_another(cast, in_app):
     tell(in_app, agent, ids(alice), ALICE_SAYS)
     tell(in_app, agent, ids(bob), BOB_SAYS)
     bobs = {"Bob", "Porto", "firefighter", "shellfish"}
-    for query in ["What is Bob's name?", "Who lives in Porto?", "firefighter", "allergic to shellfish",
-                  "Bob Porto firefighter shellfish", "jazz music", "what do you remember about everyone?", ""]:
+    for query in [
+        "What is Bob's name?",
+        "Who lives in Porto?",
+        "firefighter",
+        "allergic to shellfish",
+        "Bob Porto firefighter shellfish",
+        "jazz music",
+        "what do you remember about everyone?",
+        "",
+    ]:
         recalled = in_app(lambda db, q=query: service.recall(db, agent, ids(alice), q, k=50))
         assert recalled, query
         assert not any(word in m.text for m in recalled for word in bobs), (query, [m.text for m in recalled])

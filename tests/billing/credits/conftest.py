@@ -10,6 +10,7 @@ from smile.billing.ledger.verify import verify
 from tests.admin.helpers import add_user, make_admin
 from tests.support import STRONG_PASSWORD, Api
 
+
 @pytest.fixture
 def admin(signup, db) -> Api:
     return make_admin(signup, db)
@@ -45,4 +46,3 @@ def ledger_ok(ledger_db):
         assert ledger_db(run) == []
 
     return check
-

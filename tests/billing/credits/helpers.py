@@ -15,5 +15,6 @@ def balance(api: Api) -> int:
 
 
 def adjust(admin: Api, user: Api, amount: int, reason: str = "test adjustment", **kw):
-    return admin.post(f"{FINANCE}/credit-adjustments", json={"user": user.user["username"], "amount": amount,
-                                                              "reason": reason}, **kw)
+    return admin.post(
+        f"{FINANCE}/credit-adjustments", json={"user": user.user["username"], "amount": amount, "reason": reason}, **kw
+    )

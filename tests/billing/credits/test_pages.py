@@ -52,9 +52,19 @@ def test_admin_pages(admin, quick_user, db):
     assert user.get("/admin/finance/promo-codes", headers=HTML).status_code == 404
     page = admin.get("/admin/finance/promo-codes", headers=HTML)
     assert page.status_code == 200 and "No promo codes yet" in page.text
-    r = admin.post("/admin/finance/promo-codes", headers=HTML, data={
-        "name": "Spring", "amount": "25", "count": "3", "kind": "multi", "max_uses": "4", "once_per_user": "on",
-        "expires_at": "2099-01-01T12:00"})
+    r = admin.post(
+        "/admin/finance/promo-codes",
+        headers=HTML,
+        data={
+            "name": "Spring",
+            "amount": "25",
+            "count": "3",
+            "kind": "multi",
+            "max_uses": "4",
+            "once_per_user": "on",
+            "expires_at": "2099-01-01T12:00",
+        },
+    )
     assert r.status_code == 303
     page = admin.get("/admin/finance/promo-codes", headers=HTML)
     assert "Made 3 codes" in page.text and "Spring" in page.text and "2099-01-01 12:00" in page.text

@@ -16,8 +16,13 @@ HISTORY = f"{WALLET}/history"
 
 def test_wallet_starts_empty_and_is_private(quick_user, client):
     alice, bob = quick_user(), quick_user()
-    assert alice.get(WALLET).json() == {"currency": "CRD", "balance": 0, "held": 0, "available": 0,
-                                        "low_balance_threshold": 100}
+    assert alice.get(WALLET).json() == {
+        "currency": "CRD",
+        "balance": 0,
+        "held": 0,
+        "available": 0,
+        "low_balance_threshold": 100,
+    }
     assert alice.get(HISTORY).json() == {"items": [], "next_cursor": None}
     assert client.get(WALLET).status_code == 401 and client.get(f"{HISTORY}.csv").status_code == 401
     assert bob.get(HISTORY).json()["items"] == []
@@ -54,7 +59,8 @@ def test_history_filters_pagination_and_csv(admin, quick_user):
     assert [int(row["amount"]) for row in rows] == [-5, 40, 30, 20, 10]
     assert {row["kind"] for row in rows} == {"admin_adjustment"}
     assert list(csv.reader(io.StringIO(user.get(f"{HISTORY}.csv", params={"since": tomorrow}).text))) == [
-        ["date", "kind", "amount", "memo", "reference_type", "reference_id", "transaction_id"]]
+        ["date", "kind", "amount", "memo", "reference_type", "reference_id", "transaction_id"]
+    ]
 
 
 def test_csv_cells_never_start_a_formula():
@@ -83,8 +89,9 @@ def test_starting_grant_lands_once(quick_user, server, settings, monkeypatch, db
 
 
 def low_notices(db, email: str) -> int:
-    return db.execute("SELECT count(*) FROM emails WHERE \"to\" = %s AND subject LIKE '%%running low%%'",
-                      (email,)).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM emails WHERE \"to\" = %s AND subject LIKE '%%running low%%'", (email,)
+    ).fetchone()[0]
 
 
 def test_low_balance_email_once_per_crossing(admin, quick_user, mailbox, db):
@@ -122,6 +129,7 @@ def test_admin_adjustment_rules(admin, quick_user, db):
     assert adjust(user, user, 1000, "self-service").status_code == 404
     assert balance(user) == 300
 
-    detail = db.execute("SELECT detail FROM audit_log WHERE action = 'credits.adjusted' AND target_id = %s",
-                        (user.user["id"],)).fetchall()
+    detail = db.execute(
+        "SELECT detail FROM audit_log WHERE action = 'credits.adjusted' AND target_id = %s", (user.user["id"],)
+    ).fetchall()
     assert [(d[0]["amount"], d[0]["reason"]) for d in detail] == [(300, "goodwill for the outage")]

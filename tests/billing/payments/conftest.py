@@ -15,14 +15,32 @@ from tests.billing.payments import purpose
 def start_checkout(server):
     """start_checkout(user_id, amount, key=...) through the live server's runtime; returns the Payment."""
 
-    def start(user_id, amount: int = 1500, *, key: str | None = None, recurring=None, currency: str = "USD",
-              success_url: str = "/billing/payments?done=1", cancel_url: str = "/billing/payments?cancelled=1"):
+    def start(
+        user_id,
+        amount: int = 1500,
+        *,
+        key: str | None = None,
+        recurring=None,
+        currency: str = "USD",
+        success_url: str = "/billing/payments?done=1",
+        cancel_url: str = "/billing/payments?cancelled=1",
+    ):
         async def run():
             async with runtime.current().db.session() as db:
                 return await service.start_checkout(
-                    db, uuid.UUID(str(user_id)), purpose=purpose.PURPOSE, reference_id="widget", amount=amount,
-                    currency=currency, description="A test widget", key=key or f"test:{uuid.uuid4()}",
-                    success_url=success_url, cancel_url=cancel_url, recurring=recurring)
+                    db,
+                    uuid.UUID(str(user_id)),
+                    purpose=purpose.PURPOSE,
+                    reference_id="widget",
+                    amount=amount,
+                    currency=currency,
+                    description="A test widget",
+                    key=key or f"test:{uuid.uuid4()}",
+                    success_url=success_url,
+                    cancel_url=cancel_url,
+                    recurring=recurring,
+                )
+
         return server.call(run())
 
     return start
@@ -31,19 +49,28 @@ def start_checkout(server):
 @pytest.fixture
 def payment_row(db):
     def get(payment_id) -> dict:
-        cur = db.execute("SELECT status, refunded, amount, charge_ref, customer_ref, subscription_ref, metadata "
-                         "FROM payments WHERE id = %s", (payment_id,))
+        cur = db.execute(
+            "SELECT status, refunded, amount, charge_ref, customer_ref, subscription_ref, metadata "
+            "FROM payments WHERE id = %s",
+            (payment_id,),
+        )
         cols = [c.name for c in cur.description]
         row = cur.fetchone()
-        return dict(zip(cols, row)) if row else {}
+        return dict(zip(cols, row, strict=True)) if row else {}
+
     return get
 
 
 @pytest.fixture
 def ledger_counts(db):
     """{kind: count} of ledger transactions referencing the payment."""
+
     def counts(payment_id) -> dict[str, int]:
-        rows = db.execute("SELECT kind, count(*) FROM ledger_transactions WHERE reference_type = 'payment' "
-                          "AND reference_id = %s GROUP BY kind", (str(payment_id),)).fetchall()
+        rows = db.execute(
+            "SELECT kind, count(*) FROM ledger_transactions WHERE reference_type = 'payment' "
+            "AND reference_id = %s GROUP BY kind",
+            (str(payment_id),),
+        ).fetchall()
         return dict(rows)
+
     return counts

@@ -16,24 +16,39 @@ PURPOSE = "test_goods"
 async def _paid(db, payment) -> None:
     clearing = await ledger.platform(db, ledger.CLEARING, payment.currency)
     revenue = await ledger.platform(db, ledger.REVENUE, payment.currency)
-    await ledger.post(db, "test_sale", [ledger.Leg(clearing, -payment.amount), ledger.Leg(revenue, payment.amount)],
-                      key=f"payment:{payment.id}:paid", reference=("payment", payment.id))
+    await ledger.post(
+        db,
+        "test_sale",
+        [ledger.Leg(clearing, -payment.amount), ledger.Leg(revenue, payment.amount)],
+        key=f"payment:{payment.id}:paid",
+        reference=("payment", payment.id),
+    )
 
 
 @hooks.failed(PURPOSE)
 async def _failed(db, payment) -> None:
     promotions = await ledger.platform(db, ledger.PROMOTIONS, ledger.CREDITS)
     wallet = await ledger.wallet(db, payment.user_id)  # a consolation credit marks that FAILED ran once
-    await ledger.post(db, "test_failed", [ledger.Leg(promotions, -1), ledger.Leg(wallet, 1)],
-                      key=f"payment:{payment.id}:failed", reference=("payment", payment.id))
+    await ledger.post(
+        db,
+        "test_failed",
+        [ledger.Leg(promotions, -1), ledger.Leg(wallet, 1)],
+        key=f"payment:{payment.id}:failed",
+        reference=("payment", payment.id),
+    )
 
 
 @hooks.refunded(PURPOSE)
 async def _refunded(db, payment, amount, key) -> None:
     clearing = await ledger.platform(db, ledger.CLEARING, payment.currency)
     revenue = await ledger.platform(db, ledger.REVENUE, payment.currency)
-    await ledger.post(db, "test_refund", [ledger.Leg(revenue, -amount), ledger.Leg(clearing, amount)],
-                      key=key, reference=("payment", payment.id))
+    await ledger.post(
+        db,
+        "test_refund",
+        [ledger.Leg(revenue, -amount), ledger.Leg(clearing, amount)],
+        key=key,
+        reference=("payment", payment.id),
+    )
 
 
 SLOW = "test_slow"

@@ -72,11 +72,17 @@ def test_sandbox_portal_forgets_the_card(signup, start_checkout, call, payment_r
 
 def test_sandbox_transfer_emits_its_event(server, call):
     TRANSFERS.clear()
-    transfer_id = call(lambda db: service.transfer(db, amount=1234, currency="usd", destination="acct_sbx_1",
-                                                   key="payout:test:1", description="Payout"))
+    transfer_id = call(
+        lambda db: service.transfer(
+            db, amount=1234, currency="usd", destination="acct_sbx_1", key="payout:test:1", description="Payout"
+        )
+    )
     assert transfer_id.startswith("tr_sbx_")
-    again = call(lambda db: service.transfer(db, amount=1234, currency="usd", destination="acct_sbx_1",
-                                             key="payout:test:1", description="Payout"))
+    again = call(
+        lambda db: service.transfer(
+            db, amount=1234, currency="usd", destination="acct_sbx_1", key="payout:test:1", description="Payout"
+        )
+    )
     assert again == transfer_id
     wait_for(lambda: TRANSFERS, message="transfer.created handled")
     assert TRANSFERS[0]["id"] == transfer_id and TRANSFERS[0]["amount"] == 1234
@@ -86,9 +92,19 @@ def test_sandbox_transfer_emits_its_event(server, call):
 def test_sandbox_webhook_endpoint_accepts_sandbox_signed_events(signup, start_checkout, post_event, payment_row):
     buyer = signup()
     payment = start_checkout(buyer.user["id"], 800)
-    event = stripe_event("evt_manual_1", "checkout.session.completed", {
-        "id": payment.provider_ref, "object": "checkout.session", "mode": "payment", "payment_status": "paid",
-        "amount_total": 800, "payment_intent": "pi_manual", "metadata": {}})
+    event = stripe_event(
+        "evt_manual_1",
+        "checkout.session.completed",
+        {
+            "id": payment.provider_ref,
+            "object": "checkout.session",
+            "mode": "payment",
+            "payment_status": "paid",
+            "amount_total": 800,
+            "payment_intent": "pi_manual",
+            "metadata": {},
+        },
+    )
     r = post_event(event, source="sandbox")
     assert r.status_code == 200 and r.json()["duplicate"] is False
     wait_for(lambda: payment_row(payment.id)["status"] == "paid", message="found by checkout session id")

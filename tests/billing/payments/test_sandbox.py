@@ -18,8 +18,12 @@ def test_pay_marks_paid_and_runs_the_hook_once(signup, start_checkout, payment_r
     wait_for(lambda: ledger_counts(payment.id) == {"test_sale": 1}, message="one sale posted")
     row = payment_row(payment.id)
     assert row["charge_ref"] == f"pi_sbx_{payment.id.hex}" and row["customer_ref"].startswith("cus_sbx_")
-    assert db.execute("SELECT count(*) FROM payment_events WHERE payment_id = %s AND handled_at IS NOT NULL",
-                      (payment.id,)).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM payment_events WHERE payment_id = %s AND handled_at IS NOT NULL", (payment.id,)
+        ).fetchone()[0]
+        == 1
+    )
     page = buyer.get(payment.checkout_url, headers={"accept": "text/html"})
     assert "This checkout is closed" in page.text
 

@@ -11,11 +11,22 @@ from tests.billing.support import wait_for
 
 
 def _completed(payment, session_id: str, amount: int | None = None) -> dict:
-    return stripe_event(f"evt_paid_{payment.id.hex}", "checkout.session.completed", {
-        "id": session_id, "object": "checkout.session", "mode": "payment", "payment_status": "paid",
-        "status": "complete", "amount_total": payment.amount if amount is None else amount, "currency": "usd",
-        "payment_intent": f"pi_{payment.id.hex}", "customer": "cus_test_1",
-        "metadata": {"payment_id": str(payment.id)}})
+    return stripe_event(
+        f"evt_paid_{payment.id.hex}",
+        "checkout.session.completed",
+        {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "payment",
+            "payment_status": "paid",
+            "status": "complete",
+            "amount_total": payment.amount if amount is None else amount,
+            "currency": "usd",
+            "payment_intent": f"pi_{payment.id.hex}",
+            "customer": "cus_test_1",
+            "metadata": {"payment_id": str(payment.id)},
+        },
+    )
 
 
 def test_checkout_session_through_the_sdk(signup, stripe_mode, start_checkout, db):
@@ -50,8 +61,12 @@ def test_bad_signature_is_400_and_stores_nothing(signup, stripe_mode, start_chec
     buyer = signup()
     payment = start_checkout(buyer.user["id"], 1000)
     event = _completed(payment, payment.provider_ref)
-    for r in (post_event(event, secret="whsec_wrong"), post_event(event, signature="t=1,v1=deadbeef"),
-              post_event(event, signature=""), post_event(event, source="sandbox", secret="whsec_test_smile_payments")):
+    for r in (
+        post_event(event, secret="whsec_wrong"),
+        post_event(event, signature="t=1,v1=deadbeef"),
+        post_event(event, signature=""),
+        post_event(event, source="sandbox", secret="whsec_test_smile_payments"),
+    ):
         assert r.status_code == 400, r.text
         assert r.json()["error"] == "bad_signature" and r.json()["detail"]
     assert post_event(event, source="paypal").status_code == 404
@@ -88,14 +103,28 @@ def _events(stub, payment) -> list[dict]:
     pi = f"pi_{payment.id.hex}"
     dashboard = stub.add_refund(pi, 300)
     ours = stub.add_refund(pi, 200, {"payment_id": str(payment.id), "key": f"test:{payment.id}:refund"})
-    return [
-        _completed(payment, payment.provider_ref),
-        stripe_event(f"evt_ch_{payment.id.hex}", "charge.refunded", {
-            "id": f"ch_for_{pi}", "object": "charge", "payment_intent": pi, "amount": 1000,
-            "amount_refunded": 300, "refunded": False, "metadata": {}}),
-        stripe_event(f"evt_re_{payment.id.hex}", "refund.created", ours),
-        stripe_event(f"evt_other_{payment.id.hex}", "customer.updated", {"id": "cus_test_1", "object": "customer"}),
-    ], dashboard, ours
+    return (
+        [
+            _completed(payment, payment.provider_ref),
+            stripe_event(
+                f"evt_ch_{payment.id.hex}",
+                "charge.refunded",
+                {
+                    "id": f"ch_for_{pi}",
+                    "object": "charge",
+                    "payment_intent": pi,
+                    "amount": 1000,
+                    "amount_refunded": 300,
+                    "refunded": False,
+                    "metadata": {},
+                },
+            ),
+            stripe_event(f"evt_re_{payment.id.hex}", "refund.created", ours),
+            stripe_event(f"evt_other_{payment.id.hex}", "customer.updated", {"id": "cus_test_1", "object": "customer"}),
+        ],
+        dashboard,
+        ours,
+    )
 
 
 def _final(db, payment_id) -> tuple:
@@ -103,14 +132,17 @@ def _final(db, payment_id) -> tuple:
     legs = db.execute(
         "SELECT a.purpose, a.currency, sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t "
         "ON t.id = e.transaction_id JOIN ledger_accounts a ON a.id = e.account_id WHERE t.reference_id = %s "
-        "GROUP BY 1, 2 ORDER BY 1, 2", (str(payment_id),)).fetchall()
-    kinds = db.execute("SELECT kind, count(*) FROM ledger_transactions WHERE reference_id = %s GROUP BY 1 ORDER BY 1",
-                       (str(payment_id),)).fetchall()
+        "GROUP BY 1, 2 ORDER BY 1, 2",
+        (str(payment_id),),
+    ).fetchall()
+    kinds = db.execute(
+        "SELECT kind, count(*) FROM ledger_transactions WHERE reference_id = %s GROUP BY 1 ORDER BY 1",
+        (str(payment_id),),
+    ).fetchall()
     return status, refunded, legs, kinds
 
 
-def test_replayed_and_out_of_order_events_reach_the_in_order_state(signup, stripe_mode, start_checkout, post_event,
-                                                                   db):
+def test_replayed_and_out_of_order_events_reach_the_in_order_state(signup, stripe_mode, start_checkout, post_event, db):
     buyer = signup()
     in_order, shuffled = start_checkout(buyer.user["id"], 1000), start_checkout(buyer.user["id"], 1000)
     events, _, _ = _events(stripe_mode, in_order)
@@ -127,18 +159,29 @@ def test_replayed_and_out_of_order_events_reach_the_in_order_state(signup, strip
 
     def all_handled():
         return db.execute("SELECT count(*) FILTER (WHERE handled_at IS NULL) FROM payment_events").fetchone()[0] == 0
+
     wait_for(all_handled, timeout=60, message="every event handled")
-    expected = ("partially_refunded", 500,
-                [("clearing", "USD", -500), ("revenue", "USD", 500)], [("test_refund", 2), ("test_sale", 1)])
+    expected = (
+        "partially_refunded",
+        500,
+        [("clearing", "USD", -500), ("revenue", "USD", 500)],
+        [("test_refund", 2), ("test_sale", 1)],
+    )
     assert _final(db, in_order.id) == expected
     assert _final(db, shuffled.id) == expected
-    keys = {r[0] for r in db.execute("SELECT idempotency_key FROM ledger_transactions WHERE kind = 'test_refund' "
-                                     "AND reference_id = %s", (str(shuffled.id),)).fetchall()}
+    keys = {
+        r[0]
+        for r in db.execute(
+            "SELECT idempotency_key FROM ledger_transactions WHERE kind = 'test_refund' AND reference_id = %s",
+            (str(shuffled.id),),
+        ).fetchall()
+    }
     assert keys == {f"test:{shuffled.id}:refund", f"payment:{shuffled.id}:refund:{dashboard['id']}"}
 
 
 def test_refund_transfer_portal_and_subscription_calls_carry_idempotency_keys(
-        signup, stripe_mode, start_checkout, post_event, payment_row, call):
+    signup, stripe_mode, start_checkout, post_event, payment_row, call
+):
     buyer = signup()
     payment = start_checkout(buyer.user["id"], 1000)
     post_event(_completed(payment, payment.provider_ref))
@@ -151,8 +194,11 @@ def test_refund_transfer_portal_and_subscription_calls_carry_idempotency_keys(
     assert (refund.params["amount"], refund.params["payment_intent"]) == ("250", f"pi_{payment.id.hex}")
     assert refund.params["metadata[key]"] == "sale:1:refund"
 
-    transfer_id = call(lambda db: service.transfer(db, amount=5000, currency="usd", destination="acct_123",
-                                                   key="payout:9", description="Payout"))
+    transfer_id = call(
+        lambda db: service.transfer(
+            db, amount=5000, currency="usd", destination="acct_123", key="payout:9", description="Payout"
+        )
+    )
     [transfer] = stripe_mode.calls("/v1/transfers")
     assert transfer_id.startswith("tr_test_") and transfer.idempotency_key == "transfer:payout:9"
     assert (transfer.params["destination"], transfer.params["amount"]) == ("acct_123", "5000")

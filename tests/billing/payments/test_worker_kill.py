@@ -50,8 +50,14 @@ def kill_db(database_url):
 
 def _env(tmp_path, url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMILE_")}
-    env.update(SMILE_DATABASE_URL=url, SMILE_DATA_DIR=str(tmp_path / "var"), SMILE_SECRET_KEY=SECRET,
-               SMILE_RATE_LIMIT_ENABLED="0", PYTHONPATH=str(ROOT), **extra)
+    env.update(
+        SMILE_DATABASE_URL=url,
+        SMILE_DATA_DIR=str(tmp_path / "var"),
+        SMILE_SECRET_KEY=SECRET,
+        SMILE_RATE_LIMIT_ENABLED="0",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
     return env
 
 
@@ -59,9 +65,13 @@ def _worker(tmp_path, url: str, name: str) -> subprocess.Popen:
     """`smile worker`, with the test purposes' hooks loaded (as an area's tasks module would)."""
     code = "import tests.billing.payments.purpose; from smile.cli import app; app()"
     with open(tmp_path / f"{name}.log", "w") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-c", code, "worker", "--concurrency", "4"], cwd=ROOT,
-                                env=_env(tmp_path, url, SMILE_PAYMENT_REDELIVER_SECONDS="1"),
-                                stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-c", code, "worker", "--concurrency", "4"],
+            cwd=ROOT,
+            env=_env(tmp_path, url, SMILE_PAYMENT_REDELIVER_SECONDS="1"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _payments(conn, count: int) -> list[uuid.UUID]:
@@ -70,22 +80,41 @@ def _payments(conn, count: int) -> list[uuid.UUID]:
         "language, timezone, is_private, who_can_message, discoverable_by_email, is_adult, email_verified_at, "
         "created_at, updated_at) VALUES (%s, 'kill@example.com', 'kill', 'Kill', 'person', ARRAY['user'], 'active', "
         "'', '[]', '', 'en', 'UTC', false, 'everyone', false, true, now(), now(), now()) RETURNING id",
-        (uuid.uuid4(),)).fetchone()[0]
+        (uuid.uuid4(),),
+    ).fetchone()[0]
     ids = [uuid.uuid4() for _ in range(count)]
     for i, pid in enumerate(ids):
-        conn.execute("INSERT INTO payments (id, user_id, purpose, reference_id, description, amount, currency, mode, "
-                     "provider, provider_ref, idempotency_key, status, created_at) VALUES (%s, %s, %s, 'x', 'burst', "
-                     "%s, 'USD', 'payment', 'sandbox', %s, %s, 'pending', now())",
-                     (pid, user, SLOW, 100 + i, f"cs_sbx_{pid.hex}", f"kill:{pid}"))
+        conn.execute(
+            "INSERT INTO payments (id, user_id, purpose, reference_id, description, amount, currency, mode, "
+            "provider, provider_ref, idempotency_key, status, created_at) VALUES (%s, %s, %s, 'x', 'burst', "
+            "%s, 'USD', 'payment', 'sandbox', %s, %s, 'pending', now())",
+            (pid, user, SLOW, 100 + i, f"cs_sbx_{pid.hex}", f"kill:{pid}"),
+        )
     return ids
 
 
 def _paid_event(pid: uuid.UUID, amount: int) -> str:
-    return json.dumps({"id": f"evt_kill_{pid.hex}", "object": "event", "type": "checkout.session.completed",
-                       "created": 1_790_000_000, "livemode": False, "data": {"object": {
-                           "id": f"cs_sbx_{pid.hex}", "object": "checkout.session", "mode": "payment",
-                           "payment_status": "paid", "amount_total": amount, "currency": "usd",
-                           "payment_intent": f"pi_sbx_{pid.hex}", "metadata": {"payment_id": str(pid)}}}})
+    return json.dumps(
+        {
+            "id": f"evt_kill_{pid.hex}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": 1_790_000_000,
+            "livemode": False,
+            "data": {
+                "object": {
+                    "id": f"cs_sbx_{pid.hex}",
+                    "object": "checkout.session",
+                    "mode": "payment",
+                    "payment_status": "paid",
+                    "amount_total": amount,
+                    "currency": "usd",
+                    "payment_intent": f"pi_sbx_{pid.hex}",
+                    "metadata": {"payment_id": str(pid)},
+                }
+            },
+        }
+    )
 
 
 def test_killed_worker_loses_and_repeats_nothing(tmp_path, kill_db):
@@ -101,16 +130,20 @@ def test_killed_worker_loses_and_repeats_nothing(tmp_path, kill_db):
         with httpx.Client(base_url=serve.url, timeout=30) as http:
             for i, pid in enumerate(ids):
                 body = _paid_event(pid, 100 + i)
-                r = http.post("/api/v1/billing/webhooks/sandbox", content=body,
-                              headers={"stripe-signature": stripe.WebhookSignature.generate_signature_header(body, secret)})
+                r = http.post(
+                    "/api/v1/billing/webhooks/sandbox",
+                    content=body,
+                    headers={"stripe-signature": stripe.WebhookSignature.generate_signature_header(body, secret)},
+                )
                 assert r.status_code == 200, r.text
 
         def handled() -> int:
             return conn.execute("SELECT count(*) FROM payment_events WHERE handled_at IS NOT NULL").fetchone()[0]
 
         def in_flight() -> bool:
-            doing = conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' "
-                                 "AND task_name = 'payments.handle_event'").fetchone()[0]
+            doing = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing' AND task_name = 'payments.handle_event'"
+            ).fetchone()[0]
             return handled() >= 4 and doing > 0
 
         wait_for(in_flight, timeout=60, interval=0.01, message="the worker handling the burst")
@@ -121,15 +154,24 @@ def test_killed_worker_loses_and_repeats_nothing(tmp_path, kill_db):
         restarted = _worker(tmp_path, kill_db, "worker2")
         wait_for(lambda: handled() == EVENTS, timeout=120, interval=0.2, message="every event handled after restart")
 
-        sales = conn.execute("SELECT reference_id, count(*) FROM ledger_transactions WHERE kind = 'test_sale' "
-                             "GROUP BY 1").fetchall()
+        sales = conn.execute(
+            "SELECT reference_id, count(*) FROM ledger_transactions WHERE kind = 'test_sale' GROUP BY 1"
+        ).fetchall()
         assert sorted(sales) == sorted((str(pid), 1) for pid in ids)
         assert conn.execute("SELECT count(*) FROM payments WHERE status = 'paid'").fetchone()[0] == EVENTS
-        clearing = conn.execute("SELECT balance FROM ledger_accounts WHERE purpose = 'clearing' "
-                                "AND owner_id IS NULL").fetchone()[0]
+        clearing = conn.execute(
+            "SELECT balance FROM ledger_accounts WHERE purpose = 'clearing' AND owner_id IS NULL"
+        ).fetchone()[0]
         assert clearing == -sum(100 + i for i in range(EVENTS))
-        verify = subprocess.run([sys.executable, "-m", "smile.cli", "ledger", "verify"], check=False, cwd=tmp_path,
-                                env=_env(tmp_path, kill_db), capture_output=True, text=True, timeout=120)
+        verify = subprocess.run(
+            [sys.executable, "-m", "smile.cli", "ledger", "verify"],
+            check=False,
+            cwd=tmp_path,
+            env=_env(tmp_path, kill_db),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
         for proc in (worker, restarted):

@@ -27,15 +27,16 @@ def at(day: dt.date, hour: int = 12) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
 
 
-def add_payment(db, user_id, amount: int, status: str, paid_day: dt.date | None, currency: str = USD,
-                purpose: str = "credits") -> uuid.UUID:
+def add_payment(
+    db, user_id, amount: int, status: str, paid_day: dt.date | None, currency: str = USD, purpose: str = "credits"
+) -> uuid.UUID:
     pid = uuid.uuid4()
     db.execute(
         "INSERT INTO payments (id, user_id, purpose, reference_id, description, amount, currency, mode, provider, "
         "status, idempotency_key, paid_at, created_at, updated_at) VALUES (%s, %s, %s, 'ref', 'test', %s, %s, "
         "'payment', 'sandbox', %s, %s, %s, %s, now())",
-        (pid, user_id, purpose, amount, currency, status, f"pay:{pid}", paid_day and at(paid_day),
-         at(paid_day or D1)))
+        (pid, user_id, purpose, amount, currency, status, f"pay:{pid}", paid_day and at(paid_day), at(paid_day or D1)),
+    )
     return pid
 
 
@@ -44,17 +45,23 @@ def backdate(db, keys_by_day: dict[dt.date, list[str]]) -> None:
     db.execute("SET smile.ledger_maintenance = 'on'")
     try:
         for day, keys in keys_by_day.items():
-            db.execute("UPDATE ledger_transactions SET created_at = %s WHERE idempotency_key = ANY(%s)",
-                       (at(day), keys))
+            db.execute(
+                "UPDATE ledger_transactions SET created_at = %s WHERE idempotency_key = ANY(%s)", (at(day), keys)
+            )
     finally:
         db.execute("RESET smile.ledger_maintenance")
 
 
 def build(db, ledger_db, buyer, seller) -> dict:
     """Post the books; returns the transaction ids by name."""
-    for amount, status, day, currency in [(2000, "paid", D1, USD), (1000, "refunded", D1, USD),
-                                          (999, "partially_refunded", D3, USD), (700, "declined", None, USD),
-                                          (800, "pending", None, USD), (5000, "paid", D2, "EUR")]:
+    for amount, status, day, currency in [
+        (2000, "paid", D1, USD),
+        (1000, "refunded", D1, USD),
+        (999, "partially_refunded", D3, USD),
+        (700, "declined", None, USD),
+        (800, "pending", None, USD),
+        (5000, "paid", D2, "EUR"),
+    ]:
         add_payment(db, buyer, amount, status, day, currency)
 
     async def post(database):
@@ -74,13 +81,22 @@ def build(db, ledger_db, buyer, seller) -> dict:
             async def tx(name, kind, legs, **kw):
                 ids[name] = (await ledger.post(s, kind, legs, key=name, **kw)).transaction_id
 
-            await tx("purchase", "credit_purchase", [Leg(clearing, -2000), Leg(revenue, 2000),
-                                                     Leg(issuance_crd, -200), Leg(wallet, 200)],
-                     reference=("credit_package", "starter"), memo="Starter pack")
-            await tx("card_sale", "sale", [Leg(clearing, -1000), Leg(fees, 300), Leg(escrow, 700)],
-                     reference=("sale", "s1"))
-            await tx("credit_sale", "sale", [Leg(wallet, -50), Leg(issuance_crd, 50), Leg(issuance, -500),
-                                             Leg(fees, 150), Leg(escrow, 350)], reference=("sale", "s2"))
+            await tx(
+                "purchase",
+                "credit_purchase",
+                [Leg(clearing, -2000), Leg(revenue, 2000), Leg(issuance_crd, -200), Leg(wallet, 200)],
+                reference=("credit_package", "starter"),
+                memo="Starter pack",
+            )
+            await tx(
+                "card_sale", "sale", [Leg(clearing, -1000), Leg(fees, 300), Leg(escrow, 700)], reference=("sale", "s1")
+            )
+            await tx(
+                "credit_sale",
+                "sale",
+                [Leg(wallet, -50), Leg(issuance_crd, 50), Leg(issuance, -500), Leg(fees, 150), Leg(escrow, 350)],
+                reference=("sale", "s2"),
+            )
             spend = await ledger.hold(s, wallet, 30, key="spend-hold", reference=("ai_call", "c1"))
             ids["spend"] = (await ledger.capture(s, spend, 20, revenue_crd, kind="credit_spend")).transaction_id
             ids["refund"] = (await ledger.reverse(s, ids["card_sale"], memo="Refund of s1")).transaction_id
@@ -94,9 +110,22 @@ def build(db, ledger_db, buyer, seller) -> dict:
         return ids
 
     ids = ledger_db(post)
-    backdate(db, {D1: ["purchase", "card_sale"], D2: ["credit_sale", "hold:%s:capture" % _hold_id(db)],
-                  D3: ["reverse:%s" % ids["card_sale"], "subscription", "sub_refund", "release", "payout1", "payout1_paid",
-                       "payout2"]})
+    backdate(
+        db,
+        {
+            D1: ["purchase", "card_sale"],
+            D2: ["credit_sale", f"hold:{_hold_id(db)}:capture"],
+            D3: [
+                f"reverse:{ids['card_sale']}",
+                "subscription",
+                "sub_refund",
+                "release",
+                "payout1",
+                "payout1_paid",
+                "payout2",
+            ],
+        },
+    )
     return ids
 
 

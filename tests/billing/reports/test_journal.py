@@ -36,9 +36,16 @@ def test_newest_first_with_entries_that_sum_to_zero(admin, posted):
     assert [tx["id"] for tx in items] == sorted((tx["id"] for tx in items), reverse=True)
     sale = next(tx for tx in items if tx["id"] == str(posted["credit_sale"]))
     legs = {(e["owner_username"], e["purpose"], e["currency"]): e["amount"] for e in sale["entries"]}
-    assert legs == {("buyer", "wallet", "CRD"): -50, (None, "issuance", "CRD"): 50, (None, "issuance", "USD"): -500,
-                    (None, "fees", "USD"): 150, ("seller", "escrow", "USD"): 350}
-    assert sale["reference_type"] == "sale" and sale["reference_id"] == "s2" and sale["idempotency_key"] == "credit_sale"
+    assert legs == {
+        ("buyer", "wallet", "CRD"): -50,
+        (None, "issuance", "CRD"): 50,
+        (None, "issuance", "USD"): -500,
+        (None, "fees", "USD"): 150,
+        ("seller", "escrow", "USD"): 350,
+    }
+    assert (
+        sale["reference_type"] == "sale" and sale["reference_id"] == "s2" and sale["idempotency_key"] == "credit_sale"
+    )
     for tx in items:
         by_currency = {}
         for e in tx["entries"]:
@@ -51,7 +58,8 @@ def test_newest_first_with_entries_that_sum_to_zero(admin, posted):
 def test_filters_by_kind_user_account_reference_and_date(admin, posted, db):
     assert kinds(admin, kind="sale") == ["sale", "sale"]
     assert sorted(kinds(admin, user="seller")) == sorted(
-        ["sale", "sale", "reversal", "escrow_release", "payout_requested", "payout_requested"])
+        ["sale", "sale", "reversal", "escrow_release", "payout_requested", "payout_requested"]
+    )
     buyer_id = db.execute("SELECT id FROM users WHERE username = 'buyer'").fetchone()[0]
     assert sorted(kinds(admin, user=str(buyer_id))) == ["credit_purchase", "credit_spend", "sale"]
     assert kinds(admin, user="nobody_here") == []
@@ -60,12 +68,18 @@ def test_filters_by_kind_user_account_reference_and_date(admin, posted, db):
     assert kinds(admin, reference="payout1_paid") == ["payout_paid"]  # an idempotency key
     assert kinds(admin, since=str(D2), until=str(D2)) == ["credit_spend", "sale"]
     assert len(kinds(admin, since=str(D3))) == 7
-    escrow = db.execute("SELECT a.id FROM ledger_accounts a JOIN users u ON u.id = a.owner_id "
-                        "WHERE u.username = 'seller' AND a.purpose = 'escrow'").fetchone()[0]
+    escrow = db.execute(
+        "SELECT a.id FROM ledger_accounts a JOIN users u ON u.id = a.owner_id "
+        "WHERE u.username = 'seller' AND a.purpose = 'escrow'"
+    ).fetchone()[0]
     assert sorted(kinds(admin, account=str(escrow))) == ["escrow_release", "reversal", "sale", "sale"]
-    for params, field in [({"since": "2025-03-12", "until": "2025-03-01"}, "since"), ({"account": "x"}, "account"),
-                          ({"cursor": "!!"}, "cursor"),
-                          ({"until": "9999-12-31"}, "until"), ({"limit": 0}, "limit")]:
+    for params, field in [
+        ({"since": "2025-03-12", "until": "2025-03-01"}, "since"),
+        ({"account": "x"}, "account"),
+        ({"cursor": "!!"}, "cursor"),
+        ({"until": "9999-12-31"}, "until"),
+        ({"limit": 0}, "limit"),
+    ]:
         r = admin.get(JOURNAL, params=params)
         assert r.status_code == 422 and field in r.json()["fields"], r.text
 
@@ -107,6 +121,6 @@ def test_journal_pages(admin, posted):
     assert "<html" not in first.text and "<tr>" in first.text
     detail = admin.get(f"/admin/finance/journal/{posted['refund']}", headers=HTML)
     assert detail.status_code == 200 and "Reverses" in detail.text and "Refund of s1" in detail.text
-    assert f'/admin/finance/journal/{posted["card_sale"]}' in detail.text
+    assert f"/admin/finance/journal/{posted['card_sale']}" in detail.text
     missing = admin.get(f"/admin/finance/journal/{uuid.uuid4()}", headers=HTML)
     assert missing.status_code == 404

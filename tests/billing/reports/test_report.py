@@ -35,8 +35,17 @@ def test_daily_figures_totals_and_outstanding_balances(admin, posted):
     assert (body["since"], body["until"]) == (str(D1), str(D3))
     assert len(body["rows"]) == 9  # every day of the range, empty ones included
     rows = {row["start"]: row for row in body["rows"]}
-    fields = ("gmv", "paid_payments", "paid_payments_count", "credit_sales", "revenue", "fees", "refunds",
-              "payouts_paid", "credits_spent")
+    fields = (
+        "gmv",
+        "paid_payments",
+        "paid_payments_count",
+        "credit_sales",
+        "revenue",
+        "fees",
+        "refunds",
+        "payouts_paid",
+        "credits_spent",
+    )
 
     def figures(day):
         return tuple(rows[str(day)][f] for f in fields)
@@ -55,10 +64,15 @@ def test_weeks_and_months_widen_the_range_to_whole_periods(admin, posted):
     weeks = admin.get(REPORT, params={"period": "week", "since": "2025-03-05", "until": str(D3)}).json()
     assert (weeks["since"], weeks["until"]) == ("2025-03-03", "2025-03-16")
     assert [(r["start"], r["gmv"], r["refunds"]) for r in weeks["rows"]] == [
-        ("2025-03-03", 3500, 0), ("2025-03-10", 999, 1199)]
+        ("2025-03-03", 3500, 0),
+        ("2025-03-10", 999, 1199),
+    ]
     months = admin.get(REPORT, params={"period": "month", "since": "2025-02-14", "until": "2025-04-01"}).json()
     assert [(r["start"], r["gmv"], r["revenue"]) for r in months["rows"]] == [
-        ("2025-02-01", 0, 0), ("2025-03-01", 4499, 2800), ("2025-04-01", 0, 0)]
+        ("2025-02-01", 0, 0),
+        ("2025-03-01", 4499, 2800),
+        ("2025-04-01", 0, 0),
+    ]
     assert months["until"] == "2025-04-30"
 
 
@@ -74,8 +88,20 @@ def test_csv_export_has_one_line_per_period_and_a_total(admin, posted):
     assert 'filename="smile-finance-week-2025-03-03-2025-03-16.csv"' in r.headers["content-disposition"]
     lines = list(csv.reader(io.StringIO(r.text)))
     assert lines == [
-        ["period_start", "period_end", "currency", "gmv", "paid_payments", "paid_payments_count", "credit_sales",
-         "revenue", "fees", "refunds", "payouts_paid", "credits_spent"],
+        [
+            "period_start",
+            "period_end",
+            "currency",
+            "gmv",
+            "paid_payments",
+            "paid_payments_count",
+            "credit_sales",
+            "revenue",
+            "fees",
+            "refunds",
+            "payouts_paid",
+            "credits_spent",
+        ],
         ["2025-03-03", "2025-03-09", "USD", "35.00", "30.00", "2", "5.00", "20.00", "4.50", "0.00", "0.00", "20"],
         ["2025-03-10", "2025-03-16", "USD", "9.99", "9.99", "1", "0.00", "8.00", "-3.00", "11.99", "3.00", "0"],
         ["total", "", "USD", "44.99", "39.99", "3", "5.00", "28.00", "1.50", "11.99", "3.00", "20"],
@@ -83,12 +109,14 @@ def test_csv_export_has_one_line_per_period_and_a_total(admin, posted):
 
 
 def test_bad_ranges_are_clear_422s(admin):
-    cases = [({"since": "2025-03-10", "until": "2025-03-01"}, "since"),
-             ({"period": "year"}, "period"),
-             ({"since": "2020-01-01", "until": "2025-01-01"}, "since"),  # > 400 days
-             ({"since": "yesterday"}, "since"),
-             ({"period": "month", "until": "9999-12-31"}, "until"),  # would overflow the calendar
-             ({"since": "0001-01-01", "until": "0001-01-02"}, "since")]
+    cases = [
+        ({"since": "2025-03-10", "until": "2025-03-01"}, "since"),
+        ({"period": "year"}, "period"),
+        ({"since": "2020-01-01", "until": "2025-01-01"}, "since"),  # > 400 days
+        ({"since": "yesterday"}, "since"),
+        ({"period": "month", "until": "9999-12-31"}, "until"),  # would overflow the calendar
+        ({"since": "0001-01-01", "until": "0001-01-02"}, "since"),
+    ]
     for params, field in cases:
         r = admin.get(REPORT, params=params)
         assert r.status_code == 422, (params, r.text)

@@ -22,8 +22,15 @@ def listing(signup):
     """make(seller_api, price=..., credit_price=...) -> the listing JSON."""
 
     def make(seller, price: int = 1999, credit_price: int | None = 2000, product_type: str = "digital") -> dict:
-        r = seller.post(f"{API}/listings", json={"title": f"Guide {uuid.uuid4().hex[:6]}", "price": price,
-                                                 "credit_price": credit_price, "product_type": product_type})
+        r = seller.post(
+            f"{API}/listings",
+            json={
+                "title": f"Guide {uuid.uuid4().hex[:6]}",
+                "price": price,
+                "credit_price": credit_price,
+                "product_type": product_type,
+            },
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -42,15 +49,19 @@ def fund(ledger_db):
                 user = uuid.UUID(str(user_id))
                 wallet = await credits_service.open_wallet(db, user)
                 if bought:
-                    legs = [Leg(await ledger.platform(db, ledger.CLEARING, "USD"), -credits),
-                            Leg(await ledger.platform(db, ledger.REVENUE, "USD"), credits),
-                            Leg(await ledger.platform(db, ledger.ISSUANCE, CREDITS), -credits), Leg(wallet, credits)]
+                    legs = [
+                        Leg(await ledger.platform(db, ledger.CLEARING, "USD"), -credits),
+                        Leg(await ledger.platform(db, ledger.REVENUE, "USD"), credits),
+                        Leg(await ledger.platform(db, ledger.ISSUANCE, CREDITS), -credits),
+                        Leg(wallet, credits),
+                    ]
                     kind = "credit_purchase"
                 else:
                     legs = [Leg(await ledger.platform(db, ledger.PROMOTIONS, CREDITS), -credits), Leg(wallet, credits)]
                     kind = "promo_redemption"
                 await ledger.post(db, kind, legs, key=f"test-fund:{uuid.uuid4()}")
                 await credits_service.note_wallet_change(db, user, added=credits, purchased=credits if bought else 0)
+
         ledger_db(run)
 
     return give
@@ -62,11 +73,15 @@ def balance(db):
 
     def read(owner, purpose: str, currency: str = "USD") -> int:
         if owner is None:
-            row = db.execute("SELECT balance FROM ledger_accounts WHERE owner_id IS NULL AND purpose = %s "
-                             "AND currency = %s", (purpose, currency)).fetchone()
+            row = db.execute(
+                "SELECT balance FROM ledger_accounts WHERE owner_id IS NULL AND purpose = %s AND currency = %s",
+                (purpose, currency),
+            ).fetchone()
         else:
-            row = db.execute("SELECT balance FROM ledger_accounts WHERE owner_id = %s AND purpose = %s "
-                             "AND currency = %s", (str(owner), purpose, currency)).fetchone()
+            row = db.execute(
+                "SELECT balance FROM ledger_accounts WHERE owner_id = %s AND purpose = %s AND currency = %s",
+                (str(owner), purpose, currency),
+            ).fetchone()
         return row[0] if row else 0
 
     return read
@@ -80,6 +95,7 @@ def violations(ledger_db):
         async def run(database):
             async with database.session() as db:
                 return await verify(db)
+
         return ledger_db(run)
 
     return check
@@ -106,8 +122,9 @@ def buy(api, listing_id: str, method: str = "credits", **extra):
 
 def cooled(db, api) -> None:
     """As if the payout destination's cooling-off period had passed."""
-    db.execute("UPDATE payout_accounts SET usable_from = now() - interval '1 minute' WHERE user_id = %s",
-               (api.user["id"],))
+    db.execute(
+        "UPDATE payout_accounts SET usable_from = now() - interval '1 minute' WHERE user_id = %s", (api.user["id"],)
+    )
 
 
 def approve(admin, payout: dict) -> dict:

@@ -44,9 +44,16 @@ def test_bonus_credits_count_as_spent_first(signup, listing, fund, ledger_db, db
 
     async def spend_on_ai(database):  # what AI metering posts: the wallet pays the platform
         async with database.session() as session:
-            await ledger.post(session, "ai_usage", [
-                Leg(await ledger.wallet(session, buyer.user["id"]), -1112),
-                Leg(await ledger.platform(session, ledger.REVENUE, CREDITS), 1112)], key=f"ai:{buyer.user['id']}")
+            await ledger.post(
+                session,
+                "ai_usage",
+                [
+                    Leg(await ledger.wallet(session, buyer.user["id"]), -1112),
+                    Leg(await ledger.platform(session, ledger.REVENUE, CREDITS), 1112),
+                ],
+                key=f"ai:{buyer.user['id']}",
+            )
+
     ledger_db(spend_on_ai)
     fund(buyer.user["id"], 1112, bought=False)  # a promo arrives after the bought credits were used up
     r = buy(buyer, product["id"])
@@ -62,14 +69,18 @@ def test_a_short_wallet_is_still_plain_insufficient_funds(signup, listing, fund)
 
 
 def test_a_package_with_bonus_makes_only_its_paid_credits_payable_and_a_refund_restores_them(
-        signup, listing, admin, db):
+    signup, listing, admin, db
+):
     seller, buyer = signup(), signup()
     packages = buyer.get("/api/v1/billing/credits/packages").json()
     pro = next(p for p in packages if p["slug"] == "pro")  # 2,000 + 200 bonus
     r = buyer.post("/api/v1/billing/credits/purchases", json={"package_id": pro["id"]})
     pay_sandbox(buyer, r.json()["checkout_url"])
-    payable = lambda: (db.execute("SELECT payable FROM credit_wallets WHERE user_id = %s",  # noqa: E731
-                                  (buyer.user["id"],)).fetchone() or [None])[0]
+
+    def payable():
+        row = db.execute("SELECT payable FROM credit_wallets WHERE user_id = %s", (buyer.user["id"],)).fetchone()
+        return (row or [None])[0]
+
     wait_for(lambda: payable() == 2000, message="paid credits payable")
     too_much = listing(seller, price=1, credit_price=2001)
     assert buy(buyer, too_much["id"]).json()["error"] == "credits_not_payable"  # the bonus cannot pay people
@@ -80,11 +91,14 @@ def test_a_package_with_bonus_makes_only_its_paid_credits_payable_and_a_refund_r
 
 
 def test_a_credit_package_cannot_sell_credits_below_what_sellers_are_paid(admin):
-    r = admin.post(f"{FINANCE}/credit-packages", json={"slug": "cheap", "name": "Cheap", "price": 899,
-                                                        "credits": 1000, "bonus": 0})
+    r = admin.post(
+        f"{FINANCE}/credit-packages", json={"slug": "cheap", "name": "Cheap", "price": 899, "credits": 1000, "bonus": 0}
+    )
     assert r.status_code == 422 and r.json()["fields"] == {"price": "at least 900"}
-    r = admin.post(f"{FINANCE}/credit-packages", json={"slug": "fair", "name": "Fair", "price": 900,
-                                                        "credits": 1000, "bonus": 5000})  # bonus is not payable
+    r = admin.post(
+        f"{FINANCE}/credit-packages",
+        json={"slug": "fair", "name": "Fair", "price": 900, "credits": 1000, "bonus": 5000},
+    )  # bonus is not payable
     assert r.status_code == 201, r.text
     r = admin.patch(f"{FINANCE}/credit-packages/{r.json()['id']}", json={"credits": 2000})
     assert r.status_code == 422

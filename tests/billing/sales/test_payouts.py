@@ -43,7 +43,6 @@ def seller(signup, db):
     return api
 
 
-
 def test_payouts_need_two_factor(signup, earn, db):
     api = signup()
     earn(api, 2000)
@@ -166,8 +165,9 @@ def test_frozen_account_cannot_request_payouts(seller, earn, admin, balance, db,
     e = seller.get(f"{API}/earnings").json()
     assert e["frozen"] is True and e["can_request_payout"] is False
     assert balance(uid, "earnings") == 1400
-    audited = db.execute("SELECT actor_id, detail->>'reason' FROM audit_log WHERE target_id = %s "
-                         "AND action LIKE 'billing.%%'", (uid,)).fetchall()
+    audited = db.execute(
+        "SELECT actor_id, detail->>'reason' FROM audit_log WHERE target_id = %s AND action LIKE 'billing.%%'", (uid,)
+    ).fetchall()
     assert [(str(a), why) for a, why in audited] == [(admin.user["id"], "fraud")]
     assert admin.post(f"{API}/admin/users/{uid}/unfreeze", json={}).status_code == 200
     assert seller.post(f"{API}/payouts", json={}).status_code == 201
@@ -210,8 +210,9 @@ def test_earnings_by_day_counts_the_sellers_share(seller, earn, listing, fund, s
     assert sum(d["amount"] for d in e["by_day"]) == 2101
 
 
-def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(seller, earn, stripe_mode, admin, balance,
-                                                                  violations, db):
+def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(
+    seller, earn, stripe_mode, admin, balance, violations, db
+):
     earn(seller, 2000)  # bought with credits: no processor involved
     clearing = balance(None, "clearing")
     assert seller.put(f"{API}/payout-account", json={"destination": "acct_1SellerTest"}).status_code == 200
@@ -223,8 +224,10 @@ def test_stripe_mode_payout_is_a_connect_transfer_made_by_the_job(seller, earn, 
     assert not stripe_mode.calls("/v1/transfers")
     payout = approve(admin, payout)
     assert payout["status"] == "requested"
-    done = wait_for(lambda: next((p for p in seller.get(f"{API}/payouts").json()["items"]
-                                  if p["status"] != "requested"), None), message="payout settled by the job")
+    done = wait_for(
+        lambda: next((p for p in seller.get(f"{API}/payouts").json()["items"] if p["status"] != "requested"), None),
+        message="payout settled by the job",
+    )
     assert done["status"] == "paid" and done["transfer_ref"].startswith("tr_test_")
     [call] = stripe_mode.calls("/v1/transfers")
     assert (call.params["amount"], call.params["destination"]) == ("1400", "acct_1SellerTest")
@@ -237,10 +240,14 @@ def test_a_new_or_changed_destination_cools_off_and_the_owner_is_emailed(seller,
     earn(seller, 2000)
     mail = mailbox.wait(seller.email, "payout destination changed")
     assert "IBAN DE89" in mail["body"] and "did not make this change" in mail["body"]
-    notices = lambda: db.execute("SELECT count(*) FROM emails WHERE subject = 'Your payout destination changed'"  # noqa: E731
-                                 ).fetchone()[0]
+
+    def notices():
+        return db.execute("SELECT count(*) FROM emails WHERE subject = 'Your payout destination changed'").fetchone()[0]
+
     # saving the same destination again starts nothing new
-    assert seller.put(f"{API}/payout-account", json={"destination": "IBAN DE89 3704 0044 0532 0130 00"}).status_code == 200
+    assert (
+        seller.put(f"{API}/payout-account", json={"destination": "IBAN DE89 3704 0044 0532 0130 00"}).status_code == 200
+    )
     assert seller.post(f"{API}/payouts", json={}).status_code == 201
     assert notices() == 1
     # a thief who changes it cannot take the next payout for 48 hours, and the owner hears of it
@@ -255,8 +262,9 @@ def test_a_new_or_changed_destination_cools_off_and_the_owner_is_emailed(seller,
     assert notices() == 2 and "thief@example.com" in mailbox.wait(seller.email, "payout destination", after=1)["body"]
 
 
-def test_first_and_large_payouts_wait_for_review_in_every_mode(seller, earn, admin, settings, monkeypatch, balance,
-                                                               violations):
+def test_first_and_large_payouts_wait_for_review_in_every_mode(
+    seller, earn, admin, settings, monkeypatch, balance, violations
+):
     monkeypatch.setattr(settings, "payout_review_over", 1500)
     for _ in range(4):
         earn(seller, 2000)  # 4 x 14.00

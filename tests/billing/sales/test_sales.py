@@ -17,16 +17,19 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@pytest.mark.parametrize("price, percent, fee, seller", [
-    (1999, 30, 599, 1400),  # 599.7 rounds down: the seller gets the odd cent
-    (1, 30, 0, 1),
-    (3, 30, 0, 3),
-    (999, 30, 299, 700),
-    (1001, 15, 150, 851),
-    (100_000_001, 30, 30_000_000, 70_000_001),
-    (777, 0, 0, 777),
-    (777, 100, 777, 0),
-])
+@pytest.mark.parametrize(
+    "price, percent, fee, seller",
+    [
+        (1999, 30, 599, 1400),  # 599.7 rounds down: the seller gets the odd cent
+        (1, 30, 0, 1),
+        (3, 30, 0, 3),
+        (999, 30, 299, 700),
+        (1001, 15, 150, 851),
+        (100_000_001, 30, 30_000_000, 70_000_001),
+        (777, 0, 0, 777),
+        (777, 100, 777, 0),
+    ],
+)
 def test_fee_is_floor_of_price_times_percent_and_seller_gets_the_rest(price, percent, fee, seller):
     share = split(price, percent)
     assert (share.fee, share.seller) == (fee, seller)
@@ -35,7 +38,10 @@ def test_fee_is_floor_of_price_times_percent_and_seller_gets_the_rest(price, per
 
 def test_fee_overrides_parse_and_skip_malformed_entries():
     assert fee_overrides("agent=20, mentoring=15,,bad,x=1,ebook=101,Caps=5,course=0") == {
-        "agent": 20, "mentoring": 15, "course": 0}
+        "agent": 20,
+        "mentoring": 15,
+        "course": 0,
+    }
 
 
 def test_credit_sale_pays_the_platform_value_of_the_credits_split_exactly(signup, listing, fund, balance, violations):
@@ -50,7 +56,12 @@ def test_credit_sale_pays_the_platform_value_of_the_credits_split_exactly(signup
     assert body["checkout_url"] is None
     # 2,501 credits at 900 per 1,000 are worth 2,250 (rounded down); 30% of it is 675
     assert (sale["status"], sale["price"], sale["fee"], sale["seller_amount"], sale["fee_percent"]) == (
-        "escrow", 2250, 675, 1575, 30)
+        "escrow",
+        2250,
+        675,
+        1575,
+        30,
+    )
     assert sale["credit_price"] == 2501 and sale["method"] == "credits"
     assert balance(buyer.user["id"], "wallet", "CRD") == 499
     assert balance(seller.user["id"], "escrow") == 1575
@@ -95,7 +106,9 @@ def test_bad_purchases_are_clear_4xx(signup, listing, fund):
     assert r.status_code == 200 and r.json()["active"] is False
     assert buy(buyer, card_only["id"], method="card").status_code == 404  # off sale: hidden from buyers
     assert seller.post(f"{API}/listings", json={"title": "x", "price": -5}).status_code == 422
-    assert seller.post(f"{API}/listings", json={"title": "x", "price": 5, "product_type": "Bad Type"}).status_code == 422
+    assert (
+        seller.post(f"{API}/listings", json={"title": "x", "price": 5, "product_type": "Bad Type"}).status_code == 422
+    )
 
 
 def test_replaying_an_idempotency_key_returns_the_same_sale_and_charges_once(signup, listing, fund, balance):
@@ -141,8 +154,9 @@ def test_buyer_confirmation_releases_early_and_only_the_buyer_may(signup, listin
     assert release_job(now() + 30 * DAY) == 0
 
 
-def test_refund_inside_the_window_restores_the_buyer_and_empties_escrow(signup, listing, fund, balance, violations,
-                                                                         release_job):
+def test_refund_inside_the_window_restores_the_buyer_and_empties_escrow(
+    signup, listing, fund, balance, violations, release_job
+):
     seller, buyer = signup(), signup()
     product = listing(seller, price=1999, credit_price=2500)
     fund(buyer.user["id"], 2500)
@@ -205,8 +219,10 @@ def test_card_sale_through_the_sandbox_then_refund_returns_the_card_payment(sign
     assert r.status_code == 200, r.text
     assert balance(seller.user["id"], "escrow") == 0 and balance(None, "clearing") == 0
     payment_id = db.execute("SELECT payment_id FROM sales WHERE id = %s", (sale["id"],)).fetchone()[0]
-    wait_for(lambda: db.execute("SELECT refunded FROM payments WHERE id = %s", (payment_id,)).fetchone()[0] == 1999,
-             message="card refunded")
+    wait_for(
+        lambda: db.execute("SELECT refunded FROM payments WHERE id = %s", (payment_id,)).fetchone()[0] == 1999,
+        message="card refunded",
+    )
     assert db.execute("SELECT status FROM sales WHERE id = %s", (sale["id"],)).fetchone()[0] == "refunded"
     assert violations() == []
 
@@ -216,8 +232,9 @@ def test_declined_card_fails_the_sale_and_moves_nothing(signup, listing, balance
     product = listing(seller, price=500, credit_price=None)
     started = buy(buyer, product["id"], method="card").json()
     pay_sandbox(buyer, started["checkout_url"], "decline")
-    wait_for(lambda: buyer.get(f"{API}/sales/{started['sale']['id']}").json()["status"] == "failed",
-             message="sale failed")
+    wait_for(
+        lambda: buyer.get(f"{API}/sales/{started['sale']['id']}").json()["status"] == "failed", message="sale failed"
+    )
     assert balance(seller.user["id"], "escrow") == 0
 
 
@@ -235,8 +252,9 @@ def test_frozen_buyer_cannot_spend(signup, listing, fund, balance, admin):
     assert buy(buyer, product["id"]).status_code == 201
 
 
-def test_a_processor_refund_after_release_is_absorbed_by_the_platform(signup, listing, balance, violations, db,
-                                                                      server, release_job):
+def test_a_processor_refund_after_release_is_absorbed_by_the_platform(
+    signup, listing, balance, violations, db, server, release_job
+):
     """A refund made at the processor itself (e.g. a dashboard refund) once the seller was paid."""
     from smile.billing.payments import service as payments
     from smile.kit import runtime
@@ -253,6 +271,7 @@ def test_a_processor_refund_after_release_is_absorbed_by_the_platform(signup, li
     async def refund_at_processor():
         async with runtime.current().db.session() as session:
             await payments.refund(session, payment_id, 1999, key="dashboard-refund", reason="chargeback")
+
     server.call(refund_at_processor())
     wait_for(lambda: balance(None, "refunds") == -1999, message="refund absorbed")
     assert balance(None, "clearing") == 0

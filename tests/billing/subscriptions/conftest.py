@@ -56,7 +56,9 @@ def ledger_sum(db, kind: str, user_id) -> list[int]:
     rows = db.execute(
         "SELECT e.amount FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id "
         "JOIN ledger_accounts a ON a.id = e.account_id WHERE t.kind = %s AND t.metadata->>'user_id' = %s "
-        "AND a.owner_id IS NULL AND a.purpose = 'revenue' ORDER BY t.id", (kind, str(user_id))).fetchall()
+        "AND a.owner_id IS NULL AND a.purpose = 'revenue' ORDER BY t.id",
+        (kind, str(user_id)),
+    ).fetchall()
     return [r[0] for r in rows]
 
 

@@ -28,13 +28,22 @@ def test_everyone_has_free_entitlements(signup, client):
 
 def test_bad_input_and_refusals(signup):
     api = signup()
-    for body, status in (({"plan": "free"}, 422), ({"plan": "platinum"}, 404), ({}, 422), ({"plan": ""}, 422),
-                         ({"plan": "x" * 101}, 422)):
+    for body, status in (
+        ({"plan": "free"}, 422),
+        ({"plan": "platinum"}, 404),
+        ({}, 422),
+        ({"plan": ""}, 422),
+        ({"plan": "x" * 101}, 422),
+    ):
         r = api.post("/api/v1/billing/subscriptions", json=body)
         assert r.status_code == status, (body, r.text)
         assert r.json()["error"] and r.json()["detail"]
-    assert api.post("/api/v1/billing/subscriptions", content=b"{", headers={"content-type": "application/json"}
-                    ).status_code == 422
+    assert (
+        api.post(
+            "/api/v1/billing/subscriptions", content=b"{", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     assert api.get("/api/v1/billing/subscriptions/not-a-uuid").status_code == 422
     unverified = signup(verify=False)
     r = unverified.post("/api/v1/billing/subscriptions", json={"plan": "creator_pro"})
@@ -69,8 +78,12 @@ def test_one_live_subscription_and_other_users_see_404(subscribed, signup):
 
 def test_admin_cancels_at_once_and_it_is_audited(subscribed, signup, db):
     alice, sub = subscribed("creator_pro")
-    assert alice.post(f"/api/v1/billing/admin/subscriptions/{sub['id']}/cancel",
-                      json={"reason": "fraud check"}).status_code == 404  # not an admin
+    assert (
+        alice.post(
+            f"/api/v1/billing/admin/subscriptions/{sub['id']}/cancel", json={"reason": "fraud check"}
+        ).status_code
+        == 404
+    )  # not an admin
     admin = make_admin(signup, db)
     listed = admin.get("/api/v1/billing/admin/subscriptions", params={"user_id": alice.user["id"]})
     assert listed.status_code == 200 and [s["id"] for s in listed.json()["items"]] == [sub["id"]]
@@ -80,16 +93,17 @@ def test_admin_cancels_at_once_and_it_is_audited(subscribed, signup, db):
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "canceled" and r.json()["ended_at"]
     assert "creator_tools" not in alice.get("/api/v1/billing/entitlements").json()["entitlements"]
-    row = db.execute("SELECT action, actor_id::text, detail->>'reason' FROM audit_log WHERE target_id = %s",
-                     (sub["id"],)).fetchone()
+    row = db.execute(
+        "SELECT action, actor_id::text, detail->>'reason' FROM audit_log WHERE target_id = %s", (sub["id"],)
+    ).fetchone()
     assert row == ("subscription_cancel", admin.user["id"], "chargeback filed")
     again = admin.post(f"/api/v1/billing/admin/subscriptions/{sub['id']}/cancel", json={"reason": "again"})
     assert again.status_code == 409
 
 
 def test_page_subscribe_cancel_and_resume_forms(signup):
-    from tests.billing.support import pay_sandbox
     from tests.billing.subscriptions.conftest import wait_sub
+    from tests.billing.support import pay_sandbox
 
     api = signup()
     html = api.get("/billing/subscription", headers={"accept": "text/html"})

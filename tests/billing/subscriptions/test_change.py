@@ -17,8 +17,10 @@ JAN31 = dt.datetime(2030, 1, 31, tzinfo=dt.UTC)  # a 30-day period
 
 
 def set_period(db, sub_id, start: dt.datetime, end: dt.datetime) -> None:
-    db.execute("UPDATE subscriptions SET current_period_start = %s, current_period_end = %s WHERE id = %s",
-               (start, end, sub_id))
+    db.execute(
+        "UPDATE subscriptions SET current_period_start = %s, current_period_end = %s WHERE id = %s",
+        (start, end, sub_id),
+    )
 
 
 def test_proration_arithmetic_is_exact_and_floors():

@@ -15,8 +15,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 def declined(db, user) -> int:
-    return db.execute("SELECT count(*) FROM payments WHERE user_id = %s AND status = 'declined'",
-                      (user,)).fetchone()[0]
+    return db.execute("SELECT count(*) FROM payments WHERE user_id = %s AND status = 'declined'", (user,)).fetchone()[0]
 
 
 def test_trial_active_renewal_declined_past_due_expired(subscribed, run_renewals, call, db):
@@ -104,8 +103,10 @@ def test_declined_first_checkout_creates_nothing_and_retry_works(signup, db):
     api = signup()
     url = start(api, "creator_pro")
     pay_sandbox(api, url, "decline")
-    wait_for(lambda: db.execute("SELECT status FROM payments WHERE user_id = %s", (uid(api),)).fetchone()[0]
-             == "declined", message="declined")
+    wait_for(
+        lambda: db.execute("SELECT status FROM payments WHERE user_id = %s", (uid(api),)).fetchone()[0] == "declined",
+        message="declined",
+    )
     assert subs(api) == []
     pay_sandbox(api, url, "pay")  # the same checkout may be paid after a decline
     sub = wait_sub(api, lambda s: s["status"] == "active", "active after retry")
@@ -118,8 +119,15 @@ def test_a_second_paid_checkout_for_a_held_plan_is_refunded(signup, call, db):
     pay_sandbox(api, first)
     wait_sub(api, lambda s: s["status"] == "active")
     pay_sandbox(api, second)
-    wait_for(lambda: db.execute("SELECT count(*) FROM payments WHERE user_id = %s AND status = 'refunded'",
-                                (uid(api),)).fetchone()[0] == 1, message="duplicate refunded")
+    wait_for(
+        lambda: (
+            db.execute(
+                "SELECT count(*) FROM payments WHERE user_id = %s AND status = 'refunded'", (uid(api),)
+            ).fetchone()[0]
+            == 1
+        ),
+        message="duplicate refunded",
+    )
     assert len(subs(api)) == 1
     assert ledger_sum(db, "subscription_payment", uid(api)) == [999, 999]
     wait_for(lambda: ledger_sum(db, "subscription_refund", uid(api)) == [-999], message="refund booked")

@@ -20,17 +20,35 @@ router = APIRouter(prefix="/api/v1/agents/{agent_id}/knowledge", route_class=DBR
 Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 FORM_OVERHEAD = 64 * 1024
 
-UPLOAD_BODY = {"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary",
-                 "description": "A .txt, .md, .pdf, .html, .csv or .docx file, at most 10 MB"},
-        "title": {"type": "string", "maxLength": 200}}}},
-    "application/json": {"schema": TextIn.model_json_schema()}}}}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A .txt, .md, .pdf, .html, .csv or .docx file, at most 10 MB",
+                        },
+                        "title": {"type": "string", "maxLength": 200},
+                    },
+                }
+            },
+            "application/json": {"schema": TextIn.model_json_schema()},
+        },
+    }
+}
 
 
 def _too_large() -> TooLarge:
-    return TooLarge(f"The file is larger than {service.MAX_FILE_BYTES // (1024 * 1024)} MB. Upload a smaller file "
-                    f"or split it.", fields={"file": "too large"})
+    return TooLarge(
+        f"The file is larger than {service.MAX_FILE_BYTES // (1024 * 1024)} MB. Upload a smaller file or split it.",
+        fields={"file": "too large"},
+    )
 
 
 async def read_upload(request: Request) -> dict:
@@ -41,10 +59,10 @@ async def read_upload(request: Request) -> dict:
             body = TextIn.model_validate_json(await request.body())
         except ValidationError as exc:
             fields = {".".join(map(str, e["loc"])) or "body": e["msg"] for e in exc.errors()}
-            raise Invalid("Send {\"title\", \"text\"} with the text to add.", fields=fields) from None
+            raise Invalid('Send {"title", "text"} with the text to add.', fields=fields) from None
         return {"title": body.title, "text": body.text}
     if ctype != "multipart/form-data":
-        raise UnsupportedMedia("Send a file as multipart/form-data (field `file`), or JSON {\"title\", \"text\"}.")
+        raise UnsupportedMedia('Send a file as multipart/form-data (field `file`), or JSON {"title", "text"}.')
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > service.MAX_FILE_BYTES + FORM_OVERHEAD:
         raise _too_large()
@@ -61,28 +79,40 @@ async def read_upload(request: Request) -> dict:
     return {"filename": upload.filename, "data": data, "title": title if isinstance(title, str) else None}
 
 
-@router.post("", response_model=DocumentOut, status_code=201, openapi_extra=UPLOAD_BODY,
-             responses=responses(401, 404, 409, 413, 415, 422))
+@router.post(
+    "",
+    response_model=DocumentOut,
+    status_code=201,
+    openapi_extra=UPLOAD_BODY,
+    responses=responses(401, 404, 409, 413, 415, 422),
+)
 async def add_document(agent_id: uuid.UUID, request: Request, me: CurrentUser, db: DB) -> DocumentOut:
     """Upload a file (multipart `file`, optional `title`) or paste text (JSON); it is chunked and embedded now."""
     return DocumentOut.of(await service.add_document(db, me.id, agent_id, **await read_upload(request)))
 
 
 @router.get("", response_model=Page[DocumentOut], responses=responses(401, 404))
-async def list_documents(agent_id: uuid.UUID, me: CurrentUser, db: DB, cursor: str | None = None,
-                         limit: int = Limit) -> Page[DocumentOut]:
+async def list_documents(
+    agent_id: uuid.UUID, me: CurrentUser, db: DB, cursor: str | None = None, limit: int = Limit
+) -> Page[DocumentOut]:
     rows, next_cursor = await service.list_documents(db, me.id, agent_id, cursor, limit)
     return Page(items=[DocumentOut.of(d) for d in rows], next_cursor=next_cursor)
 
 
 @router.get("/search", response_model=list[SearchHit], responses=responses(401, 404, 422))
-async def search(agent_id: uuid.UUID, me: CurrentUser, db: DB,
-                 q: Annotated[str, Query(min_length=1, max_length=2000)],
-                 k: Annotated[int, Query(ge=1, le=20)] = 5) -> list[SearchHit]:
+async def search(
+    agent_id: uuid.UUID,
+    me: CurrentUser,
+    db: DB,
+    q: Annotated[str, Query(min_length=1, max_length=2000)],
+    k: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> list[SearchHit]:
     """What the agent would retrieve for `q` (to check that a document is found)."""
     await service.owned_agent(db, me.id, agent_id)
-    return [SearchHit(id=c.id, document_id=c.document_id, title=c.title, heading=c.heading, text=c.text,
-                      score=c.score) for c in await service.retrieve(db, agent_id, q, k)]
+    return [
+        SearchHit(id=c.id, document_id=c.document_id, title=c.title, heading=c.heading, text=c.text, score=c.score)
+        for c in await service.retrieve(db, agent_id, q, k)
+    ]
 
 
 @router.post("/reindex", response_model=Reindexing, status_code=202, responses=responses(401, 404))

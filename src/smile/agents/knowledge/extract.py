@@ -24,8 +24,10 @@ def kind_of(filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     ext = ALIASES.get(ext, ext)
     if ext not in KINDS:
-        raise UnsupportedMedia(f"Upload a .txt, .md, .pdf, .html, .csv or .docx file (got {filename!r}).",
-                               fields={"file": "unsupported type"})
+        raise UnsupportedMedia(
+            f"Upload a .txt, .md, .pdf, .html, .csv or .docx file (got {filename!r}).",
+            fields={"file": "unsupported type"},
+        )
     return ext
 
 
@@ -45,12 +47,17 @@ def extract(kind: str, data: bytes) -> str:
     except AppError:
         raise
     except Exception as exc:  # a damaged or mislabeled file
-        raise Invalid(f"This {kind.upper()} file could not be read ({type(exc).__name__}). "
-                      f"Check that it opens, or paste its text instead.", fields={"file": "unreadable"}) from exc
+        raise Invalid(
+            f"This {kind.upper()} file could not be read ({type(exc).__name__}). "
+            f"Check that it opens, or paste its text instead.",
+            fields={"file": "unreadable"},
+        ) from exc
     text = re.sub(r"[ \t\u00a0]+\n", "\n", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:
-        raise Invalid("No text was found in this file (a scanned PDF holds only images). Paste its text instead.",
-                      fields={"file": "no text"})
+        raise Invalid(
+            "No text was found in this file (a scanned PDF holds only images). Paste its text instead.",
+            fields={"file": "no text"},
+        )
     return text
 
 
@@ -61,8 +68,10 @@ def _pdf(data: bytes) -> str:
     if reader.is_encrypted:
         raise Invalid("This PDF is password-protected. Upload an unprotected copy.", fields={"file": "encrypted"})
     if len(reader.pages) > MAX_PDF_PAGES:
-        raise TooLarge(f"This PDF has {len(reader.pages)} pages; the limit is {MAX_PDF_PAGES}. Split it into parts.",
-                       fields={"file": "too many pages"})
+        raise TooLarge(
+            f"This PDF has {len(reader.pages)} pages; the limit is {MAX_PDF_PAGES}. Split it into parts.",
+            fields={"file": "too many pages"},
+        )
     return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
 
 

@@ -30,8 +30,9 @@ class KnowledgeDocument(IdMixin, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default="ready")  # ready | indexing | failed
     embedded: Mapped[bool] = mapped_column(Boolean, default=False)  # its chunks carry vectors
     error: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow, onupdate=utcnow
+    )
 
 
 class KnowledgeChunk(IdMixin, Base):
@@ -49,12 +50,14 @@ class KnowledgeChunk(IdMixin, Base):
     )
 
     document_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("agent_knowledge_documents.id", ondelete="CASCADE"))
+        UUID(as_uuid=True), ForeignKey("agent_knowledge_documents.id", ondelete="CASCADE")
+    )
     agent_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     heading: Mapped[str] = mapped_column(String(300), default="")
     text: Mapped[str] = mapped_column(Text)
     search: Mapped[str] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('english', coalesce(heading, '') || ' ' || text)", persisted=True))
+        TSVECTOR, Computed("to_tsvector('english', coalesce(heading, '') || ' ' || text)", persisted=True)
+    )
     vector: Mapped[list[float] | None] = mapped_column(Vector(DIMENSIONS))
     model: Mapped[str | None] = mapped_column(String(100))  # the embedding model of `vector`

@@ -26,9 +26,16 @@ async def section_context(db, owner_id: uuid.UUID, agent_id: uuid.UUID) -> dict:
     """What agents/_knowledge.html needs (404 unless `owner_id` runs the agent)."""
     agent = await service.owned_agent(db, owner_id, agent_id)
     documents, _ = await service.list_documents(db, owner_id, agent_id, limit=100)
-    return {"agent": agent, "documents": documents, "embedded": service.embeddings_usable(),
-            "limits": {"file_mb": service.MAX_FILE_BYTES // (1024 * 1024), "chunks": service.MAX_CHUNKS_PER_AGENT,
-                       "used": sum(d.chunks_count for d in documents)}}
+    return {
+        "agent": agent,
+        "documents": documents,
+        "embedded": service.embeddings_usable(),
+        "limits": {
+            "file_mb": service.MAX_FILE_BYTES // (1024 * 1024),
+            "chunks": service.MAX_CHUNKS_PER_AGENT,
+            "used": sum(d.chunks_count for d in documents),
+        },
+    }
 
 
 @router.get(BASE, response_class=HTMLResponse)
@@ -43,8 +50,14 @@ async def add(agent_id: uuid.UUID, request: Request, me: CurrentUser, db: DB) ->
     upload, title, text = form.get("file"), str(form.get("title") or ""), str(form.get("text") or "")
     try:
         if isinstance(upload, UploadFile) and upload.filename:
-            document = await service.add_document(db, me.id, agent_id, title=title, filename=upload.filename,
-                                                  data=await upload.read(service.MAX_FILE_BYTES + 1))
+            document = await service.add_document(
+                db,
+                me.id,
+                agent_id,
+                title=title,
+                filename=upload.filename,
+                data=await upload.read(service.MAX_FILE_BYTES + 1),
+            )
         else:
             document = await service.add_document(db, me.id, agent_id, title=title, text=text)
     except AppError as exc:
@@ -60,9 +73,16 @@ async def add(agent_id: uuid.UUID, request: Request, me: CurrentUser, db: DB) ->
 @router.get(BASE + "/{document_id}", response_class=HTMLResponse)
 async def preview(agent_id: uuid.UUID, document_id: uuid.UUID, request: Request, me: CurrentUser, db: DB) -> Response:
     document, chunks = await service.get_document(db, me.id, agent_id, document_id)
-    return render(request, "agents/knowledge_document.html",
-                  {"agent_id": agent_id, "document": document, "chunks": chunks,
-                   "preview": document.text[:service.PREVIEW_CHARS]})
+    return render(
+        request,
+        "agents/knowledge_document.html",
+        {
+            "agent_id": agent_id,
+            "document": document,
+            "chunks": chunks,
+            "preview": document.text[: service.PREVIEW_CHARS],
+        },
+    )
 
 
 @router.post(BASE + "/{document_id}/delete")

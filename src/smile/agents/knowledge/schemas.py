@@ -32,9 +32,19 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def of(cls, d: KnowledgeDocument) -> DocumentOut:
-        return cls(id=d.id, agent_id=d.agent_id, title=d.title, kind=d.kind, filename=d.filename,
-                   size_bytes=d.size_bytes, chunks_count=d.chunks_count, status=d.status, embedded=d.embedded,
-                   created_at=d.created_at, updated_at=d.updated_at)
+        return cls(
+            id=d.id,
+            agent_id=d.agent_id,
+            title=d.title,
+            kind=d.kind,
+            filename=d.filename,
+            size_bytes=d.size_bytes,
+            chunks_count=d.chunks_count,
+            status=d.status,
+            embedded=d.embedded,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
 
 
 class ChunkOut(BaseModel):
@@ -50,8 +60,11 @@ class DocumentDetail(DocumentOut):
 
     @classmethod
     def detail(cls, d: KnowledgeDocument, chunks: list[KnowledgeChunk], preview_chars: int) -> DocumentDetail:
-        return cls(**DocumentOut.of(d).model_dump(), preview=d.text[:preview_chars],
-                   chunks=[ChunkOut(id=c.id, position=c.position, heading=c.heading, text=c.text) for c in chunks])
+        return cls(
+            **DocumentOut.of(d).model_dump(),
+            preview=d.text[:preview_chars],
+            chunks=[ChunkOut(id=c.id, position=c.position, heading=c.heading, text=c.text) for c in chunks],
+        )
 
 
 class Reindexing(BaseModel):

@@ -55,16 +55,21 @@ class KnowledgeFull(AppError):
 
 # Access
 
+
 async def owned_agent(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID) -> User:
     """The agent `owner_id` runs; 404 for anyone else, and for ids that are not agents."""
-    agent = await db.scalar(select(User).where(User.id == agent_id, User.account_type == "ai_agent",
-                                               User.owner_id == owner_id, User.status != "deleted"))
+    agent = await db.scalar(
+        select(User).where(
+            User.id == agent_id, User.account_type == "ai_agent", User.owner_id == owner_id, User.status != "deleted"
+        )
+    )
     if agent is None:
         raise NotFound("No such agent.")
     return agent
 
 
 # Embeddings (optional)
+
 
 def embeddings_usable() -> bool:
     return embeddings.describe(runtime.current().settings)[0]
@@ -77,7 +82,7 @@ async def embed_texts(texts: list[str]) -> list[list[float]] | None:
     try:
         out: list[list[float]] = []
         for start in range(0, len(texts), embeddings.MAX_TEXTS):
-            out.extend(await embeddings.embed(texts[start:start + embeddings.MAX_TEXTS]))
+            out.extend(await embeddings.embed(texts[start : start + embeddings.MAX_TEXTS]))
         return out
     except embeddings.EmbeddingsUnavailable as exc:
         log.warning("embeddings unavailable: full-text search only", error=str(exc))
@@ -89,6 +94,7 @@ def _embedding_text(title: str, heading: str, text: str) -> str:
 
 
 # Documents
+
 
 def _title(title: str | None, filename: str, text: str) -> str:
     title = (title or "").strip()
@@ -106,9 +112,17 @@ async def _index(db: AsyncSession, document: KnowledgeDocument, pieces: list[chu
     vectors = await embed_texts([_embedding_text(document.title, p.heading, p.text) for p in pieces])
     model = embeddings.model_name() if vectors is not None else None
     for position, piece in enumerate(pieces):
-        db.add(KnowledgeChunk(document_id=document.id, agent_id=document.agent_id, position=position,
-                              heading=piece.heading, text=piece.text, model=model,
-                              vector=vectors[position] if vectors is not None else None))
+        db.add(
+            KnowledgeChunk(
+                document_id=document.id,
+                agent_id=document.agent_id,
+                position=position,
+                heading=piece.heading,
+                text=piece.text,
+                model=model,
+                vector=vectors[position] if vectors is not None else None,
+            )
+        )
     document.chunks_count, document.embedded = len(pieces), vectors is not None
     document.status, document.error, document.updated_at = "ready", None, utcnow()
     await db.flush()
@@ -116,20 +130,31 @@ async def _index(db: AsyncSession, document: KnowledgeDocument, pieces: list[chu
 
 async def _chunks_used(db: AsyncSession, agent_id: uuid.UUID, besides: uuid.UUID | None = None) -> int:
     query = select(func.coalesce(func.sum(KnowledgeDocument.chunks_count), 0)).where(
-        KnowledgeDocument.agent_id == agent_id)
+        KnowledgeDocument.agent_id == agent_id
+    )
     if besides is not None:
         query = query.where(KnowledgeDocument.id != besides)
     return int(await db.scalar(query) or 0)
 
 
-async def add_document(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, *, title: str | None = None,
-                       filename: str = "", data: bytes | None = None, text: str | None = None) -> KnowledgeDocument:
+async def add_document(
+    db: AsyncSession,
+    owner_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    *,
+    title: str | None = None,
+    filename: str = "",
+    data: bytes | None = None,
+    text: str | None = None,
+) -> KnowledgeDocument:
     """Add a file (`filename` + `data`) or pasted `text` to the agent's knowledge; chunked and embedded now."""
     await owned_agent(db, owner_id, agent_id)
     if data is not None:
         if len(data) > MAX_FILE_BYTES:
-            raise TooLarge(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB. Upload a smaller file "
-                           f"or split it.", fields={"file": "too large"})
+            raise TooLarge(
+                f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB. Upload a smaller file or split it.",
+                fields={"file": "too large"},
+            )
         kind = extract.kind_of(filename)
         text = await asyncio.to_thread(extract.extract, kind, data)
         size = len(data)
@@ -139,55 +164,88 @@ async def add_document(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUI
         if not text:
             raise Invalid("Paste some text, or upload a file.", fields={"text": "required"})
     if len(text) > MAX_TEXT_CHARS:
-        raise TooLarge(f"The text is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,} per document. "
-                       f"Split it into several documents.", fields={"text" if data is None else "file": "too long"})
+        raise TooLarge(
+            f"The text is {len(text):,} characters long; the limit is {MAX_TEXT_CHARS:,} per document. "
+            f"Split it into several documents.",
+            fields={"text" if data is None else "file": "too long"},
+        )
     pieces = chunking.split(text)
     used = await _chunks_used(db, agent_id)
     if used + len(pieces) > MAX_CHUNKS_PER_AGENT:
-        raise KnowledgeFull(f"This document makes {len(pieces)} passages; the agent holds {used} of at most "
-                            f"{MAX_CHUNKS_PER_AGENT}. Delete documents you no longer need, or upload a shorter one.",
-                            fields={"file" if data is not None else "text": "knowledge full"})
-    document = KnowledgeDocument(agent_id=agent_id, title=_title(title, filename, text), kind=kind,
-                                 filename=filename[:255], size_bytes=size, text=text, status="indexing",
-                                 chunks_count=0, embedded=False)
+        raise KnowledgeFull(
+            f"This document makes {len(pieces)} passages; the agent holds {used} of at most "
+            f"{MAX_CHUNKS_PER_AGENT}. Delete documents you no longer need, or upload a shorter one.",
+            fields={"file" if data is not None else "text": "knowledge full"},
+        )
+    document = KnowledgeDocument(
+        agent_id=agent_id,
+        title=_title(title, filename, text),
+        kind=kind,
+        filename=filename[:255],
+        size_bytes=size,
+        text=text,
+        status="indexing",
+        chunks_count=0,
+        embedded=False,
+    )
     db.add(document)
     await db.flush()
     await _index(db, document, pieces)
     return document
 
 
-async def list_documents(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, cursor: str | None = None,
-                         limit: int = 20) -> tuple[list[KnowledgeDocument], str | None]:
+async def list_documents(
+    db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, cursor: str | None = None, limit: int = 20
+) -> tuple[list[KnowledgeDocument], str | None]:
     await owned_agent(db, owner_id, agent_id)
-    rows = (await db.scalars(keyset(select(KnowledgeDocument).where(KnowledgeDocument.agent_id == agent_id),
-                                    KnowledgeDocument.id, cursor, limit))).all()
+    rows = (
+        await db.scalars(
+            keyset(
+                select(KnowledgeDocument).where(KnowledgeDocument.agent_id == agent_id),
+                KnowledgeDocument.id,
+                cursor,
+                limit,
+            )
+        )
+    ).all()
     return page_of(list(rows), limit)
 
 
-async def get_document(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID,
-                       document_id: uuid.UUID) -> tuple[KnowledgeDocument, list[KnowledgeChunk]]:
+async def get_document(
+    db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, document_id: uuid.UUID
+) -> tuple[KnowledgeDocument, list[KnowledgeChunk]]:
     """The document and its first chunks (a preview)."""
     await owned_agent(db, owner_id, agent_id)
-    document = await db.scalar(select(KnowledgeDocument).where(KnowledgeDocument.id == document_id,
-                                                               KnowledgeDocument.agent_id == agent_id))
+    document = await db.scalar(
+        select(KnowledgeDocument).where(KnowledgeDocument.id == document_id, KnowledgeDocument.agent_id == agent_id)
+    )
     if document is None:
         raise NotFound("No such document.")
-    chunks = (await db.scalars(select(KnowledgeChunk).where(KnowledgeChunk.document_id == document_id)
-                               .order_by(KnowledgeChunk.position).limit(5))).all()
+    chunks = (
+        await db.scalars(
+            select(KnowledgeChunk)
+            .where(KnowledgeChunk.document_id == document_id)
+            .order_by(KnowledgeChunk.position)
+            .limit(5)
+        )
+    ).all()
     return document, list(chunks)
 
 
 async def delete_document(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, document_id: uuid.UUID) -> None:
     await owned_agent(db, owner_id, agent_id)
-    gone = await db.scalar(delete(KnowledgeDocument).where(KnowledgeDocument.id == document_id,
-                                                           KnowledgeDocument.agent_id == agent_id)
-                           .returning(KnowledgeDocument.id))
+    gone = await db.scalar(
+        delete(KnowledgeDocument)
+        .where(KnowledgeDocument.id == document_id, KnowledgeDocument.agent_id == agent_id)
+        .returning(KnowledgeDocument.id)
+    )
     if gone is None:
         raise NotFound("No such document.")
 
 
-async def request_reindex(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID,
-                          document_id: uuid.UUID | None = None) -> int:
+async def request_reindex(
+    db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, document_id: uuid.UUID | None = None
+) -> int:
     """Mark the agent's documents (or one) for re-indexing and queue the job; returns how many."""
     from smile.agents.knowledge import tasks
     from smile.kit import jobs
@@ -200,22 +258,27 @@ async def request_reindex(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.
     if document_id is not None and not ids:
         raise NotFound("No such document.")
     if ids:
-        await jobs.defer(db, tasks.reindex_job, agent_id=str(agent_id),
-                         queueing_lock=f"knowledge-reindex:{agent_id}")
+        await jobs.defer(db, tasks.reindex_job, agent_id=str(agent_id), queueing_lock=f"knowledge-reindex:{agent_id}")
     return len(ids)
 
 
 async def reindex(db: AsyncSession, agent_id: uuid.UUID) -> int:
     """Job body: re-chunk and re-embed every document of the agent marked `indexing`. Idempotent."""
-    documents = (await db.scalars(select(KnowledgeDocument).where(
-        KnowledgeDocument.agent_id == agent_id, KnowledgeDocument.status == "indexing")
-        .order_by(KnowledgeDocument.id).with_for_update(skip_locked=True))).all()
+    documents = (
+        await db.scalars(
+            select(KnowledgeDocument)
+            .where(KnowledgeDocument.agent_id == agent_id, KnowledgeDocument.status == "indexing")
+            .order_by(KnowledgeDocument.id)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
     for document in documents:
         await _index(db, document, chunking.split(document.text))
     return len(documents)
 
 
 # Retrieval
+
 
 def or_query(text: str, limit: int = 48) -> str:
     """A to_tsquery string matching any of the text's words (stop words are dropped by PostgreSQL)."""
@@ -241,25 +304,58 @@ async def retrieve(db: AsyncSession, agent_id: uuid.UUID, query: str, k: int = 5
     vectors = await embed_texts([query])
     if vectors is not None:
         distance = KnowledgeChunk.vector.cosine_distance(vectors[0])
-        rankings.append(list(await db.scalars(
-            select(KnowledgeChunk.id).where(KnowledgeChunk.agent_id == agent_id,
-                                            KnowledgeChunk.model == embeddings.model_name())
-            .order_by(distance).limit(POOL))))
+        rankings.append(
+            list(
+                await db.scalars(
+                    select(KnowledgeChunk.id)
+                    .where(KnowledgeChunk.agent_id == agent_id, KnowledgeChunk.model == embeddings.model_name())
+                    .order_by(distance)
+                    .limit(POOL)
+                )
+            )
+        )
     words = or_query(query)
     if words:
         tsquery = func.to_tsquery("english", words)
-        rankings.append(list(await db.scalars(
-            select(KnowledgeChunk.id).where(KnowledgeChunk.agent_id == agent_id,
-                                            KnowledgeChunk.search.op("@@")(tsquery))
-            .order_by(func.ts_rank_cd(KnowledgeChunk.search, tsquery).desc(), KnowledgeChunk.id).limit(POOL))))
+        rankings.append(
+            list(
+                await db.scalars(
+                    select(KnowledgeChunk.id)
+                    .where(KnowledgeChunk.agent_id == agent_id, KnowledgeChunk.search.op("@@")(tsquery))
+                    .order_by(func.ts_rank_cd(KnowledgeChunk.search, tsquery).desc(), KnowledgeChunk.id)
+                    .limit(POOL)
+                )
+            )
+        )
     scores = fuse(rankings)
     best = sorted(scores, key=lambda key: -scores[key])[:k]
     if not best:
         return []
-    rows = {row.id: row for row in (await db.execute(
-        select(KnowledgeChunk.id, KnowledgeChunk.document_id, KnowledgeChunk.heading, KnowledgeChunk.text,
-               KnowledgeDocument.title)
-        .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
-        .where(KnowledgeChunk.id.in_(best), KnowledgeChunk.agent_id == agent_id))).all()}
-    return [Chunk(id=key, document_id=rows[key].document_id, title=rows[key].title, text=rows[key].text,
-                  score=round(scores[key], 6), heading=rows[key].heading) for key in best if key in rows]
+    rows = {
+        row.id: row
+        for row in (
+            await db.execute(
+                select(
+                    KnowledgeChunk.id,
+                    KnowledgeChunk.document_id,
+                    KnowledgeChunk.heading,
+                    KnowledgeChunk.text,
+                    KnowledgeDocument.title,
+                )
+                .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
+                .where(KnowledgeChunk.id.in_(best), KnowledgeChunk.agent_id == agent_id)
+            )
+        ).all()
+    }
+    return [
+        Chunk(
+            id=key,
+            document_id=rows[key].document_id,
+            title=rows[key].title,
+            text=rows[key].text,
+            score=round(scores[key], 6),
+            heading=rows[key].heading,
+        )
+        for key in best
+        if key in rows
+    ]

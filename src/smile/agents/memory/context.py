@@ -43,7 +43,7 @@ def extractive_summary(summary: str, turns: list[Message]) -> str:
         if not text:
             continue
         first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
-        first = first if len(first) <= LINE_CHARS else first[:LINE_CHARS - 1].rstrip() + "…"
+        first = first if len(first) <= LINE_CHARS else first[: LINE_CHARS - 1].rstrip() + "…"
         who = {"user": "They said", "assistant": "You replied"}.get(turn.role, f"{turn.role.title()}")
         lines.append(f"- {who}: {first}")
     return "\n".join(lines)
@@ -76,8 +76,13 @@ def _trim_summary(summary: str, limit: int) -> str:
     return "\n".join(lines)
 
 
-def fit_context(messages: list[Message], model_context_tokens: int, reserve: int, summary: str = "",
-                summarize: Summarize = extractive_summary) -> Fitted:
+def fit_context(
+    messages: list[Message],
+    model_context_tokens: int,
+    reserve: int,
+    summary: str = "",
+    summarize: Summarize = extractive_summary,
+) -> Fitted:
     budget = model_context_tokens - reserve
     if budget < MIN_BUDGET:
         raise ValueError(f"model_context_tokens - reserve must leave at least {MIN_BUDGET} tokens for the prompt")
@@ -111,7 +116,7 @@ def fit_context(messages: list[Message], model_context_tokens: int, reserve: int
         prompt = build(summary, turns)
     while _size(prompt) > budget and head:  # the system messages alone overflow: cut the longest
         longest = max(range(len(head)), key=lambda i: len(head[i].content))
-        rest = head[:longest] + head[longest + 1:] + build(summary, turns)[len(head):]
+        rest = head[:longest] + head[longest + 1 :] + build(summary, turns)[len(head) :]
         head[longest] = _cut(head[longest], lambda m, rest=rest: _size([*rest, m]) <= budget)
         prompt = build(summary, turns)
         if not head[longest].content:

@@ -25,8 +25,14 @@ MINE = "/me/agent-memories"
 
 
 @router.get(OWNER, response_model=Page[MemoryOut], responses=responses(401, 404))
-async def owner_list(agent_id: uuid.UUID, me: CurrentUser, db: DB, person_id: uuid.UUID | None = None,
-                     cursor: str | None = None, limit: int = Limit) -> Page[MemoryOut]:
+async def owner_list(
+    agent_id: uuid.UUID,
+    me: CurrentUser,
+    db: DB,
+    person_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: int = Limit,
+) -> Page[MemoryOut]:
     """Everything your agent remembers (about one person with `person_id`), newest first."""
     rows, next_cursor = await service.owner_list(db, me.id, agent_id, person_id, cursor, limit)
     return Page(items=[MemoryOut.of(m, person) for m, person in rows], next_cursor=next_cursor)
@@ -37,8 +43,7 @@ async def _user(db, user_id: uuid.UUID) -> User:
 
 
 @router.patch(OWNER + "/{memory_id}", response_model=MemoryOut, responses=responses(401, 404, 422))
-async def owner_edit(agent_id: uuid.UUID, memory_id: uuid.UUID, body: MemoryEdit, me: CurrentUser,
-                     db: DB) -> MemoryOut:
+async def owner_edit(agent_id: uuid.UUID, memory_id: uuid.UUID, body: MemoryEdit, me: CurrentUser, db: DB) -> MemoryOut:
     memory = await service.owner_edit(db, me.id, agent_id, memory_id, body.text)
     return MemoryOut.of(memory, await _user(db, memory.person_id))
 
@@ -50,8 +55,9 @@ async def owner_delete(agent_id: uuid.UUID, memory_id: uuid.UUID, me: CurrentUse
 
 
 @router.get(MINE, response_model=Page[MemoryOut], responses=responses(401))
-async def my_memories(me: CurrentUser, db: DB, agent_id: uuid.UUID | None = None, cursor: str | None = None,
-                      limit: int = Limit) -> Page[MemoryOut]:
+async def my_memories(
+    me: CurrentUser, db: DB, agent_id: uuid.UUID | None = None, cursor: str | None = None, limit: int = Limit
+) -> Page[MemoryOut]:
     """What AI agents remember about you (from one agent with `agent_id`), newest first."""
     rows, next_cursor = await service.person_list(db, me.id, agent_id, cursor, limit)
     return Page(items=[MemoryOut.of(m, agent) for m, agent in rows], next_cursor=next_cursor)
@@ -71,5 +77,5 @@ async def delete_mine(memory_id: uuid.UUID, me: CurrentUser, db: DB) -> Response
 
 @router.delete(MINE, response_model=Forgotten, responses=responses(401))
 async def forget_me(me: CurrentUser, db: DB, agent_id: uuid.UUID | None = None) -> Forgotten:
-    """"Forget me": delete every memory any agent (or the one `agent_id`) holds about you."""
+    """ "Forget me": delete every memory any agent (or the one `agent_id`) holds about you."""
     return Forgotten(deleted=await service.forget_person(db, agent_id, me.id))

@@ -12,8 +12,31 @@ import re
 from dataclasses import dataclass
 
 MAX_VALUE = 60
-VAGUE = {"it", "that", "this", "them", "you", "your", "yours", "him", "her", "those", "these", "so", "too",
-         "a lot", "very much", "much", "here", "there", "what", "how", "when", "why", "who"}
+VAGUE = {
+    "it",
+    "that",
+    "this",
+    "them",
+    "you",
+    "your",
+    "yours",
+    "him",
+    "her",
+    "those",
+    "these",
+    "so",
+    "too",
+    "a lot",
+    "very much",
+    "much",
+    "here",
+    "there",
+    "what",
+    "how",
+    "when",
+    "why",
+    "who",
+}
 _V = rf"(?P<value>[^.,;!?\n]{{2,{MAX_VALUE}}}?)"
 _END = r"(?=\s*(?:[.,;!?\n]|\band\b|\bbut\b|\bbecause\b|\bso\b|$))"
 
@@ -29,22 +52,37 @@ RULES: list[tuple[str, bool, re.Pattern[str], str]] = [
     (slot, multi, re.compile(pattern + _END, re.IGNORECASE), template)
     for slot, multi, pattern, template in [
         ("name", False, r"\b(?:my name is|my name's|call me)\s+" + _V, "Their name is {}."),
-        ("home", False, r"\b(?:I live in|I'm living in|I am living in|I'm based in|I am based in)\s+" + _V,
-         "They live in {}."),
+        (
+            "home",
+            False,
+            r"\b(?:I live in|I'm living in|I am living in|I'm based in|I am based in)\s+" + _V,
+            "They live in {}.",
+        ),
         ("origin", False, r"\b(?:I'm from|I am from|I come from)\s+" + _V, "They are from {}."),
-        ("job", False, r"\b(?:I work as|I'm working as|I am working as|my job is|I'm employed as)\s+" + _V,
-         "They work as {}."),
+        (
+            "job",
+            False,
+            r"\b(?:I work as|I'm working as|I am working as|my job is|I'm employed as)\s+" + _V,
+            "They work as {}.",
+        ),
         ("employer", False, r"\bI work (?:at|for)\s+" + _V, "They work at {}."),
         ("birthday", False, r"\bmy birthday is(?: on)?\s+" + _V, "Their birthday is {}."),
         ("likes", True, r"\bI (?:really |also |just )?(?:like|love|enjoy|adore)\s+" + _V, "They like {}."),
-        ("dislikes", True, r"\bI (?:really )?(?:dislike|hate|can't stand|cannot stand|don't like|do not like)\s+" + _V,
-         "They dislike {}."),
+        (
+            "dislikes",
+            True,
+            r"\bI (?:really )?(?:dislike|hate|can't stand|cannot stand|don't like|do not like)\s+" + _V,
+            "They dislike {}.",
+        ),
         ("allergy", True, r"\bI(?:'m| am) allergic to\s+" + _V, "They are allergic to {}."),
         ("speaks", True, r"\bI speak\s+" + _V, "They speak {}."),
     ]
 ]
-TRAILING = re.compile(r"\s+(?:now|these days|nowadays|currently|at the moment|right now|today|too|as well|a lot|"
-                      r"very much|so much)$", re.IGNORECASE)
+TRAILING = re.compile(
+    r"\s+(?:now|these days|nowadays|currently|at the moment|right now|today|too|as well|a lot|"
+    r"very much|so much)$",
+    re.IGNORECASE,
+)
 OPPOSITE = {"likes": "dislikes", "dislikes": "likes"}
 
 

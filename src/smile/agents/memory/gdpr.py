@@ -23,18 +23,47 @@ def _agents_of(user: User):
 
 
 async def export(db: AsyncSession, user: User) -> dict[str, Any]:
-    memories = (await db.execute(
-        select(AgentMemory, User.username).join(User, User.id == AgentMemory.agent_id)
-        .where(AgentMemory.person_id == user.id).order_by(AgentMemory.id))).all()
-    documents = (await db.execute(
-        select(KnowledgeDocument, User.username).join(User, User.id == KnowledgeDocument.agent_id)
-        .where(KnowledgeDocument.agent_id.in_(_agents_of(user))).order_by(KnowledgeDocument.id))).all()
+    memories = (
+        await db.execute(
+            select(AgentMemory, User.username)
+            .join(User, User.id == AgentMemory.agent_id)
+            .where(AgentMemory.person_id == user.id)
+            .order_by(AgentMemory.id)
+        )
+    ).all()
+    documents = (
+        await db.execute(
+            select(KnowledgeDocument, User.username)
+            .join(User, User.id == KnowledgeDocument.agent_id)
+            .where(KnowledgeDocument.agent_id.in_(_agents_of(user)))
+            .order_by(KnowledgeDocument.id)
+        )
+    ).all()
     return {
-        "memories_about_me": [{"id": m.id, "agent": name, "agent_id": m.agent_id, "text": m.text, "source": m.source,
-                               "created_at": m.created_at, "updated_at": m.updated_at} for m, name in memories],
-        "knowledge_documents": [{"id": d.id, "agent": name, "title": d.title, "kind": d.kind,
-                                 "filename": d.filename, "created_at": d.created_at, "text": d.text}
-                                for d, name in documents],
+        "memories_about_me": [
+            {
+                "id": m.id,
+                "agent": name,
+                "agent_id": m.agent_id,
+                "text": m.text,
+                "source": m.source,
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+            }
+            for m, name in memories
+        ],
+        "knowledge_documents": [
+            {
+                "id": d.id,
+                "agent": name,
+                "title": d.title,
+                "kind": d.kind,
+                "filename": d.filename,
+                "created_at": d.created_at,
+                "text": d.text,
+            }
+            for d, name in documents
+        ],
     }
 
 

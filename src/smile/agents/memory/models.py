@@ -32,5 +32,6 @@ class AgentMemory(IdMixin, TimestampMixin, Base):
     search: Mapped[str] = mapped_column(TSVECTOR, Computed("to_tsvector('english', text)", persisted=True))
     vector: Mapped[list[float] | None] = mapped_column(Vector(DIMENSIONS))
     model: Mapped[str | None] = mapped_column(String(100))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=utcnow, onupdate=utcnow
+    )

@@ -27,9 +27,16 @@ class MemoryOut(BaseModel):
 
     @classmethod
     def of(cls, memory: AgentMemory, other: User) -> MemoryOut:
-        return cls(id=memory.id, agent_id=memory.agent_id, person_id=memory.person_id, text=memory.text,
-                   source=memory.source, created_at=memory.created_at, updated_at=memory.updated_at,
-                   username=other.username)
+        return cls(
+            id=memory.id,
+            agent_id=memory.agent_id,
+            person_id=memory.person_id,
+            text=memory.text,
+            source=memory.source,
+            created_at=memory.created_at,
+            updated_at=memory.updated_at,
+            username=other.username,
+        )
 
 
 class Forgotten(BaseModel):

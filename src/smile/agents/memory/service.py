@@ -31,8 +31,37 @@ MAX_PER_PERSON = 200  # memories one agent keeps about one person; the least rec
 MAX_TEXT = 500
 RELEVANCE_WEIGHT = 0.75  # the rest is recency
 HALF_LIFE_DAYS = 30.0
-STOP = {"the", "a", "an", "is", "are", "and", "or", "to", "of", "in", "on", "for", "they", "their", "them",
-        "my", "me", "i", "you", "your", "what", "do", "does", "did", "be", "it", "that", "this", "with"}
+STOP = {
+    "the",
+    "a",
+    "an",
+    "is",
+    "are",
+    "and",
+    "or",
+    "to",
+    "of",
+    "in",
+    "on",
+    "for",
+    "they",
+    "their",
+    "them",
+    "my",
+    "me",
+    "i",
+    "you",
+    "your",
+    "what",
+    "do",
+    "does",
+    "did",
+    "be",
+    "it",
+    "that",
+    "this",
+    "with",
+}
 
 
 @dataclass
@@ -67,8 +96,10 @@ async def _vector(text: str) -> tuple[list[float] | None, str | None]:
 
 # What the agents core calls
 
-async def remember_exchange(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID, user_text: str,
-                            reply_text: str = "") -> list[Memory]:
+
+async def remember_exchange(
+    db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID, user_text: str, reply_text: str = ""
+) -> list[Memory]:
     """Store the facts the person stated about themself in `user_text`; returns those new or changed.
 
     Only the person's own words are read (never the reply, nor other people's content). A fact already
@@ -81,8 +112,14 @@ async def remember_exchange(db: AsyncSession, agent_id: uuid.UUID, person_id: uu
     if not found:
         return []
     keys = [f.key for f in found] + [key for key in map(facts.contradicted, found) if key]
-    current = {row.key: row for row in await db.scalars(select(AgentMemory).where(
-        AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id, AgentMemory.key.in_(keys)))}
+    current = {
+        row.key: row
+        for row in await db.scalars(
+            select(AgentMemory).where(
+                AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id, AgentMemory.key.in_(keys)
+            )
+        )
+    }
     changed: list[Memory] = []
     for fact in found:
         if (gone := facts.contradicted(fact)) and gone in current:
@@ -93,10 +130,12 @@ async def remember_exchange(db: AsyncSession, agent_id: uuid.UUID, person_id: uu
             continue
         vector, model = await _vector(fact.text)
         values = {"text": fact.text, "source": "rules", "vector": vector, "model": model, "updated_at": utcnow()}
-        statement = insert(AgentMemory).values(id=uuid.uuid4() if row is None else row.id, agent_id=agent_id,
-                                               person_id=person_id, key=fact.key, **values)
-        memory_id = await db.scalar(statement.on_conflict_do_update(constraint="uq_agent_memories_slot", set_=values)
-                                    .returning(AgentMemory.id))
+        statement = insert(AgentMemory).values(
+            id=uuid.uuid4() if row is None else row.id, agent_id=agent_id, person_id=person_id, key=fact.key, **values
+        )
+        memory_id = await db.scalar(
+            statement.on_conflict_do_update(constraint="uq_agent_memories_slot", set_=values).returning(AgentMemory.id)
+        )
         stored = await db.get(AgentMemory, memory_id, populate_existing=True)
         changed.append(_out(stored))
     await db.flush()
@@ -105,10 +144,17 @@ async def remember_exchange(db: AsyncSession, agent_id: uuid.UUID, person_id: uu
 
 
 async def _prune(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID) -> None:
-    keep = select(AgentMemory.id).where(AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id) \
-        .order_by(AgentMemory.updated_at.desc(), AgentMemory.id.desc()).limit(MAX_PER_PERSON)
-    await db.execute(delete(AgentMemory).where(AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id,
-                                               AgentMemory.id.not_in(keep)))
+    keep = (
+        select(AgentMemory.id)
+        .where(AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id)
+        .order_by(AgentMemory.updated_at.desc(), AgentMemory.id.desc())
+        .limit(MAX_PER_PERSON)
+    )
+    await db.execute(
+        delete(AgentMemory).where(
+            AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id, AgentMemory.id.not_in(keep)
+        )
+    )
 
 
 async def recall(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID, query: str, k: int = 5) -> list[Memory]:
@@ -119,9 +165,14 @@ async def recall(db: AsyncSession, agent_id: uuid.UUID, person_id: uuid.UUID, qu
     columns = [AgentMemory]
     if vector is not None:
         columns.append(func.coalesce(1 - AgentMemory.vector.cosine_distance(vector), 0).label("similarity"))
-    rows = (await db.execute(select(*columns).where(
-        AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id)
-        .order_by(AgentMemory.updated_at.desc()).limit(MAX_PER_PERSON))).all()
+    rows = (
+        await db.execute(
+            select(*columns)
+            .where(AgentMemory.agent_id == agent_id, AgentMemory.person_id == person_id)
+            .order_by(AgentMemory.updated_at.desc())
+            .limit(MAX_PER_PERSON)
+        )
+    ).all()
     now, asked = utcnow(), _words(query or "")
     scored = []
     for row in rows:
@@ -148,19 +199,28 @@ async def forget_person(db: AsyncSession, agent_id: uuid.UUID | None, person_id:
 
 # The owner's view: every memory of their agent
 
-async def owner_list(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, person_id: uuid.UUID | None = None,
-                     cursor: str | None = None, limit: int = 20) -> tuple[list[tuple[AgentMemory, User]], str | None]:
+
+async def owner_list(
+    db: AsyncSession,
+    owner_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    person_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> tuple[list[tuple[AgentMemory, User]], str | None]:
     await owned_agent(db, owner_id, agent_id)
-    query = select(AgentMemory, User).join(User, User.id == AgentMemory.person_id).where(
-        AgentMemory.agent_id == agent_id)
+    query = (
+        select(AgentMemory, User).join(User, User.id == AgentMemory.person_id).where(AgentMemory.agent_id == agent_id)
+    )
     if person_id is not None:
         query = query.where(AgentMemory.person_id == person_id)
     rows = (await db.execute(keyset(query, AgentMemory.id, cursor, limit))).all()
     return page_of(list(rows), limit, id_of=lambda row: row[0].id)
 
 
-async def _owned_memory(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID,
-                        memory_id: uuid.UUID) -> AgentMemory:
+async def _owned_memory(
+    db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, memory_id: uuid.UUID
+) -> AgentMemory:
     await owned_agent(db, owner_id, agent_id)
     memory = await db.scalar(select(AgentMemory).where(AgentMemory.id == memory_id, AgentMemory.agent_id == agent_id))
     if memory is None:
@@ -178,8 +238,9 @@ async def _edit(db: AsyncSession, memory: AgentMemory, text: str, source: str) -
     return memory
 
 
-async def owner_edit(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, memory_id: uuid.UUID,
-                     text: str) -> AgentMemory:
+async def owner_edit(
+    db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUID, memory_id: uuid.UUID, text: str
+) -> AgentMemory:
     return await _edit(db, await _owned_memory(db, owner_id, agent_id, memory_id), text, "owner")
 
 
@@ -190,10 +251,17 @@ async def owner_delete(db: AsyncSession, owner_id: uuid.UUID, agent_id: uuid.UUI
 
 # The person's view: what any agent remembers about them
 
-async def person_list(db: AsyncSession, person_id: uuid.UUID, agent_id: uuid.UUID | None = None,
-                      cursor: str | None = None, limit: int = 20) -> tuple[list[tuple[AgentMemory, User]], str | None]:
-    query = select(AgentMemory, User).join(User, User.id == AgentMemory.agent_id).where(
-        AgentMemory.person_id == person_id)
+
+async def person_list(
+    db: AsyncSession,
+    person_id: uuid.UUID,
+    agent_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> tuple[list[tuple[AgentMemory, User]], str | None]:
+    query = (
+        select(AgentMemory, User).join(User, User.id == AgentMemory.agent_id).where(AgentMemory.person_id == person_id)
+    )
     if agent_id is not None:
         query = query.where(AgentMemory.agent_id == agent_id)
     rows = (await db.execute(keyset(query, AgentMemory.id, cursor, limit))).all()
@@ -201,8 +269,7 @@ async def person_list(db: AsyncSession, person_id: uuid.UUID, agent_id: uuid.UUI
 
 
 async def _my_memory(db: AsyncSession, person_id: uuid.UUID, memory_id: uuid.UUID) -> AgentMemory:
-    memory = await db.scalar(select(AgentMemory).where(AgentMemory.id == memory_id,
-                                                       AgentMemory.person_id == person_id))
+    memory = await db.scalar(select(AgentMemory).where(AgentMemory.id == memory_id, AgentMemory.person_id == person_id))
     if memory is None:
         raise NotFound("No such memory.")
     return memory

@@ -19,13 +19,15 @@ def build(settings: Settings) -> dict[str, Provider]:
         if spec["kind"] == "anthropic":
             from smile.ai.providers.anthropic import AnthropicProvider
 
-            providers[spec["name"]] = AnthropicProvider(spec["name"], spec["base_url"], spec["api_key"],
-                                                        settings.ai_timeout_seconds)
+            providers[spec["name"]] = AnthropicProvider(
+                spec["name"], spec["base_url"], spec["api_key"], settings.ai_timeout_seconds
+            )
         else:
             from smile.ai.providers.openai_compat import OpenAICompatProvider
 
-            providers[spec["name"]] = OpenAICompatProvider(spec["name"], spec["base_url"], spec["api_key"],
-                                                           settings.ai_timeout_seconds)
+            providers[spec["name"]] = OpenAICompatProvider(
+                spec["name"], spec["base_url"], spec["api_key"], settings.ai_timeout_seconds
+            )
     return providers
 
 

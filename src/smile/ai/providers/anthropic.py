@@ -39,8 +39,9 @@ def to_anthropic(messages: list[Message]) -> tuple[str, list[dict]]:
             out.append({"role": "user", "content": [block]})
         elif m.tool_calls:
             blocks = [{"type": "text", "text": m.content}] if m.content else []
-            blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": _arguments(c.arguments)}
-                       for c in m.tool_calls]
+            blocks += [
+                {"type": "tool_use", "id": c.id, "name": c.name, "input": _arguments(c.arguments)} for c in m.tool_calls
+            ]
             out.append({"role": "assistant", "content": blocks})
         else:
             out.append({"role": m.role, "content": m.content})
@@ -59,8 +60,11 @@ def _tool_choice(choice: Any) -> dict | None:
 def usage_of(raw: Any) -> Usage:
     cached = getattr(raw, "cache_read_input_tokens", None) or 0
     created = getattr(raw, "cache_creation_input_tokens", None) or 0
-    return Usage(input_tokens=(getattr(raw, "input_tokens", None) or 0) + cached + created,
-                 output_tokens=getattr(raw, "output_tokens", None) or 0, cached_tokens=cached)
+    return Usage(
+        input_tokens=(getattr(raw, "input_tokens", None) or 0) + cached + created,
+        output_tokens=getattr(raw, "output_tokens", None) or 0,
+        cached_tokens=cached,
+    )
 
 
 class AnthropicProvider(Provider):
@@ -68,21 +72,31 @@ class AnthropicProvider(Provider):
 
     def __init__(self, name: str, base_url: str | None, api_key: str | None, timeout: float = 60) -> None:
         super().__init__(name)
-        self.client = anthropic.AsyncAnthropic(base_url=base_url or None, api_key=api_key or "none",
-                                               timeout=timeout, max_retries=0)
+        self.client = anthropic.AsyncAnthropic(
+            base_url=base_url or None, api_key=api_key or "none", timeout=timeout, max_retries=0
+        )
 
     def _params(self, request: ChatRequest, upstream_model: str) -> dict[str, Any]:
         system, messages = to_anthropic(request.messages)
-        params: dict[str, Any] = {"model": upstream_model, "messages": messages,
-                                  "max_tokens": request.max_tokens or DEFAULT_MAX}
+        params: dict[str, Any] = {
+            "model": upstream_model,
+            "messages": messages,
+            "max_tokens": request.max_tokens or DEFAULT_MAX,
+        }
         if system:
             params["system"] = system
         if request.temperature is not None:
             params["temperature"] = min(1.0, request.temperature)
         if request.tools:
-            params["tools"] = [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
-                                "input_schema": t["function"].get("parameters") or {"type": "object"}}
-                               for t in request.tools if t.get("type", "function") == "function"]
+            params["tools"] = [
+                {
+                    "name": t["function"]["name"],
+                    "description": t["function"].get("description", ""),
+                    "input_schema": t["function"].get("parameters") or {"type": "object"},
+                }
+                for t in request.tools
+                if t.get("type", "function") == "function"
+            ]
         if (choice := _tool_choice(request.tool_choice)) is not None:
             params["tool_choice"] = choice
         return params
@@ -94,8 +108,12 @@ class AnthropicProvider(Provider):
             raise provider_error(exc) from exc
         text = "".join(b.text for b in msg.content if b.type == "text")
         calls = [ToolCall(b.id, b.name, json.dumps(b.input)) for b in msg.content if b.type == "tool_use"]
-        return ChatResult(text=text, tool_calls=calls, finish_reason=STOP.get(msg.stop_reason or "", "stop"),
-                          usage=usage_of(msg.usage))
+        return ChatResult(
+            text=text,
+            tool_calls=calls,
+            finish_reason=STOP.get(msg.stop_reason or "", "stop"),
+            usage=usage_of(msg.usage),
+        )
 
     async def stream(self, request: ChatRequest, upstream_model: str) -> AsyncIterator[Delta]:
         try:
@@ -117,13 +135,19 @@ class AnthropicProvider(Provider):
                     if event.delta.type == "text_delta" and event.delta.text:
                         yield Delta(text=event.delta.text)
                     elif event.delta.type == "input_json_delta" and event.delta.partial_json:
-                        yield Delta(tool_calls=[ToolCallDelta(index=tools.get(event.index, 0),
-                                                              arguments=event.delta.partial_json)])
+                        yield Delta(
+                            tool_calls=[
+                                ToolCallDelta(index=tools.get(event.index, 0), arguments=event.delta.partial_json)
+                            ]
+                        )
                 elif event.type == "message_delta":
                     finish = STOP.get(event.delta.stop_reason or "", "stop")
                     latest = usage_of(event.usage)  # cumulative; input counts only when the API repeats them
-                    usage = Usage(latest.input_tokens or usage.input_tokens, latest.output_tokens,
-                                  latest.cached_tokens or usage.cached_tokens)
+                    usage = Usage(
+                        latest.input_tokens or usage.input_tokens,
+                        latest.output_tokens,
+                        latest.cached_tokens or usage.cached_tokens,
+                    )
                 elif event.type == "message_stop":
                     done = True
         except anthropic.APIError as exc:

@@ -43,8 +43,7 @@ def compose(request: ChatRequest) -> str:
     about = f" (instructions: {system[:120]})" if system else ""
     if not question:
         return f"{MARK} No model is configured; I can only answer from the conversation{about}."
-    return (f"{MARK} No model is configured, so this is a local reply{about}. "
-            f"You said: \"{question[:400]}\"")
+    return f'{MARK} No model is configured, so this is a local reply{about}. You said: "{question[:400]}"'
 
 
 def _reply(request: ChatRequest) -> tuple[list[str], str, Usage]:
@@ -67,5 +66,5 @@ class OfflineProvider(Provider):
     async def stream(self, request: ChatRequest, upstream_model: str) -> AsyncIterator[Delta]:
         parts, finish, usage = _reply(request)
         for i in range(0, len(parts), 4):
-            yield Delta(text="".join(parts[i:i + 4]))
+            yield Delta(text="".join(parts[i : i + 4]))
         yield Delta(finish_reason=finish, usage=usage)

@@ -12,15 +12,25 @@ import openai
 from smile.ai import tokens
 from smile.ai.providers.base import Provider
 from smile.ai.types import (
-    ChatRequest, ChatResult, Delta, Message, ProviderError, ToolCall, ToolCallDelta, Usage, retryable_status,
+    ChatRequest,
+    ChatResult,
+    Delta,
+    Message,
+    ProviderError,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    retryable_status,
 )
 
 
 def to_openai(message: Message) -> dict[str, Any]:
     out: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.tool_calls:
-        out["tool_calls"] = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                             for c in message.tool_calls]
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
         out["content"] = message.content or None
     if message.tool_call_id:
         out["tool_call_id"] = message.tool_call_id
@@ -42,9 +52,12 @@ def provider_error(exc: Exception) -> ProviderError:
     status = getattr(exc, "status_code", None)
     if status is not None:
         response = getattr(exc, "response", None)
-        return ProviderError(f"upstream answered {status}: {getattr(exc, 'message', exc)}", status=status,
-                             retryable=retryable_status(status),
-                             retry_after=_retry_after(getattr(response, "headers", None)))
+        return ProviderError(
+            f"upstream answered {status}: {getattr(exc, 'message', exc)}",
+            status=status,
+            retryable=retryable_status(status),
+            retry_after=_retry_after(getattr(response, "headers", None)),
+        )
     if "Timeout" in type(exc).__name__:
         return ProviderError("upstream timed out", retryable=True)
     return ProviderError(f"upstream connection failed: {exc}", retryable=True)
@@ -63,8 +76,9 @@ class OpenAICompatProvider(Provider):
 
     def __init__(self, name: str, base_url: str | None, api_key: str | None, timeout: float = 60) -> None:
         super().__init__(name)
-        self.client = openai.AsyncOpenAI(base_url=base_url or None, api_key=api_key or "none",
-                                         timeout=timeout, max_retries=0)  # routing does the retries
+        self.client = openai.AsyncOpenAI(
+            base_url=base_url or None, api_key=api_key or "none", timeout=timeout, max_retries=0
+        )  # routing does the retries
 
     def _params(self, request: ChatRequest, upstream_model: str) -> dict[str, Any]:
         params: dict[str, Any] = {"model": upstream_model, "messages": [to_openai(m) for m in request.messages]}
@@ -90,13 +104,15 @@ class OpenAICompatProvider(Provider):
         calls = [ToolCall(c.id, c.function.name, c.function.arguments or "") for c in choice.message.tool_calls or []]
         usage = usage_of(resp.usage) or Usage(
             tokens.count_messages(request.messages, request.tools),
-            tokens.count(text) + sum(tokens.count(c.name + " " + c.arguments) for c in calls))
+            tokens.count(text) + sum(tokens.count(c.name + " " + c.arguments) for c in calls),
+        )
         return ChatResult(text=text, tool_calls=calls, finish_reason=choice.finish_reason or "stop", usage=usage)
 
     async def stream(self, request: ChatRequest, upstream_model: str) -> AsyncIterator[Delta]:
         try:
             upstream = await self.client.chat.completions.create(
-                **self._params(request, upstream_model), stream=True, stream_options={"include_usage": True})
+                **self._params(request, upstream_model), stream=True, stream_options={"include_usage": True}
+            )
         except openai.APIError as exc:
             raise provider_error(exc) from exc
         finish, usage, out_text = None, None, []
@@ -106,9 +122,15 @@ class OpenAICompatProvider(Provider):
                     usage = usage_of(chunk.usage)
                 for choice in chunk.choices[:1]:
                     d = choice.delta
-                    calls = [ToolCallDelta(index=c.index, id=c.id, name=c.function.name if c.function else None,
-                                           arguments=(c.function.arguments or "") if c.function else "")
-                             for c in d.tool_calls or []]
+                    calls = [
+                        ToolCallDelta(
+                            index=c.index,
+                            id=c.id,
+                            name=c.function.name if c.function else None,
+                            arguments=(c.function.arguments or "") if c.function else "",
+                        )
+                        for c in d.tool_calls or []
+                    ]
                     if d.content or calls:
                         out_text.append(d.content or "")
                         out_text += [f"{c.name or ''} {c.arguments}" for c in calls]
@@ -140,8 +162,10 @@ class OpenAICompatProvider(Provider):
         except openai.APIError as exc:
             raise provider_error(exc) from exc
         result = resp.results[0]
-        return {"flagged": result.flagged,  # categories by OpenAI's names ("self-harm/intent")
-                "categories": json.loads(result.categories.model_dump_json(by_alias=True))}
+        return {
+            "flagged": result.flagged,  # categories by OpenAI's names ("self-harm/intent")
+            "categories": json.loads(result.categories.model_dump_json(by_alias=True)),
+        }
 
     async def close(self) -> None:
         await self.client.close()

@@ -6,7 +6,17 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func, text,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,8 +41,9 @@ class CreditPackage(IdMixin, TimestampMixin, Base):
     bonus: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
     @property
     def total(self) -> int:
@@ -97,8 +108,13 @@ class PromoRedemption(IdMixin, TimestampMixin, Base):
     __tablename__ = "promo_redemptions"
     __table_args__ = (
         UniqueConstraint("code_id", "user_id", name="uq_promo_redemptions_code_user"),
-        Index("uq_promo_redemptions_batch_user", "batch_id", "user_id", unique=True,
-              postgresql_where=text("once_per_user")),
+        Index(
+            "uq_promo_redemptions_batch_user",
+            "batch_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text("once_per_user"),
+        ),
         Index("ix_promo_redemptions_user", "user_id", "id"),
     )
 
@@ -107,5 +123,4 @@ class PromoRedemption(IdMixin, TimestampMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     once_per_user: Mapped[bool] = mapped_column(Boolean)
     amount: Mapped[int] = mapped_column(BigInteger)
-    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ledger_transactions.id"))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("ledger_transactions.id"))

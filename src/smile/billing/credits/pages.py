@@ -25,9 +25,15 @@ router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 PAGE_SIZE = 25
 KIND_LABELS = {
-    "credit_purchase": "Purchase", "credit_refund": "Refund", "promo_redemption": "Promo code",
-    "signup_grant": "Welcome credits", "admin_adjustment": "Adjustment", "credit_spend": "Spent",
-    "sale": "Purchase with credits", "sale_refund": "Sale refunded", "reversal": "Reversal",
+    "credit_purchase": "Purchase",
+    "credit_refund": "Refund",
+    "promo_redemption": "Promo code",
+    "signup_grant": "Welcome credits",
+    "admin_adjustment": "Adjustment",
+    "credit_spend": "Spent",
+    "sale": "Purchase with credits",
+    "sale_refund": "Sale refunded",
+    "reversal": "Reversal",
 }
 
 
@@ -51,17 +57,38 @@ def _day(value: str, end: bool = False) -> dt.datetime | None:
 
 
 @router.get("/billing/wallet", response_class=HTMLResponse)
-async def wallet(request: Request, me: CurrentUser, db: DB, kind: str = "", since: str = "", until: str = "",
-                 cursor: str | None = None, purchase: str = "") -> HTMLResponse:
+async def wallet(
+    request: Request,
+    me: CurrentUser,
+    db: DB,
+    kind: str = "",
+    since: str = "",
+    until: str = "",
+    cursor: str | None = None,
+    purchase: str = "",
+) -> HTMLResponse:
     filters = {"kind": kind if kind in KIND_LABELS else "", "since": since[:10], "until": until[:10]}
     if cursor:
         decode_cursor(cursor)  # a bad cursor is a 422, not a 500
-    lines, next_cursor = await service.history(db, me.id, cursor, PAGE_SIZE, kind=filters["kind"] or None,
-                                               since=_day(filters["since"]), until=_day(filters["until"], end=True))
+    lines, next_cursor = await service.history(
+        db,
+        me.id,
+        cursor,
+        PAGE_SIZE,
+        kind=filters["kind"] or None,
+        since=_day(filters["since"]),
+        until=_day(filters["until"], end=True),
+    )
     query = {k: v for k, v in filters.items() if v}
     more_url = f"/billing/wallet?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
-    context = {"lines": lines, "more_url": more_url, "labels": KIND_LABELS, "first_page": not cursor,
-               "filters": filters, "filtered": bool(query)}
+    context = {
+        "lines": lines,
+        "more_url": more_url,
+        "labels": KIND_LABELS,
+        "first_page": not cursor,
+        "filters": filters,
+        "filtered": bool(query),
+    }
     if _partial(request):
         return render(request, "billing/credits/_history_rows.html", context)
     context |= {
@@ -77,8 +104,11 @@ async def wallet(request: Request, me: CurrentUser, db: DB, kind: str = "", sinc
 @router.get("/billing/wallet/balance", response_class=HTMLResponse)
 async def balance(request: Request, me: CurrentUser, db: DB, poll: int = 0) -> HTMLResponse:
     """The balance card alone (the wallet page refreshes it while a purchase is being confirmed)."""
-    return render(request, "billing/credits/_balance.html",
-                  {"wallet": await service.wallet_balance(db, me.id), "poll": max(0, min(poll, 30))})
+    return render(
+        request,
+        "billing/credits/_balance.html",
+        {"wallet": await service.wallet_balance(db, me.id), "poll": max(0, min(poll, 30))},
+    )
 
 
 @router.post("/billing/wallet/buy")
@@ -116,12 +146,19 @@ async def redeem(request: Request, me: CurrentUser, db: DB, code: Annotated[str,
 
 # ---- admin ----
 
+
 @router.get("/admin/finance/promo-codes", response_class=HTMLResponse)
 async def promo_codes(request: Request, admin: AdminUser, db: DB, cursor: str | None = None) -> HTMLResponse:
     batches, next_cursor = await promo.list_batches(db, cursor, PAGE_SIZE)
-    return render(request, "billing/credits/admin_promo.html", {
-        "batches": batches, "more_url": f"/admin/finance/promo-codes?cursor={next_cursor}" if next_cursor else None,
-        "now": dt.datetime.now(dt.UTC)})
+    return render(
+        request,
+        "billing/credits/admin_promo.html",
+        {
+            "batches": batches,
+            "more_url": f"/admin/finance/promo-codes?cursor={next_cursor}" if next_cursor else None,
+            "now": dt.datetime.now(dt.UTC),
+        },
+    )
 
 
 @router.post("/admin/finance/promo-codes")
@@ -130,17 +167,21 @@ async def create_promo_batch(request: Request, admin: AdminUser, db: DB) -> Resp
     multi = form.get("kind") == "multi"
     raw_max = str(form.get("max_uses") or "").strip()
     try:
-        data = BatchIn(name=str(form.get("name") or ""), amount=form.get("amount") or 0, count=form.get("count") or 0,
-                       max_uses=(raw_max or None) if multi else 1, once_per_user=form.get("once_per_user") == "on",
-                       expires_at=str(form.get("expires_at") or "") or None)
+        data = BatchIn(
+            name=str(form.get("name") or ""),
+            amount=form.get("amount") or 0,
+            count=form.get("count") or 0,
+            max_uses=(raw_max or None) if multi else 1,
+            once_per_user=form.get("once_per_user") == "on",
+            expires_at=str(form.get("expires_at") or "") or None,
+        )
         batch = await promo.create_batch(db, admin.user, data, client_info(request)[1])
     except ValidationError as exc:
         flash(request, f"Check the form — {_first_error(exc)}", "error")
     except AppError as exc:
         flash(request, exc.message, "error")
     else:
-        flash(request, f"Made {batch.count:,} codes for “{batch.name}”. Download them from the list below.",
-              "success")
+        flash(request, f"Made {batch.count:,} codes for “{batch.name}”. Download them from the list below.", "success")
     return redirect("/admin/finance/promo-codes", request)
 
 
@@ -150,9 +191,15 @@ async def adjust_form(request: Request, admin: AdminUser, user: str = "") -> HTM
 
 
 @router.post("/admin/finance/adjust")
-async def adjust(request: Request, admin: AdminUser, db: DB, user: Annotated[str, Form()] = "",
-                 amount: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
-                 key: Annotated[str, Form()] = "") -> Response:
+async def adjust(
+    request: Request,
+    admin: AdminUser,
+    db: DB,
+    user: Annotated[str, Form()] = "",
+    amount: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    key: Annotated[str, Form()] = "",
+) -> Response:
     try:
         data = AdjustmentIn(user=user, amount=amount or 0, reason=reason)
         done = await service.adjust(db, admin.user, data, key[:100] or None, client_info(request)[1])

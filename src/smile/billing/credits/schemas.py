@@ -92,8 +92,9 @@ class BatchIn(BaseModel):
     name: name(120)
     amount: int = Field(gt=0, le=MAX_CREDITS, description="Credits each redemption gives.")
     count: int = Field(gt=0, le=10_000, description="How many codes to make.")
-    max_uses: int | None = Field(1, gt=0, le=1_000_000,
-                                 description="Redemptions per code: 1 = single-use; null = unlimited.")
+    max_uses: int | None = Field(
+        1, gt=0, le=1_000_000, description="Redemptions per code: 1 = single-use; null = unlimited."
+    )
     once_per_user: bool = Field(True, description="A user may redeem only one code of this batch.")
     expires_at: dt.datetime | None = None
 

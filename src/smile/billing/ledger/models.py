@@ -34,8 +34,13 @@ class LedgerAccount(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "ledger_accounts"
     __table_args__ = (
-        UniqueConstraint("owner_id", "purpose", "currency", name="uq_ledger_accounts_owner_purpose",
-                         postgresql_nulls_not_distinct=True),
+        UniqueConstraint(
+            "owner_id",
+            "purpose",
+            "currency",
+            name="uq_ledger_accounts_owner_purpose",
+            postgresql_nulls_not_distinct=True,
+        ),
         CheckConstraint("allow_negative OR balance - held >= 0", name="not_overdrawn"),
         CheckConstraint("held >= 0", name="held_not_negative"),
     )
@@ -58,7 +63,8 @@ class LedgerTransaction(IdMixin, TimestampMixin, Base):
     reference_type: Mapped[str | None] = mapped_column(String(40))
     reference_id: Mapped[str | None] = mapped_column(String(100))
     reverses_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ledger_transactions.id"), unique=True)
+        UUID(as_uuid=True), ForeignKey("ledger_transactions.id"), unique=True
+    )
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"))
     memo: Mapped[str] = mapped_column(String(500), default="", server_default="")
     data: Mapped[dict] = mapped_column("metadata", JSONB, default=dict, server_default=text("'{}'::jsonb"))
@@ -72,7 +78,8 @@ class LedgerEntry(IdMixin, Base):
     )
 
     transaction_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("ledger_transactions.id"), index=True)
+        UUID(as_uuid=True), ForeignKey("ledger_transactions.id"), index=True
+    )
     account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("ledger_accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)  # signed: + credit to the account, - debit
     currency: Mapped[str] = mapped_column(String(3))
@@ -101,4 +108,5 @@ class LedgerHold(IdMixin, TimestampMixin, Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(  # the capture (set with the claim: checked at commit)
-        UUID(as_uuid=True), ForeignKey("ledger_transactions.id", deferrable=True, initially="DEFERRED"))
+        UUID(as_uuid=True), ForeignKey("ledger_transactions.id", deferrable=True, initially="DEFERRED")
+    )

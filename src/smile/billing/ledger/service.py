@@ -54,19 +54,18 @@ __all__ = [
 ]
 
 # Purposes of a user's accounts
-WALLET = "wallet"        # credits (CRD) a user spends
-EARNINGS = "earnings"    # a seller's money available for payout
-ESCROW = "escrow"        # a seller's money held until the sale's escrow period ends
+WALLET = "wallet"  # credits (CRD) a user spends
+EARNINGS = "earnings"  # a seller's money available for payout
+ESCROW = "escrow"  # a seller's money held until the sale's escrow period ends
 # Purposes of the platform's accounts (owner_id NULL)
-REVENUE = "revenue"          # platform income (sales of credits and plans, spent credits)
-FEES = "fees"                # the platform's share of sellers' sales
-CLEARING = "clearing"        # money the payment processor collected or paid out for us
-PROMOTIONS = "promotions"    # credits given away (promo codes, grants)
-ISSUANCE = "issuance"        # credits sold: the counterpart of credits in wallets
+REVENUE = "revenue"  # platform income (sales of credits and plans, spent credits)
+FEES = "fees"  # the platform's share of sellers' sales
+CLEARING = "clearing"  # money the payment processor collected or paid out for us
+PROMOTIONS = "promotions"  # credits given away (promo codes, grants)
+ISSUANCE = "issuance"  # credits sold: the counterpart of credits in wallets
 ADJUSTMENTS = "adjustments"  # admin corrections
-REFUNDS = "refunds"          # money returned to buyers
-PAYOUTS = "payouts"          # money on its way to sellers (payouts requested, not yet settled)
-
+REFUNDS = "refunds"  # money returned to buyers
+PAYOUTS = "payouts"  # money on its way to sellers (payouts requested, not yet settled)
 
 
 class InsufficientFunds(AppError):
@@ -109,10 +108,12 @@ class Balance:
         return self.balance - self.held
 
 
-_ACCOUNT_OF_OWNER = ("SELECT id FROM ledger_accounts WHERE owner_id = %(owner)s AND purpose = %(purpose)s "
-                     "AND currency = %(currency)s")
-_ACCOUNT_OF_PLATFORM = ("SELECT id FROM ledger_accounts WHERE owner_id IS NULL AND purpose = %(purpose)s "
-                        "AND currency = %(currency)s")
+_ACCOUNT_OF_OWNER = (
+    "SELECT id FROM ledger_accounts WHERE owner_id = %(owner)s AND purpose = %(purpose)s AND currency = %(currency)s"
+)
+_ACCOUNT_OF_PLATFORM = (
+    "SELECT id FROM ledger_accounts WHERE owner_id IS NULL AND purpose = %(purpose)s AND currency = %(currency)s"
+)
 
 
 async def account(db: AsyncSession, owner_id: uuid.UUID | None, purpose: str, currency: str) -> uuid.UUID:
@@ -121,17 +122,35 @@ async def account(db: AsyncSession, owner_id: uuid.UUID | None, purpose: str, cu
     The platform's accounts (owner None) mirror the outside world and may go negative; users' never do.
     A new account of an owner whose money is frozen starts frozen too.
     """
-    found = await fetch_one(db, _ACCOUNT_OF_PLATFORM if owner_id is None else _ACCOUNT_OF_OWNER,
-                            {"owner": owner_id, "purpose": purpose, "currency": currency})
+    found = await fetch_one(
+        db,
+        _ACCOUNT_OF_PLATFORM if owner_id is None else _ACCOUNT_OF_OWNER,
+        {"owner": owner_id, "purpose": purpose, "currency": currency},
+    )
     if found:
         return found[0]
-    where = and_(LedgerAccount.owner_id.is_(None) if owner_id is None else LedgerAccount.owner_id == owner_id,
-                 LedgerAccount.purpose == purpose, LedgerAccount.currency == currency)
-    frozen = None if owner_id is None else (
-        select(func.max(LedgerAccount.frozen_at)).where(LedgerAccount.owner_id == owner_id).scalar_subquery())
-    await db.execute(insert(LedgerAccount).values(
-        id=new_id(), owner_id=owner_id, purpose=purpose, currency=currency,
-        allow_negative=owner_id is None, frozen_at=frozen).on_conflict_do_nothing())
+    where = and_(
+        LedgerAccount.owner_id.is_(None) if owner_id is None else LedgerAccount.owner_id == owner_id,
+        LedgerAccount.purpose == purpose,
+        LedgerAccount.currency == currency,
+    )
+    frozen = (
+        None
+        if owner_id is None
+        else (select(func.max(LedgerAccount.frozen_at)).where(LedgerAccount.owner_id == owner_id).scalar_subquery())
+    )
+    await db.execute(
+        insert(LedgerAccount)
+        .values(
+            id=new_id(),
+            owner_id=owner_id,
+            purpose=purpose,
+            currency=currency,
+            allow_negative=owner_id is None,
+            frozen_at=frozen,
+        )
+        .on_conflict_do_nothing()
+    )
     return await db.scalar(select(LedgerAccount.id).where(where))
 
 
@@ -144,15 +163,19 @@ async def wallet(db: AsyncSession, user_id: uuid.UUID) -> uuid.UUID:
 
 
 async def balance(db: AsyncSession, account_id: uuid.UUID) -> Balance:
-    row = (await db.execute(select(LedgerAccount.balance, LedgerAccount.held)
-                            .where(LedgerAccount.id == account_id))).one()
+    row = (
+        await db.execute(select(LedgerAccount.balance, LedgerAccount.held).where(LedgerAccount.id == account_id))
+    ).one()
     return Balance(balance=row.balance, held=row.held)
 
 
 async def wallet_balance(db: AsyncSession, user_id: uuid.UUID) -> Balance:
     """A user's credit wallet in one query (zero when it has never been used)."""
-    row = await fetch_one(db, "SELECT balance, held FROM ledger_accounts WHERE owner_id = %s AND purpose = %s "
-                              "AND currency = %s", (user_id, WALLET, CREDITS))
+    row = await fetch_one(
+        db,
+        "SELECT balance, held FROM ledger_accounts WHERE owner_id = %s AND purpose = %s AND currency = %s",
+        (user_id, WALLET, CREDITS),
+    )
     return Balance(balance=row[0], held=row[1]) if row else Balance(0, 0)
 
 
@@ -165,10 +188,19 @@ def _merge(legs: Iterable[Leg]) -> list[Leg]:
     return [Leg(a, n) for a, n in sorted(totals.items()) if n]  # a fixed lock order avoids deadlocks
 
 
-async def post(db: AsyncSession, kind: str, legs: Iterable[Leg], *, key: str,
-               reference: tuple[str, object] | None = None, memo: str = "", data: dict | None = None,
-               created_by: uuid.UUID | None = None, reverses_id: uuid.UUID | None = None,
-               check_frozen: bool = True) -> Posted:
+async def post(
+    db: AsyncSession,
+    kind: str,
+    legs: Iterable[Leg],
+    *,
+    key: str,
+    reference: tuple[str, object] | None = None,
+    memo: str = "",
+    data: dict | None = None,
+    created_by: uuid.UUID | None = None,
+    reverses_id: uuid.UUID | None = None,
+    check_frozen: bool = True,
+) -> Posted:
     """Post one transaction. Replaying `key` returns the first transaction and moves nothing.
 
     Debits are conditional: a non-negative account that cannot cover a debit raises
@@ -179,37 +211,64 @@ async def post(db: AsyncSession, kind: str, legs: Iterable[Leg], *, key: str,
     if len(merged) < 2:
         raise ValueError("a transaction needs at least two non-zero legs")
     async with db.begin_nested():
-        return await _write(db, new_id(), kind, merged, key=key, reference=reference, memo=memo, data=data,
-                            created_by=created_by, reverses_id=reverses_id, check_frozen=check_frozen)
+        return await _write(
+            db,
+            new_id(),
+            kind,
+            merged,
+            key=key,
+            reference=reference,
+            memo=memo,
+            data=data,
+            created_by=created_by,
+            reverses_id=reverses_id,
+            check_frozen=check_frozen,
+        )
 
 
 _INSERT_TRANSACTION = (
     "INSERT INTO ledger_transactions (id, kind, idempotency_key, reference_type, reference_id, memo, metadata, "
     "created_by, reverses_id) VALUES (%(id)s, %(kind)s, %(key)s, %(ref_type)s, %(ref_id)s, %(memo)s, %(data)s, "
-    "%(created_by)s, %(reverses_id)s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+    "%(created_by)s, %(reverses_id)s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+)
 # The entries take their currency from their account; the rows returned are checked to sum to zero.
 _INSERT_ENTRIES = (
     "INSERT INTO ledger_entries (id, transaction_id, account_id, amount, currency) SELECT v.id, v.tx, v.account, "
     "v.amount, a.currency FROM (VALUES {rows}) AS v (id, tx, account, amount) JOIN ledger_accounts a "
-    "ON a.id = v.account RETURNING currency, amount")
+    "ON a.id = v.account RETURNING currency, amount"
+)
 _ENTRY = "(%s::uuid, %s::uuid, %s::uuid, %s::bigint)"
 # One statement for every leg: a debit must be covered (unless the account may go negative) and, when
 # asked, the account must not be frozen; `released` lowers the held amount in the same UPDATE (a capture).
 _MOVE = (
     "UPDATE ledger_accounts SET balance = balance + %(amount)s, held = held - %(released)s "
     "WHERE id = %(account)s AND (%(amount)s >= 0 OR ((allow_negative OR balance - held + %(released)s "
-    "+ %(amount)s >= 0) AND (NOT %(check_frozen)s OR frozen_at IS NULL))) RETURNING balance - held")
+    "+ %(amount)s >= 0) AND (NOT %(check_frozen)s OR frozen_at IS NULL))) RETURNING balance - held"
+)
 # A capture's legs cannot be refused (the debit is covered by the hold it releases); sent with the COMMIT,
 # and the CHECK constraint not_overdrawn still stands behind them.
-_MOVE_LAST = ("UPDATE ledger_accounts SET balance = balance + %(amount)s, held = held - %(released)s "
-              "WHERE id = %(account)s RETURNING balance - held")
+_MOVE_LAST = (
+    "UPDATE ledger_accounts SET balance = balance + %(amount)s, held = held - %(released)s "
+    "WHERE id = %(account)s RETURNING balance - held"
+)
 
 
-async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg], *, key: str,
-                 reference: tuple[str, object] | None, memo: str, data: dict | None = None,
-                 created_by: uuid.UUID | None = None, reverses_id: uuid.UUID | None = None,
-                 check_frozen: bool = True, unhold: tuple[uuid.UUID, int] | None = None,
-                 last: bool = False) -> Posted:
+async def _write(
+    db: AsyncSession,
+    tx_id: uuid.UUID,
+    kind: str,
+    merged: list[Leg],
+    *,
+    key: str,
+    reference: tuple[str, object] | None,
+    memo: str,
+    data: dict | None = None,
+    created_by: uuid.UUID | None = None,
+    reverses_id: uuid.UUID | None = None,
+    check_frozen: bool = True,
+    unhold: tuple[uuid.UUID, int] | None = None,
+    last: bool = False,
+) -> Posted:
     """The transaction row, the entries, then one UPDATE per account (in id order).
 
     `unhold` (account, amount) lowers that account's held amount in the same UPDATE (a capture).
@@ -220,9 +279,20 @@ async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg
     """
     conn = await driver(db)
     ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
-    cursor = await conn.execute(_INSERT_TRANSACTION, {
-        "id": tx_id, "kind": kind, "key": key, "ref_type": ref_type, "ref_id": ref_id, "memo": memo[:500],
-        "data": Jsonb(data or {}), "created_by": created_by, "reverses_id": reverses_id})
+    cursor = await conn.execute(
+        _INSERT_TRANSACTION,
+        {
+            "id": tx_id,
+            "kind": kind,
+            "key": key,
+            "ref_type": ref_type,
+            "ref_id": ref_id,
+            "memo": memo[:500],
+            "data": Jsonb(data or {}),
+            "created_by": created_by,
+            "reverses_id": reverses_id,
+        },
+    )
     if await cursor.fetchone() is None:
         cursor = await conn.execute("SELECT id FROM ledger_transactions WHERE idempotency_key = %s", (key,))
         return Posted((await cursor.fetchone())[0], replayed=True)
@@ -240,8 +310,12 @@ async def _write(db: AsyncSession, tx_id: uuid.UUID, kind: str, merged: list[Leg
     available: dict[uuid.UUID, int] = {}
     queued: dict[uuid.UUID, Last] = {}
     for leg in merged:
-        params = {"amount": leg.amount, "account": leg.account_id, "check_frozen": check_frozen,
-                  "released": unhold[1] if unhold is not None and unhold[0] == leg.account_id else 0}
+        params = {
+            "amount": leg.amount,
+            "account": leg.account_id,
+            "check_frozen": check_frozen,
+            "released": unhold[1] if unhold is not None and unhold[0] == leg.account_id else 0,
+        }
         if last:
             queued[leg.account_id] = at_commit(db, _MOVE_LAST, params)
             continue
@@ -260,34 +334,60 @@ async def refusal(db: AsyncSession, account_id: uuid.UUID) -> AppError:
     return AccountFrozen() if row.frozen_at is not None else InsufficientFunds()
 
 
-async def reverse(db: AsyncSession, transaction_id: uuid.UUID, *, memo: str = "",
-                  created_by: uuid.UUID | None = None, key: str | None = None) -> Posted:
+async def reverse(
+    db: AsyncSession,
+    transaction_id: uuid.UUID,
+    *,
+    memo: str = "",
+    created_by: uuid.UUID | None = None,
+    key: str | None = None,
+) -> Posted:
     """A transaction that undoes another one exactly (corrections never edit entries)."""
     original = await db.get(LedgerTransaction, transaction_id)
     if original is None:
         raise NotFound("No such transaction.")
     if original.reverses_id is not None:
         raise Invalid("A reversal cannot itself be reversed; post a new transaction instead.")
-    rows = (await db.execute(select(LedgerEntry.account_id, LedgerEntry.amount)
-                             .where(LedgerEntry.transaction_id == transaction_id))).all()
-    return await post(db, "reversal", [Leg(r.account_id, -r.amount) for r in rows],
-                      key=key or f"reverse:{transaction_id}", reference=("ledger_transaction", transaction_id),
-                      memo=memo or f"Reversal of {original.kind}", created_by=created_by,
-                      reverses_id=transaction_id, check_frozen=False)
+    rows = (
+        await db.execute(
+            select(LedgerEntry.account_id, LedgerEntry.amount).where(LedgerEntry.transaction_id == transaction_id)
+        )
+    ).all()
+    return await post(
+        db,
+        "reversal",
+        [Leg(r.account_id, -r.amount) for r in rows],
+        key=key or f"reverse:{transaction_id}",
+        reference=("ledger_transaction", transaction_id),
+        memo=memo or f"Reversal of {original.kind}",
+        created_by=created_by,
+        reverses_id=transaction_id,
+        check_frozen=False,
+    )
 
 
-_RESERVE = ("UPDATE ledger_accounts SET held = held + %(amount)s WHERE id = %(account)s AND frozen_at IS NULL "
-            "AND (allow_negative OR balance - held >= %(amount)s) RETURNING id")
+_RESERVE = (
+    "UPDATE ledger_accounts SET held = held + %(amount)s WHERE id = %(account)s AND frozen_at IS NULL "
+    "AND (allow_negative OR balance - held >= %(amount)s) RETURNING id"
+)
 _INSERT_HOLD = (
     "INSERT INTO ledger_holds (id, account_id, amount, idempotency_key, reference_type, reference_id, expires_at) "
     "VALUES (%(id)s, %(account)s, %(amount)s, %(key)s, %(ref_type)s, %(ref_id)s, %(expires_at)s) "
-    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+)
 _HOLD_BY_KEY = "SELECT id FROM ledger_holds WHERE idempotency_key = %s"
 
 
-async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str,
-               expires_at: dt.datetime | None = None, minutes: int = 15,
-               reference: tuple[str, object] | None = None) -> uuid.UUID:
+async def hold(
+    db: AsyncSession,
+    account_id: uuid.UUID,
+    amount: int,
+    *,
+    key: str,
+    expires_at: dt.datetime | None = None,
+    minutes: int = 15,
+    reference: tuple[str, object] | None = None,
+) -> uuid.UUID:
     """Reserve `amount` on an account; replaying `key` returns the same hold.
 
     The conditional UPDATE comes first (a refusal changes nothing, so no savepoint is needed); a replay
@@ -301,9 +401,20 @@ async def hold(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str
             return replayed[0]
         raise await refusal(db, account_id)
     ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
-    row = await (await conn.execute(_INSERT_HOLD, {
-        "id": new_id(), "account": account_id, "amount": amount, "key": key, "ref_type": ref_type, "ref_id": ref_id,
-        "expires_at": expires_at or utcnow() + dt.timedelta(minutes=minutes)})).fetchone()
+    row = await (
+        await conn.execute(
+            _INSERT_HOLD,
+            {
+                "id": new_id(),
+                "account": account_id,
+                "amount": amount,
+                "key": key,
+                "ref_type": ref_type,
+                "ref_id": ref_id,
+                "expires_at": expires_at or utcnow() + dt.timedelta(minutes=minutes),
+            },
+        )
+    ).fetchone()
     if row is None:
         await conn.execute("UPDATE ledger_accounts SET held = held - %s WHERE id = %s", (amount, account_id))
         return (await (await conn.execute(_HOLD_BY_KEY, (key,))).fetchone())[0]
@@ -315,11 +426,19 @@ _HOLD_LAST = (
     "WITH reserved AS (UPDATE ledger_accounts SET held = held + %(amount)s WHERE id = %(account)s "
     "AND frozen_at IS NULL AND (allow_negative OR balance - held >= %(amount)s) RETURNING id) "
     "INSERT INTO ledger_holds (id, account_id, amount, idempotency_key, reference_type, reference_id, expires_at) "
-    "SELECT %(id)s, id, %(amount)s, %(key)s, %(ref_type)s, %(ref_id)s, %(expires_at)s FROM reserved RETURNING id")
+    "SELECT %(id)s, id, %(amount)s, %(key)s, %(ref_type)s, %(ref_id)s, %(expires_at)s FROM reserved RETURNING id"
+)
 
 
-def hold_at_commit(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key: str, minutes: int = 15,
-                   reference: tuple[str, object] | None = None) -> tuple[uuid.UUID, Last]:
+def hold_at_commit(
+    db: AsyncSession,
+    account_id: uuid.UUID,
+    amount: int,
+    *,
+    key: str,
+    minutes: int = 15,
+    reference: tuple[str, object] | None = None,
+) -> tuple[uuid.UUID, Last]:
     """hold(), queued to go with the COMMIT (kit.db.at_commit): returns the hold's id and the queued
     statement, whose row is None after the commit when the reservation was refused (see `refusal`).
     Not replayable: a key used before makes the commit fail."""
@@ -327,14 +446,33 @@ def hold_at_commit(db: AsyncSession, account_id: uuid.UUID, amount: int, *, key:
         raise Invalid("A hold must be for a positive amount.", fields={"amount": "must be positive"})
     hold_id = new_id()
     ref_type, ref_id = (reference[0], str(reference[1])) if reference else (None, None)
-    return hold_id, at_commit(db, _HOLD_LAST, {
-        "id": hold_id, "account": account_id, "amount": amount, "key": key, "ref_type": ref_type, "ref_id": ref_id,
-        "expires_at": utcnow() + dt.timedelta(minutes=minutes)})
+    return hold_id, at_commit(
+        db,
+        _HOLD_LAST,
+        {
+            "id": hold_id,
+            "account": account_id,
+            "amount": amount,
+            "key": key,
+            "ref_type": ref_type,
+            "ref_id": ref_id,
+            "expires_at": utcnow() + dt.timedelta(minutes=minutes),
+        },
+    )
 
 
-async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterable[Leg] | uuid.UUID, *,
-                  kind: str, reference: tuple[str, object] | None = None, memo: str = "",
-                  data: dict | None = None, last: bool = False) -> Posted | None:
+async def capture(
+    db: AsyncSession,
+    hold_id: uuid.UUID,
+    amount: int,
+    to: Iterable[Leg] | uuid.UUID,
+    *,
+    kind: str,
+    reference: tuple[str, object] | None = None,
+    memo: str = "",
+    data: dict | None = None,
+    last: bool = False,
+) -> Posted | None:
     """Take `amount` (0..hold amount) of an open hold and release the rest, exactly once.
 
     `to` is the account that receives everything, or legs (positive amounts summing to `amount`).
@@ -347,10 +485,13 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
         raise Invalid("The captured amount cannot be negative.")
     conn = await driver(db)
     tx_id = new_id()
-    row = await (await conn.execute(
-        "UPDATE ledger_holds SET status = 'captured', captured = %(amount)s, settled_at = now(), "
-        "transaction_id = %(tx)s WHERE id = %(hold)s AND status = 'open' AND amount >= %(amount)s "
-        "RETURNING account_id, amount", {"amount": amount, "hold": hold_id, "tx": tx_id if amount else None})
+    row = await (
+        await conn.execute(
+            "UPDATE ledger_holds SET status = 'captured', captured = %(amount)s, settled_at = now(), "
+            "transaction_id = %(tx)s WHERE id = %(hold)s AND status = 'open' AND amount >= %(amount)s "
+            "RETURNING account_id, amount",
+            {"amount": amount, "hold": hold_id, "tx": tx_id if amount else None},
+        )
     ).fetchone()
     if row is None:
         await _hold_refusal(db, hold_id, amount)
@@ -365,9 +506,19 @@ async def capture(db: AsyncSession, hold_id: uuid.UUID, amount: int, to: Iterabl
     legs = [Leg(to, amount)] if isinstance(to, uuid.UUID) else list(to)
     if any(leg.account_id == account_id for leg in legs):
         raise ValueError("a hold cannot be captured into the account it holds")
-    return await _write(db, tx_id, kind, _merge([Leg(account_id, -amount), *legs]), key=f"hold:{hold_id}:capture",
-                        reference=reference or ("hold", hold_id), memo=memo, data=data, check_frozen=False,
-                        unhold=(account_id, held), last=last)
+    return await _write(
+        db,
+        tx_id,
+        kind,
+        _merge([Leg(account_id, -amount), *legs]),
+        key=f"hold:{hold_id}:capture",
+        reference=reference or ("hold", hold_id),
+        memo=memo,
+        data=data,
+        check_frozen=False,
+        unhold=(account_id, held),
+        last=last,
+    )
 
 
 async def _hold_refusal(db: AsyncSession, hold_id: uuid.UUID, amount: int):
@@ -382,21 +533,33 @@ async def _hold_refusal(db: AsyncSession, hold_id: uuid.UUID, amount: int):
 async def release(db: AsyncSession, hold_id: uuid.UUID, status: str = "released") -> bool:
     """Release an open hold; False if it was already captured, released or expired."""
     async with db.begin_nested():
-        row = (await db.execute(update(LedgerHold).where(LedgerHold.id == hold_id, LedgerHold.status == "open")
-                                .values(status=status, settled_at=utcnow())
-                                .returning(LedgerHold.account_id, LedgerHold.amount))).first()
+        row = (
+            await db.execute(
+                update(LedgerHold)
+                .where(LedgerHold.id == hold_id, LedgerHold.status == "open")
+                .values(status=status, settled_at=utcnow())
+                .returning(LedgerHold.account_id, LedgerHold.amount)
+            )
+        ).first()
         if row is None:
             return False
-        await db.execute(update(LedgerAccount).where(LedgerAccount.id == row.account_id)
-                         .values(held=LedgerAccount.held - row.amount))
+        await db.execute(
+            update(LedgerAccount).where(LedgerAccount.id == row.account_id).values(held=LedgerAccount.held - row.amount)
+        )
     return True
 
 
 async def expire_holds(db: AsyncSession, now: dt.datetime | None = None, batch: int = 500) -> int:
     """Release open holds past their expiry (run by a periodic job)."""
-    ids = list(await db.scalars(
-        select(LedgerHold.id).where(LedgerHold.status == "open", LedgerHold.expires_at <= (now or utcnow()))
-        .order_by(LedgerHold.expires_at).limit(batch).with_for_update(skip_locked=True)))
+    ids = list(
+        await db.scalars(
+            select(LedgerHold.id)
+            .where(LedgerHold.status == "open", LedgerHold.expires_at <= (now or utcnow()))
+            .order_by(LedgerHold.expires_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    )
     released = 0
     for hold_id in ids:
         released += await release(db, hold_id, status="expired")
@@ -406,25 +569,35 @@ async def expire_holds(db: AsyncSession, now: dt.datetime | None = None, batch: 
 async def freeze(db: AsyncSession, owner_id: uuid.UUID) -> int:
     """Freeze a user's outgoing money (all their accounts, a wallet made if none); returns accounts changed."""
     await account(db, owner_id, WALLET, CREDITS)
-    result = await db.execute(update(LedgerAccount).where(
-        LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_(None)).values(frozen_at=utcnow()))
+    result = await db.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_(None))
+        .values(frozen_at=utcnow())
+    )
     return result.rowcount
 
 
 async def unfreeze(db: AsyncSession, owner_id: uuid.UUID) -> int:
-    result = await db.execute(update(LedgerAccount).where(
-        LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_not(None)).values(frozen_at=None))
+    result = await db.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_not(None))
+        .values(frozen_at=None)
+    )
     return result.rowcount
 
 
 async def is_frozen(db: AsyncSession, owner_id: uuid.UUID) -> bool:
-    return bool(await db.scalar(select(func.count()).where(
-        LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_not(None))))
+    return bool(
+        await db.scalar(
+            select(func.count()).where(LedgerAccount.owner_id == owner_id, LedgerAccount.frozen_at.is_not(None))
+        )
+    )
 
 
 @dataclass(frozen=True)
 class Line:
     """One entry of an account's statement, with its transaction."""
+
     id: uuid.UUID
     amount: int
     currency: str
@@ -436,15 +609,32 @@ class Line:
     created_at: dt.datetime
 
 
-async def statement(db: AsyncSession, account_id: uuid.UUID, cursor: str | None, limit: int, *,
-                    kind: str | None = None, since: dt.datetime | None = None,
-                    until: dt.datetime | None = None) -> tuple[list[Line], str | None]:
+async def statement(
+    db: AsyncSession,
+    account_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+    *,
+    kind: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> tuple[list[Line], str | None]:
     """An account's entries, newest first, with optional filters; cursor paginated."""
-    stmt = (select(LedgerEntry.id, LedgerEntry.amount, LedgerEntry.currency, LedgerTransaction.kind,
-                   LedgerTransaction.memo, LedgerTransaction.reference_type, LedgerTransaction.reference_id,
-                   LedgerEntry.transaction_id, LedgerTransaction.created_at)
-            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-            .where(LedgerEntry.account_id == account_id))
+    stmt = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.amount,
+            LedgerEntry.currency,
+            LedgerTransaction.kind,
+            LedgerTransaction.memo,
+            LedgerTransaction.reference_type,
+            LedgerTransaction.reference_id,
+            LedgerEntry.transaction_id,
+            LedgerTransaction.created_at,
+        )
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.account_id == account_id)
+    )
     if kind:
         stmt = stmt.where(LedgerTransaction.kind == kind)
     if since:

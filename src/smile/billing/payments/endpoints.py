@@ -30,9 +30,12 @@ async def webhook(source: str, request: Request, db: DB) -> WebhookAck:
 
 
 @router.get("/payments", response_model=PaymentPage, responses=responses(401))
-async def payments(principal: CurrentUser, db: DB,
-                   cursor: Annotated[str | None, Query(description="next_cursor from the previous page")] = None,
-                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT) -> PaymentPage:
+async def payments(
+    principal: CurrentUser,
+    db: DB,
+    cursor: Annotated[str | None, Query(description="next_cursor from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> PaymentPage:
     """Your payments, newest first."""
     rows, next_cursor = await service.history(db, principal.id, cursor, limit)
     return PaymentPage(items=[PaymentOut.model_validate(p) for p in rows], next_cursor=next_cursor)
@@ -44,7 +47,8 @@ async def payment(payment_id: uuid.UUID, principal: CurrentUser, db: DB) -> Paym
 
 
 @router.post("/portal", response_model=PortalOut, responses=responses(401, 404))
-async def portal(principal: CurrentUser, db: DB,
-                 return_url: Annotated[LocalPath, Query(max_length=500)] = "/billing/payments") -> PortalOut:
+async def portal(
+    principal: CurrentUser, db: DB, return_url: Annotated[LocalPath, Query(max_length=500)] = "/billing/payments"
+) -> PortalOut:
     """A link where you manage saved cards and processor-side subscriptions."""
     return PortalOut(url=await service.portal_url(db, principal.id, return_url))

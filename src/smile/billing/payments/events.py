@@ -38,18 +38,23 @@ async def handle(event_row_id: uuid.UUID) -> None:
     database = runtime.current().db
     try:
         async with database.session() as db:
-            event = await db.scalar(select(PaymentEvent).where(PaymentEvent.id == event_row_id).with_for_update()
-                                    .execution_options(populate_existing=True))
+            event = await db.scalar(
+                select(PaymentEvent)
+                .where(PaymentEvent.id == event_row_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
             if event is None or event.handled_at is not None:
                 return
             await dispatch(db, event)
             event.handled_at, event.attempts, event.last_error = utcnow(), event.attempts + 1, None
     except Exception as exc:
         async with database.session() as db:
-            await db.execute(update(PaymentEvent).where(PaymentEvent.id == event_row_id,
-                                                        PaymentEvent.handled_at.is_(None))
-                             .values(attempts=PaymentEvent.attempts + 1,
-                                     last_error=f"{type(exc).__name__}: {exc}"[:2000]))
+            await db.execute(
+                update(PaymentEvent)
+                .where(PaymentEvent.id == event_row_id, PaymentEvent.handled_at.is_(None))
+                .values(attempts=PaymentEvent.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            )
         if not isinstance(exc, NotYet):
             log.exception("payment_event_failed", event=str(event_row_id))
         raise
@@ -84,8 +89,12 @@ async def _find(db: AsyncSession, source: str, obj: dict) -> Payment | None:
         where = Payment.charge_ref == obj["payment_intent"]
     if where is None:
         return None
-    return await db.scalar(select(Payment).where(where, Payment.provider == source).with_for_update()
-                           .execution_options(populate_existing=True))
+    return await db.scalar(
+        select(Payment)
+        .where(where, Payment.provider == source)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def _id(value) -> str | None:
@@ -110,9 +119,12 @@ async def _paid(db: AsyncSession, event: PaymentEvent, obj: dict) -> None:
     if payment.mode == "payment" and paid is not None and paid != payment.amount:
         log.error("payment_amount_mismatch", payment=str(payment.id), expected=payment.amount, got=paid)
         return
-    changed = await db.scalar(update(Payment).where(Payment.id == payment.id,
-                                                    Payment.status.in_(("pending", "declined")))
-                              .values(status="paid", paid_at=func.now()).returning(Payment.id))
+    changed = await db.scalar(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status.in_(("pending", "declined")))
+        .values(status="paid", paid_at=func.now())
+        .returning(Payment.id)
+    )
     if changed is None:
         return
     await db.refresh(payment)
@@ -128,9 +140,12 @@ async def _failed(db: AsyncSession, event: PaymentEvent, obj: dict) -> None:
         return
     status = "expired" if event.type == "checkout.session.expired" else "declined"
     error = (obj.get("last_payment_error") or {}).get("message") or status
-    changed = await db.scalar(update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
-                              .values(status=status, data=Payment.data.op("||")(
-                                  literal({"failure": str(error)[:300]}, JSONB))).returning(Payment.id))
+    changed = await db.scalar(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == "pending")
+        .values(status=status, data=Payment.data.op("||")(literal({"failure": str(error)[:300]}, JSONB)))
+        .returning(Payment.id)
+    )
     if changed is None:
         return
     await db.refresh(payment)
@@ -161,13 +176,17 @@ async def _apply_refund(db: AsyncSession, payment: Payment, item: dict) -> None:
     applied = func.coalesce(Payment.data["refunds"], literal({}, JSONB))
     new_total = Payment.refunded + amount
     changed = await db.scalar(
-        update(Payment).where(Payment.id == payment.id, ~applied.op("?")(literal(refund_id, String)),
-                              new_total <= Payment.amount)
-        .values(refunded=new_total,
-                status=case((new_total >= Payment.amount, "refunded"), else_="partially_refunded"),
-                data=func.jsonb_set(Payment.data, literal(["refunds"], ARRAY(Text)),
-                                    applied.op("||")(literal({refund_id: amount}, JSONB))))
-        .returning(Payment.id))
+        update(Payment)
+        .where(Payment.id == payment.id, ~applied.op("?")(literal(refund_id, String)), new_total <= Payment.amount)
+        .values(
+            refunded=new_total,
+            status=case((new_total >= Payment.amount, "refunded"), else_="partially_refunded"),
+            data=func.jsonb_set(
+                Payment.data, literal(["refunds"], ARRAY(Text)), applied.op("||")(literal({refund_id: amount}, JSONB))
+            ),
+        )
+        .returning(Payment.id)
+    )
     if changed is None:
         return
     await db.refresh(payment)
@@ -181,9 +200,16 @@ async def _wake_waiting(db: AsyncSession, payment_id: uuid.UUID, current: uuid.U
     """Re-queue this payment's events that were waiting for it to be paid."""
     from smile.billing.payments import tasks
 
-    waiting = (await db.scalars(select(PaymentEvent.id).where(
-        PaymentEvent.payment_id == payment_id, PaymentEvent.handled_at.is_(None), PaymentEvent.id != current,
-        PaymentEvent.attempts > 0))).all()
+    waiting = (
+        await db.scalars(
+            select(PaymentEvent.id).where(
+                PaymentEvent.payment_id == payment_id,
+                PaymentEvent.handled_at.is_(None),
+                PaymentEvent.id != current,
+                PaymentEvent.attempts > 0,
+            )
+        )
+    ).all()
     for event_id in waiting:
         await jobs.defer(db, tasks.handle_event, event_id=str(event_id))
 
@@ -191,8 +217,21 @@ async def _wake_waiting(db: AsyncSession, payment_id: uuid.UUID, current: uuid.U
 async def stale(db: AsyncSession, older_than_seconds: int, limit: int = 500) -> list[uuid.UUID]:
     """Unhandled events older than the given age with no job waiting (e.g. theirs died with a killed worker)."""
     cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
-    return list((await db.scalars(select(PaymentEvent.id).where(
-        PaymentEvent.handled_at.is_(None), PaymentEvent.received_at < cutoff, PaymentEvent.attempts < 50,
-        text("NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = 'payments.handle_event' "
-             "AND j.status = 'todo' AND j.args->>'event_id' = payment_events.id::text)"))
-        .order_by(PaymentEvent.received_at).limit(limit))).all())
+    return list(
+        (
+            await db.scalars(
+                select(PaymentEvent.id)
+                .where(
+                    PaymentEvent.handled_at.is_(None),
+                    PaymentEvent.received_at < cutoff,
+                    PaymentEvent.attempts < 50,
+                    text(
+                        "NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = 'payments.handle_event' "
+                        "AND j.status = 'todo' AND j.args->>'event_id' = payment_events.id::text)"
+                    ),
+                )
+                .order_by(PaymentEvent.received_at)
+                .limit(limit)
+            )
+        ).all()
+    )

@@ -45,6 +45,7 @@ def paid(purpose: str):
     def register(fn: PaidHandler) -> PaidHandler:
         PAID[purpose] = fn
         return fn
+
     return register
 
 
@@ -52,6 +53,7 @@ def failed(purpose: str):
     def register(fn: PaidHandler) -> PaidHandler:
         FAILED[purpose] = fn
         return fn
+
     return register
 
 
@@ -59,6 +61,7 @@ def refunded(purpose: str):
     def register(fn: RefundHandler) -> RefundHandler:
         REFUNDED[purpose] = fn
         return fn
+
     return register
 
 
@@ -66,4 +69,5 @@ def event(event_type: str):
     def register(fn: EventHandler) -> EventHandler:
         EVENTS.setdefault(event_type, []).append(fn)
         return fn
+
     return register

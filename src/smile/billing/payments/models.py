@@ -42,8 +42,9 @@ class Payment(IdMixin, TimestampMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     data: Mapped[dict] = mapped_column("metadata", JSONB, default=dict, server_default=text("'{}'::jsonb"))
     paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class PaymentEvent(IdMixin, Base):

@@ -36,16 +36,29 @@ def _target(url: str, payment: Payment) -> str:
 @router.get("/billing/sandbox/checkout/{payment_id}", response_class=HTMLResponse)
 async def checkout_page(request: Request, payment_id: uuid.UUID, me: CurrentUser, db: DB) -> Response:
     payment = await _sandbox_payment(db, me, payment_id)
-    return render(request, "billing/payments/checkout.html", {
-        "payment": payment, "price": money(payment.amount, payment.currency), "open": payment.status in OPEN,
-        "success_url": _target(payment.data.get("success_url", "/"), payment),
-        "saved_card": await service.saved_card(db, me.id)})
+    return render(
+        request,
+        "billing/payments/checkout.html",
+        {
+            "payment": payment,
+            "price": money(payment.amount, payment.currency),
+            "open": payment.status in OPEN,
+            "success_url": _target(payment.data.get("success_url", "/"), payment),
+            "saved_card": await service.saved_card(db, me.id),
+        },
+    )
 
 
 @router.post("/billing/sandbox/checkout/{payment_id}")
-async def checkout_submit(request: Request, payment_id: uuid.UUID, me: CurrentUser, db: DB,
-                          action: Annotated[str, Form()], save_card: Annotated[bool, Form()] = False,
-                          renewals_decline: Annotated[bool, Form()] = False) -> Response:
+async def checkout_submit(
+    request: Request,
+    payment_id: uuid.UUID,
+    me: CurrentUser,
+    db: DB,
+    action: Annotated[str, Form()],
+    save_card: Annotated[bool, Form()] = False,
+    renewals_decline: Annotated[bool, Form()] = False,
+) -> Response:
     """Pay, Decline or Abandon: emits the signed Stripe-shaped event through the webhook pipeline."""
     payment = await _sandbox_payment(db, me, payment_id)
     success = _target(payment.data.get("success_url", "/"), payment)
@@ -62,8 +75,9 @@ async def checkout_submit(request: Request, payment_id: uuid.UUID, me: CurrentUs
         return redirect(success, request)
     if action == "decline":
         intent = sandbox.intent_object(payment, "requires_payment_method", "Your card was declined.")
-        await sandbox.emit(db, sandbox.event(f"evt_sbx_{payment.id.hex}_declined", "payment_intent.payment_failed",
-                                             intent))
+        await sandbox.emit(
+            db, sandbox.event(f"evt_sbx_{payment.id.hex}_declined", "payment_intent.payment_failed", intent)
+        )
         flash(request, "The sandbox card was declined.", "error")
         return redirect(cancel, request)
     if action == "abandon":
@@ -76,8 +90,11 @@ async def checkout_submit(request: Request, payment_id: uuid.UUID, me: CurrentUs
 
 @router.get("/billing/sandbox/portal", response_class=HTMLResponse)
 async def portal_page(request: Request, me: CurrentUser, db: DB, return_url: str = "/billing/payments") -> Response:
-    return render(request, "billing/payments/portal.html", {
-        "saved_card": await service.saved_card(db, me.id), "return_url": safe_next(return_url, "/billing/payments")})
+    return render(
+        request,
+        "billing/payments/portal.html",
+        {"saved_card": await service.saved_card(db, me.id), "return_url": safe_next(return_url, "/billing/payments")},
+    )
 
 
 @router.post("/billing/sandbox/portal/forget-card")
@@ -90,6 +107,11 @@ async def forget_card(request: Request, me: CurrentUser, db: DB) -> Response:
 @router.get("/billing/payments", response_class=HTMLResponse)
 async def history_page(request: Request, me: CurrentUser, db: DB, cursor: str | None = None) -> Response:
     rows, next_cursor = await service.history(db, me.id, cursor, 30)
-    return render(request, "billing/payments/history.html", {
-        "payments": [(p, money(p.amount, p.currency), money(p.refunded, p.currency)) for p in rows],
-        "more_url": f"/billing/payments?cursor={next_cursor}" if next_cursor else None})
+    return render(
+        request,
+        "billing/payments/history.html",
+        {
+            "payments": [(p, money(p.amount, p.currency), money(p.refunded, p.currency)) for p in rows],
+            "more_url": f"/billing/payments?cursor={next_cursor}" if next_cursor else None,
+        },
+    )

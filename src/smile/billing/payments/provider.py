@@ -18,6 +18,7 @@ class CheckoutSession:
 @dataclass(frozen=True)
 class Recurring:
     """Turns a checkout into a subscription's first payment."""
+
     interval: str  # month | year
     trial_days: int
     plan_ref: str  # our plan's id (Stripe: looked up or created as a price)
@@ -26,8 +27,9 @@ class Recurring:
 class PaymentProvider(Protocol):
     name: str  # "sandbox" | "stripe": also the webhook source
 
-    async def create_checkout(self, payment: Payment, *, success_url: str, cancel_url: str,
-                              recurring: Recurring | None = None) -> CheckoutSession:
+    async def create_checkout(
+        self, payment: Payment, *, success_url: str, cancel_url: str, recurring: Recurring | None = None
+    ) -> CheckoutSession:
         """Start a hosted checkout for `payment` (amount, currency, description; metadata payment_id)."""
 
     async def refund(self, payment: Payment, amount: int, *, key: str) -> str:

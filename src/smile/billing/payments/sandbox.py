@@ -69,8 +69,15 @@ def customer_ref(user_id: uuid.UUID) -> str:
 
 
 def event(event_id: str, type_: str, obj: dict) -> dict:
-    return {"id": event_id, "object": "event", "api_version": API_VERSION, "created": int(time.time()),
-            "livemode": False, "type": type_, "data": {"object": obj}}
+    return {
+        "id": event_id,
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": int(time.time()),
+        "livemode": False,
+        "type": type_,
+        "data": {"object": obj},
+    }
 
 
 async def emit(db: AsyncSession, evt: dict) -> None:
@@ -82,11 +89,20 @@ async def emit(db: AsyncSession, evt: dict) -> None:
 
 
 def checkout_object(payment: Payment) -> dict:
-    obj = {"id": payment.provider_ref, "object": "checkout.session", "mode": payment.mode,
-           "amount_total": payment.amount, "currency": payment.currency.lower(),
-           "customer": customer_ref(payment.user_id), "client_reference_id": str(payment.id),
-           "metadata": {"payment_id": str(payment.id)}, "payment_intent": None, "subscription": None,
-           "payment_status": "unpaid", "status": "open"}
+    obj = {
+        "id": payment.provider_ref,
+        "object": "checkout.session",
+        "mode": payment.mode,
+        "amount_total": payment.amount,
+        "currency": payment.currency.lower(),
+        "customer": customer_ref(payment.user_id),
+        "client_reference_id": str(payment.id),
+        "metadata": {"payment_id": str(payment.id)},
+        "payment_intent": None,
+        "subscription": None,
+        "payment_status": "unpaid",
+        "status": "open",
+    }
     if payment.mode == "subscription":
         obj["subscription"] = f"sub_sbx_{payment.id.hex}"
     else:
@@ -95,9 +111,15 @@ def checkout_object(payment: Payment) -> dict:
 
 
 def intent_object(payment: Payment, status: str, error: str | None = None) -> dict:
-    obj = {"id": f"pi_sbx_{payment.id.hex}", "object": "payment_intent", "amount": payment.amount,
-           "currency": payment.currency.lower(), "customer": customer_ref(payment.user_id), "status": status,
-           "metadata": {"payment_id": str(payment.id)}}
+    obj = {
+        "id": f"pi_sbx_{payment.id.hex}",
+        "object": "payment_intent",
+        "amount": payment.amount,
+        "currency": payment.currency.lower(),
+        "customer": customer_ref(payment.user_id),
+        "status": status,
+        "metadata": {"payment_id": str(payment.id)},
+    }
     if error:
         obj["last_payment_error"] = {"code": "card_declined", "message": error}
     return obj
@@ -106,11 +128,14 @@ def intent_object(payment: Payment, status: str, error: str | None = None) -> di
 class SandboxProvider:
     name = "sandbox"
 
-    async def create_checkout(self, payment: Payment, *, success_url: str, cancel_url: str,
-                              recurring: Recurring | None = None) -> CheckoutSession:
-        return CheckoutSession(provider_ref=f"cs_sbx_{payment.id.hex}",
-                               url=f"/billing/sandbox/checkout/{payment.id}",
-                               customer_ref=customer_ref(payment.user_id))
+    async def create_checkout(
+        self, payment: Payment, *, success_url: str, cancel_url: str, recurring: Recurring | None = None
+    ) -> CheckoutSession:
+        return CheckoutSession(
+            provider_ref=f"cs_sbx_{payment.id.hex}",
+            url=f"/billing/sandbox/checkout/{payment.id}",
+            customer_ref=customer_ref(payment.user_id),
+        )
 
     async def refund(self, payment: Payment, amount: int, *, key: str) -> str:
         return ref("re", payment.id, key)

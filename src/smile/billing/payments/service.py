@@ -67,9 +67,21 @@ async def for_user(db: AsyncSession, user_id: uuid.UUID, payment_id: uuid.UUID) 
     return payment
 
 
-async def start_checkout(db: AsyncSession, user_id: uuid.UUID, *, purpose: str, reference_id: str, amount: int,
-                         currency: str, description: str, key: str, success_url: str, cancel_url: str,
-                         recurring: Recurring | None = None, data: dict | None = None) -> Payment:
+async def start_checkout(
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    purpose: str,
+    reference_id: str,
+    amount: int,
+    currency: str,
+    description: str,
+    key: str,
+    success_url: str,
+    cancel_url: str,
+    recurring: Recurring | None = None,
+    data: dict | None = None,
+) -> Payment:
     """Create (or, for a key seen before, return) a pending payment and its hosted checkout."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise Invalid("The amount must be a positive whole number of minor units.", fields={"amount": "invalid"})
@@ -79,29 +91,48 @@ async def start_checkout(db: AsyncSession, user_id: uuid.UUID, *, purpose: str, 
     prov = provider()
     extra: dict[str, Any] = {**(data or {}), "success_url": success_url, "cancel_url": cancel_url}
     if recurring:
-        extra["recurring"] = {"interval": recurring.interval, "trial_days": recurring.trial_days,
-                              "plan_ref": recurring.plan_ref}
-    inserted = await db.scalar(insert(Payment).values(
-        id=new_id(), user_id=user_id, purpose=purpose, reference_id=str(reference_id)[:100],
-        description=description[:300], amount=amount, currency=currency,
-        mode="subscription" if recurring else "payment", provider=prov.name, idempotency_key=key, data=extra,
-    ).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Payment.id))
-    payment = await db.scalar(select(Payment).where(Payment.idempotency_key == key)
-                              .execution_options(populate_existing=True))
+        extra["recurring"] = {
+            "interval": recurring.interval,
+            "trial_days": recurring.trial_days,
+            "plan_ref": recurring.plan_ref,
+        }
+    inserted = await db.scalar(
+        insert(Payment)
+        .values(
+            id=new_id(),
+            user_id=user_id,
+            purpose=purpose,
+            reference_id=str(reference_id)[:100],
+            description=description[:300],
+            amount=amount,
+            currency=currency,
+            mode="subscription" if recurring else "payment",
+            provider=prov.name,
+            idempotency_key=key,
+            data=extra,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Payment.id)
+    )
+    payment = await db.scalar(
+        select(Payment).where(Payment.idempotency_key == key).execution_options(populate_existing=True)
+    )
     assert payment is not None
     if inserted is None:
-        if (payment.user_id, payment.purpose, payment.amount, payment.currency) != (user_id, purpose, amount,
-                                                                                    currency):
-            raise Conflict("This idempotency key was already used for a different payment.",
-                           code="idempotency_key_reused")
+        if (payment.user_id, payment.purpose, payment.amount, payment.currency) != (user_id, purpose, amount, currency):
+            raise Conflict(
+                "This idempotency key was already used for a different payment.", code="idempotency_key_reused"
+            )
         if payment.checkout_url:
             return payment
     if payment.customer_ref is None:  # reuse the processor's customer of this user's earlier payments
-        payment.customer_ref = await db.scalar(select(Payment.customer_ref).where(
-            Payment.user_id == user_id, Payment.provider == prov.name, Payment.customer_ref.is_not(None))
-            .order_by(Payment.id.desc()).limit(1))
-    session = await prov.create_checkout(payment, success_url=success_url, cancel_url=cancel_url,
-                                         recurring=recurring)
+        payment.customer_ref = await db.scalar(
+            select(Payment.customer_ref)
+            .where(Payment.user_id == user_id, Payment.provider == prov.name, Payment.customer_ref.is_not(None))
+            .order_by(Payment.id.desc())
+            .limit(1)
+        )
+    session = await prov.create_checkout(payment, success_url=success_url, cancel_url=cancel_url, recurring=recurring)
     payment.provider_ref, payment.checkout_url = session.provider_ref, session.url
     payment.customer_ref = session.customer_ref or payment.customer_ref
     await db.flush()
@@ -123,36 +154,75 @@ async def refund(db: AsyncSession, payment_id: uuid.UUID, amount: int, *, key: s
     pending = sum(r["amount"] for r in requests.values() if r["refund_id"] not in applied)
     available = payment.amount - payment.refunded - pending
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= available:
-        raise Invalid(f"The refund must be between 1 and {available} (minor units) for this payment.",
-                      fields={"amount": "out of range"})
+        raise Invalid(
+            f"The refund must be between 1 and {available} (minor units) for this payment.",
+            fields={"amount": "out of range"},
+        )
     prov = provider_for(payment.provider)
     refund_id = await prov.refund(payment, amount, key=key)
     requests[key] = {"amount": amount, "refund_id": refund_id, "reason": reason[:200]}
     payment.data = {**payment.data, "refund_requests": requests}
     await db.flush()
     if prov.name == "sandbox":
-        await sandbox.emit(db, sandbox.event(f"evt_{refund_id}", "charge.refunded", {
-            "id": f"ch_sbx_{payment.id.hex}", "object": "charge", "payment_intent": payment.charge_ref,
-            "amount": payment.amount, "amount_refunded": payment.refunded + pending + amount,
-            "currency": payment.currency.lower(), "metadata": {"payment_id": str(payment.id)},
-            "refunds": {"object": "list", "data": [{
-                "id": refund_id, "object": "refund", "amount": amount, "status": "succeeded",
-                "payment_intent": payment.charge_ref, "reason": "requested_by_customer",
-                "metadata": {"payment_id": str(payment.id), "key": key}}]}}))
+        await sandbox.emit(
+            db,
+            sandbox.event(
+                f"evt_{refund_id}",
+                "charge.refunded",
+                {
+                    "id": f"ch_sbx_{payment.id.hex}",
+                    "object": "charge",
+                    "payment_intent": payment.charge_ref,
+                    "amount": payment.amount,
+                    "amount_refunded": payment.refunded + pending + amount,
+                    "currency": payment.currency.lower(),
+                    "metadata": {"payment_id": str(payment.id)},
+                    "refunds": {
+                        "object": "list",
+                        "data": [
+                            {
+                                "id": refund_id,
+                                "object": "refund",
+                                "amount": amount,
+                                "status": "succeeded",
+                                "payment_intent": payment.charge_ref,
+                                "reason": "requested_by_customer",
+                                "metadata": {"payment_id": str(payment.id), "key": key},
+                            }
+                        ],
+                    },
+                },
+            ),
+        )
 
 
-async def transfer(db: AsyncSession, *, amount: int, currency: str, destination: str, key: str,
-                   description: str) -> str:
+async def transfer(
+    db: AsyncSession, *, amount: int, currency: str, destination: str, key: str, description: str
+) -> str:
     """Send a payout (Stripe: a Connect transfer; sandbox: a fake id and a transfer.created event)."""
     if not isinstance(amount, int) or amount <= 0:
         raise Invalid("The transfer amount must be positive.", fields={"amount": "invalid"})
     prov = provider()
-    transfer_id = await prov.transfer(amount=amount, currency=currency.upper(), destination=destination, key=key,
-                                      description=description)
+    transfer_id = await prov.transfer(
+        amount=amount, currency=currency.upper(), destination=destination, key=key, description=description
+    )
     if prov.name == "sandbox":
-        await sandbox.emit(db, sandbox.event(f"evt_{transfer_id}", "transfer.created", {
-            "id": transfer_id, "object": "transfer", "amount": amount, "currency": currency.lower(),
-            "destination": destination, "description": description, "metadata": {"key": key}}))
+        await sandbox.emit(
+            db,
+            sandbox.event(
+                f"evt_{transfer_id}",
+                "transfer.created",
+                {
+                    "id": transfer_id,
+                    "object": "transfer",
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "destination": destination,
+                    "description": description,
+                    "metadata": {"key": key},
+                },
+            ),
+        )
     return transfer_id
 
 
@@ -161,7 +231,9 @@ async def saved_card(db: AsyncSession, user_id: uuid.UUID) -> str | None:
     return await db.scalar(
         select(Payment.data["sandbox_card"].astext)
         .where(Payment.user_id == user_id, Payment.provider == "sandbox", Payment.data.has_key("sandbox_card"))
-        .order_by(Payment.id.desc()).limit(1))
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
 
 
 async def remember_card(db: AsyncSession, payment: Payment, card: str) -> None:
@@ -171,8 +243,11 @@ async def remember_card(db: AsyncSession, payment: Payment, card: str) -> None:
 
 
 async def forget_card(db: AsyncSession, user_id: uuid.UUID) -> None:
-    await db.execute(update(Payment).where(Payment.user_id == user_id, Payment.provider == "sandbox")
-                     .values(data=Payment.data.op("-")(literal("sandbox_card"))))
+    await db.execute(
+        update(Payment)
+        .where(Payment.user_id == user_id, Payment.provider == "sandbox")
+        .values(data=Payment.data.op("-")(literal("sandbox_card")))
+    )
 
 
 async def charge_saved(db: AsyncSession, payment: Payment) -> None:
@@ -184,19 +259,34 @@ async def charge_saved(db: AsyncSession, payment: Payment) -> None:
         payment.charge_ref = f"pi_sbx_{payment.id.hex}"
         await db.flush()
     if card == "ok":
-        await sandbox.emit(db, sandbox.event(f"evt_sbx_{payment.id.hex}_paid", "payment_intent.succeeded",
-                                             sandbox.intent_object(payment, "succeeded")))
+        await sandbox.emit(
+            db,
+            sandbox.event(
+                f"evt_sbx_{payment.id.hex}_paid",
+                "payment_intent.succeeded",
+                sandbox.intent_object(payment, "succeeded"),
+            ),
+        )
     else:
         why = "Your card was declined." if card else "No saved card."
-        await sandbox.emit(db, sandbox.event(f"evt_sbx_{payment.id.hex}_declined", "payment_intent.payment_failed",
-                                             sandbox.intent_object(payment, "requires_payment_method", why)))
+        await sandbox.emit(
+            db,
+            sandbox.event(
+                f"evt_sbx_{payment.id.hex}_declined",
+                "payment_intent.payment_failed",
+                sandbox.intent_object(payment, "requires_payment_method", why),
+            ),
+        )
 
 
 async def portal_url(db: AsyncSession, user_id: uuid.UUID, return_url: str) -> str:
     """Where the user manages saved cards and processor-side subscriptions."""
-    customer = await db.scalar(select(Payment.customer_ref).where(
-        Payment.user_id == user_id, Payment.customer_ref.is_not(None), Payment.provider == provider().name)
-        .order_by(Payment.id.desc()).limit(1))
+    customer = await db.scalar(
+        select(Payment.customer_ref)
+        .where(Payment.user_id == user_id, Payment.customer_ref.is_not(None), Payment.provider == provider().name)
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
     if customer is None:
         raise NotFound("There is nothing to manage yet: no card has been used.")
     return await provider().portal_url(customer, return_url)
@@ -219,21 +309,33 @@ async def receive(db: AsyncSession, source: str, body: bytes, signature: str | N
     from smile.billing.payments import tasks
 
     event = provider_for(source).verify_event(body, signature)
-    row_id = await db.scalar(insert(PaymentEvent).values(
-        id=new_id(), source=source, event_id=event["id"][:200], type=event["type"][:100], payload=event,
-        payment_id=_payment_id(event),
-    ).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(PaymentEvent.id))
+    row_id = await db.scalar(
+        insert(PaymentEvent)
+        .values(
+            id=new_id(),
+            source=source,
+            event_id=event["id"][:200],
+            type=event["type"][:100],
+            payload=event,
+            payment_id=_payment_id(event),
+        )
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(PaymentEvent.id)
+    )
     if row_id is None:
-        existing = await db.scalar(select(PaymentEvent.id).where(PaymentEvent.source == source,
-                                                                 PaymentEvent.event_id == event["id"][:200]))
+        existing = await db.scalar(
+            select(PaymentEvent.id).where(PaymentEvent.source == source, PaymentEvent.event_id == event["id"][:200])
+        )
         return existing, True
     await jobs.defer(db, tasks.handle_event, event_id=str(row_id))
     log.info("payment_event_received", source=source, type=event["type"], event_id=event["id"])
     return row_id, False
 
 
-async def history(db: AsyncSession, user_id: uuid.UUID, cursor: str | None, limit: int) -> tuple[list[Payment],
-                                                                                                  str | None]:
-    rows = (await db.scalars(keyset(select(Payment).where(Payment.user_id == user_id), Payment.id, cursor,
-                                    limit))).all()
+async def history(
+    db: AsyncSession, user_id: uuid.UUID, cursor: str | None, limit: int
+) -> tuple[list[Payment], str | None]:
+    rows = (
+        await db.scalars(keyset(select(Payment).where(Payment.user_id == user_id), Payment.id, cursor, limit))
+    ).all()
     return page_of(list(rows), limit)

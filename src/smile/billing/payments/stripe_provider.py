@@ -28,11 +28,13 @@ def _errors():
     try:
         yield
     except stripe.InvalidRequestError as exc:
-        raise Conflict(f"The payment processor refused the request: {exc.user_message or exc}",
-                       code="processor_refused") from None
+        raise Conflict(
+            f"The payment processor refused the request: {exc.user_message or exc}", code="processor_refused"
+        ) from None
     except stripe.StripeError as exc:
-        raise ProcessorError(f"The payment processor could not be reached or failed: {exc.user_message or exc}. "
-                             "Try again in a moment.") from None
+        raise ProcessorError(
+            f"The payment processor could not be reached or failed: {exc.user_message or exc}. Try again in a moment."
+        ) from None
 
 
 def _absolute(url: str) -> str:
@@ -52,22 +54,32 @@ class StripeProvider:
     @property
     def client(self) -> stripe.StripeClient:
         if not self.api_key:
-            raise ProcessorError("Stripe is not configured: set SMILE_STRIPE_SECRET_KEY.", status=503,
-                                 code="processor_not_configured")
+            raise ProcessorError(
+                "Stripe is not configured: set SMILE_STRIPE_SECRET_KEY.", status=503, code="processor_not_configured"
+            )
         if self._client is None:
-            self._client = stripe.StripeClient(self.api_key, base_addresses=self._bases or {},
-                                               http_client=stripe.HTTPXClient(), max_network_retries=2)
+            self._client = stripe.StripeClient(
+                self.api_key, base_addresses=self._bases or {}, http_client=stripe.HTTPXClient(), max_network_retries=2
+            )
         return self._client
 
-    async def create_checkout(self, payment: Payment, *, success_url: str, cancel_url: str,
-                              recurring: Recurring | None = None) -> CheckoutSession:
+    async def create_checkout(
+        self, payment: Payment, *, success_url: str, cancel_url: str, recurring: Recurring | None = None
+    ) -> CheckoutSession:
         metadata = {"payment_id": str(payment.id), "purpose": payment.purpose}
-        price_data: dict = {"currency": payment.currency.lower(), "unit_amount": payment.amount,
-                            "product_data": {"name": payment.description[:250] or payment.purpose}}
-        params: dict = {"mode": "subscription" if recurring else "payment",
-                        "success_url": _absolute(success_url), "cancel_url": _absolute(cancel_url),
-                        "client_reference_id": str(payment.id), "metadata": metadata,
-                        "line_items": [{"quantity": 1, "price_data": price_data}]}
+        price_data: dict = {
+            "currency": payment.currency.lower(),
+            "unit_amount": payment.amount,
+            "product_data": {"name": payment.description[:250] or payment.purpose},
+        }
+        params: dict = {
+            "mode": "subscription" if recurring else "payment",
+            "success_url": _absolute(success_url),
+            "cancel_url": _absolute(cancel_url),
+            "client_reference_id": str(payment.id),
+            "metadata": metadata,
+            "line_items": [{"quantity": 1, "price_data": price_data}],
+        }
         if recurring:
             price_data["recurring"] = {"interval": recurring.interval}
             price_data["product_data"]["metadata"] = {"plan": recurring.plan_ref}
@@ -82,10 +94,12 @@ class StripeProvider:
             params["customer_creation"] = "always"
         with _errors():
             session = await self.client.v1.checkout.sessions.create_async(
-                params, options={"idempotency_key": f"checkout:{payment.id}"})
+                params, options={"idempotency_key": f"checkout:{payment.id}"}
+            )
         customer = session.to_dict().get("customer")
-        return CheckoutSession(provider_ref=session["id"], url=session["url"],
-                               customer_ref=customer if isinstance(customer, str) else None)
+        return CheckoutSession(
+            provider_ref=session["id"], url=session["url"], customer_ref=customer if isinstance(customer, str) else None
+        )
 
     async def refund(self, payment: Payment, amount: int, *, key: str) -> str:
         params: dict = {"amount": amount, "metadata": {"payment_id": str(payment.id), "key": key[:500]}}
@@ -105,30 +119,40 @@ class StripeProvider:
     async def portal_url(self, customer_ref: str, return_url: str) -> str:
         with _errors():
             session = await self.client.v1.billing_portal.sessions.create_async(
-                {"customer": customer_ref, "return_url": _absolute(return_url)})
+                {"customer": customer_ref, "return_url": _absolute(return_url)}
+            )
         return session["url"]
 
     async def transfer(self, *, amount: int, currency: str, destination: str, key: str, description: str) -> str:
         with _errors():
             transfer = await self.client.v1.transfers.create_async(
-                {"amount": amount, "currency": currency.lower(), "destination": destination,
-                 "description": description[:350], "metadata": {"key": key[:500]}},
-                options={"idempotency_key": f"transfer:{key}"})
+                {
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "destination": destination,
+                    "description": description[:350],
+                    "metadata": {"key": key[:500]},
+                },
+                options={"idempotency_key": f"transfer:{key}"},
+            )
         return transfer["id"]
 
     async def cancel_subscription(self, subscription_ref: str, *, at_period_end: bool, key: str) -> None:
         with _errors():
             if at_period_end:
                 await self.client.v1.subscriptions.update_async(
-                    subscription_ref, {"cancel_at_period_end": True}, options={"idempotency_key": f"cancel:{key}"})
+                    subscription_ref, {"cancel_at_period_end": True}, options={"idempotency_key": f"cancel:{key}"}
+                )
             else:
                 await self.client.v1.subscriptions.cancel_async(
-                    subscription_ref, options={"idempotency_key": f"cancel:{key}"})
+                    subscription_ref, options={"idempotency_key": f"cancel:{key}"}
+                )
 
     async def resume_subscription(self, subscription_ref: str, *, key: str) -> None:
         with _errors():
             await self.client.v1.subscriptions.update_async(
-                subscription_ref, {"cancel_at_period_end": False}, options={"idempotency_key": f"resume:{key}"})
+                subscription_ref, {"cancel_at_period_end": False}, options={"idempotency_key": f"resume:{key}"}
+            )
 
     def verify_event(self, body: bytes, signature: str | None) -> dict:
         """stripe.Webhook.construct_event on the raw body, then the plain event dict."""

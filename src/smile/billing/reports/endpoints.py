@@ -33,37 +33,62 @@ Until = Annotated[dt.date | None, Query(description="Last day (UTC, inclusive), 
 
 
 async def _report(db, period: str, since, until) -> Report:
-    return await service.report(db, currency=runtime.current().settings.currency, period=period, since=since,
-                                until=until)
+    return await service.report(
+        db, currency=runtime.current().settings.currency, period=period, since=since, until=until
+    )
 
 
 @router.get("/report", response_model=Report, summary="GMV, revenue, fees, refunds and payouts by period")
-async def report(db: DB, admin: AdminUser, period: Period = "day", since: Since = None,
-                 until: Until = None) -> Report:
+async def report(db: DB, admin: AdminUser, period: Period = "day", since: Since = None, until: Until = None) -> Report:
     """Per period (UTC day, ISO week or month): GMV (paid payments + sales paid with credits), revenue, fees,
     refunds, payouts paid and credits spent; with totals and the balances outstanding now. Without `since`,
     the last 30 days, 12 weeks or 12 months up to `until` (default today)."""
     return await _report(db, period, since, until)
 
 
-@router.get("/report.csv", summary="The financial report as CSV",
-            responses={200: {"content": {"text/csv": {}}, "description": "One line per period and a total"}})
-async def report_csv(db: DB, admin: AdminUser, period: Period = "day", since: Since = None,
-                     until: Until = None) -> Response:
+@router.get(
+    "/report.csv",
+    summary="The financial report as CSV",
+    responses={200: {"content": {"text/csv": {}}, "description": "One line per period and a total"}},
+)
+async def report_csv(
+    db: DB, admin: AdminUser, period: Period = "day", since: Since = None, until: Until = None
+) -> Response:
     rep = await _report(db, period, since, until)
     name = f"smile-finance-{rep.period}-{rep.since}-{rep.until}.csv"
-    return Response(service.to_csv(rep), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        service.to_csv(rep),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/journal", response_model=Page[JournalTransaction], summary="Ledger transactions, newest first")
-async def list_journal(db: DB, admin: AdminUser, kind: Text = None, user: Text = None, account: Text = None,
-                       reference: Text = None, since: dt.date | None = None, until: dt.date | None = None,
-                       cursor: Text = None, limit: Limit = DEFAULT_LIMIT) -> Page[JournalTransaction]:
+async def list_journal(
+    db: DB,
+    admin: AdminUser,
+    kind: Text = None,
+    user: Text = None,
+    account: Text = None,
+    reference: Text = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    cursor: Text = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[JournalTransaction]:
     """`user`: username or id (transactions touching their accounts); `account`: a ledger account id;
     `reference`: a reference id, `type:id`, or an idempotency key; `since`/`until`: inclusive UTC days."""
-    return await journal.journal(db, kind=kind, user=user, account=account, reference=reference, since=since,
-                                 until=until, cursor=cursor, limit=limit)
+    return await journal.journal(
+        db,
+        kind=kind,
+        user=user,
+        account=account,
+        reference=reference,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 @router.get("/journal/{transaction_id}", response_model=JournalDetail, summary="One ledger transaction")

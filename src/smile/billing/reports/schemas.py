@@ -30,6 +30,7 @@ class PeriodRow(Totals):
 
 class Outstanding(BaseModel):
     """What the platform owes its users right now."""
+
     wallet_credits: int = Field(description="Credits (CRD) in users' wallets")
     wallet_credits_held: int = Field(description="Of which reserved by open holds")
     escrow: int = Field(description="Sellers' money in escrow")

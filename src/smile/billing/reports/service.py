@@ -27,6 +27,8 @@ EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(9999, 1, 1)  # dates outside are
 # Transactions that give money back to buyers: refunds posted by kind, and reversals of what buyers paid.
 REFUND_KINDS = ("refund", "sale_refund", "credit_refund", "subscription_refund")
 BUYER_PAYMENT_KINDS = ("sale", "credit_purchase", "subscription_payment")
+
+
 def floor(day: dt.date, period: str) -> dt.date:
     if period == "week":
         return day - dt.timedelta(days=day.weekday())
@@ -43,8 +45,7 @@ def following(start: dt.date, period: str) -> dt.date:
     return start + dt.timedelta(days=1)
 
 
-def periods(period: str, since: dt.date | None, until: dt.date | None,
-            today: dt.date | None = None) -> list[dt.date]:
+def periods(period: str, since: dt.date | None, until: dt.date | None, today: dt.date | None = None) -> list[dt.date]:
     """Start days of the periods covering since..until (both inclusive, widened to whole periods)."""
     if period not in PERIODS:
         raise Invalid("period must be day, week or month.", fields={"period": "day, week or month"})
@@ -62,8 +63,10 @@ def periods(period: str, since: dt.date | None, until: dt.date | None,
     while starts[-1] < last:
         starts.append(following(starts[-1], period))
         if len(starts) > MAX_PERIODS:
-            raise Invalid(f"That range has more than {MAX_PERIODS} periods; choose a longer period "
-                          "or a shorter range.", fields={"since": "range too long"})
+            raise Invalid(
+                f"That range has more than {MAX_PERIODS} periods; choose a longer period or a shorter range.",
+                fields={"since": "range too long"},
+            )
     return starts
 
 
@@ -118,38 +121,89 @@ OUTSTANDING_SQL = text("""
 
 
 async def outstanding(db: AsyncSession, currency: str) -> Outstanding:
-    row = (await db.execute(OUTSTANDING_SQL, {
-        "wallet": ledger.WALLET, "escrow": ledger.ESCROW, "earnings": ledger.EARNINGS, "payouts": ledger.PAYOUTS,
-        "crd": CREDITS, "cur": currency})).one()
-    return Outstanding(wallet_credits=row[0], wallet_credits_held=row[1], escrow=row[2], earnings=row[3],
-                       payouts_in_transit=row[4], as_of=utcnow())
+    row = (
+        await db.execute(
+            OUTSTANDING_SQL,
+            {
+                "wallet": ledger.WALLET,
+                "escrow": ledger.ESCROW,
+                "earnings": ledger.EARNINGS,
+                "payouts": ledger.PAYOUTS,
+                "crd": CREDITS,
+                "cur": currency,
+            },
+        )
+    ).one()
+    return Outstanding(
+        wallet_credits=row[0],
+        wallet_credits_held=row[1],
+        escrow=row[2],
+        earnings=row[3],
+        payouts_in_transit=row[4],
+        as_of=utcnow(),
+    )
 
 
-async def report(db: AsyncSession, *, currency: str, period: str = "day", since: dt.date | None = None,
-                 until: dt.date | None = None) -> Report:
+async def report(
+    db: AsyncSession, *, currency: str, period: str = "day", since: dt.date | None = None, until: dt.date | None = None
+) -> Report:
     starts = periods(period, since, until)
     end = following(starts[-1], period)
     params = {"period": period, "start": _midnight(starts[0]), "end": _midnight(end), "cur": currency}
     by_start = {s: PeriodRow(start=s, end=following(s, period)) for s in starts}
-    for r in await db.execute(LEDGER_SQL, params | {
-            "revenue": ledger.REVENUE, "fees": ledger.FEES, "issuance": ledger.ISSUANCE,
-            "clearing": ledger.CLEARING, "payouts": ledger.PAYOUTS, "crd": CREDITS,
-            "refund_kinds": list(REFUND_KINDS), "buyer_kinds": list(BUYER_PAYMENT_KINDS)}):
-        by_start[r.start] = by_start[r.start].model_copy(update={
-            "revenue": r.revenue, "fees": r.fees, "credit_sales": r.credit_sales, "refunds": r.refunds,
-            "payouts_paid": r.payouts_paid, "credits_spent": r.credits_spent})
+    for r in await db.execute(
+        LEDGER_SQL,
+        params
+        | {
+            "revenue": ledger.REVENUE,
+            "fees": ledger.FEES,
+            "issuance": ledger.ISSUANCE,
+            "clearing": ledger.CLEARING,
+            "payouts": ledger.PAYOUTS,
+            "crd": CREDITS,
+            "refund_kinds": list(REFUND_KINDS),
+            "buyer_kinds": list(BUYER_PAYMENT_KINDS),
+        },
+    ):
+        by_start[r.start] = by_start[r.start].model_copy(
+            update={
+                "revenue": r.revenue,
+                "fees": r.fees,
+                "credit_sales": r.credit_sales,
+                "refunds": r.refunds,
+                "payouts_paid": r.payouts_paid,
+                "credits_spent": r.credits_spent,
+            }
+        )
     for r in await db.execute(PAYMENTS_SQL, params):
-        by_start[r.start] = by_start[r.start].model_copy(update={"paid_payments": r.amount,
-                                                                 "paid_payments_count": r.count})
+        by_start[r.start] = by_start[r.start].model_copy(
+            update={"paid_payments": r.amount, "paid_payments_count": r.count}
+        )
     rows = [row.model_copy(update={"gmv": row.paid_payments + row.credit_sales}) for row in by_start.values()]
     totals = Totals(**{name: sum(getattr(r, name) for r in rows) for name in Totals.model_fields})
-    return Report(currency=currency, credits_currency=CREDITS, period=period, since=starts[0],
-                  until=end - dt.timedelta(days=1), rows=rows, totals=totals,
-                  outstanding=await outstanding(db, currency))
+    return Report(
+        currency=currency,
+        credits_currency=CREDITS,
+        period=period,
+        since=starts[0],
+        until=end - dt.timedelta(days=1),
+        rows=rows,
+        totals=totals,
+        outstanding=await outstanding(db, currency),
+    )
 
 
-CSV_COLUMNS = ("gmv", "paid_payments", "paid_payments_count", "credit_sales", "revenue", "fees", "refunds",
-               "payouts_paid", "credits_spent")
+CSV_COLUMNS = (
+    "gmv",
+    "paid_payments",
+    "paid_payments_count",
+    "credit_sales",
+    "revenue",
+    "fees",
+    "refunds",
+    "payouts_paid",
+    "credits_spent",
+)
 MONEY_COLUMNS = frozenset({"gmv", "paid_payments", "credit_sales", "revenue", "fees", "refunds", "payouts_paid"})
 
 
@@ -160,11 +214,14 @@ def to_csv(rep: Report) -> str:
     writer.writerow(["period_start", "period_end", "currency", *CSV_COLUMNS])
 
     def cells(row) -> list[str]:
-        return [money(getattr(row, c), rep.currency, plain=True) if c in MONEY_COLUMNS else str(getattr(row, c))
-                for c in CSV_COLUMNS]
+        return [
+            money(getattr(row, c), rep.currency, plain=True) if c in MONEY_COLUMNS else str(getattr(row, c))
+            for c in CSV_COLUMNS
+        ]
 
     for row in rep.rows:
-        writer.writerow([row.start.isoformat(), (row.end - dt.timedelta(days=1)).isoformat(), rep.currency,
-                         *cells(row)])
+        writer.writerow(
+            [row.start.isoformat(), (row.end - dt.timedelta(days=1)).isoformat(), rep.currency, *cells(row)]
+        )
     writer.writerow(["total", "", rep.currency, *cells(rep.totals)])
     return out.getvalue()

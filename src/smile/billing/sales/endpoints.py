@@ -72,23 +72,34 @@ async def update_listing(listing_id: uuid.UUID, body: ListingPatch, principal: C
     return ListingOut.model_validate(listing)
 
 
-@router.post("/listings/{listing_id}/buy", status_code=201, response_model=PurchaseOut,
-             responses={**responses(401, 403, 404, 409, 422, 429), **PAYMENT_REQUIRED})
-async def buy(listing_id: uuid.UUID, body: BuyIn, principal: VerifiedUser, db: DB,
-              idempotency_key: IdempotencyKey = None) -> PurchaseOut:
+@router.post(
+    "/listings/{listing_id}/buy",
+    status_code=201,
+    response_model=PurchaseOut,
+    responses={**responses(401, 403, 404, 409, 422, 429), **PAYMENT_REQUIRED},
+)
+async def buy(
+    listing_id: uuid.UUID, body: BuyIn, principal: VerifiedUser, db: DB, idempotency_key: IdempotencyKey = None
+) -> PurchaseOut:
     """Buy by card (open checkout_url to pay) or by credits (paid at once; 402 when the wallet is short).
 
     The seller's share waits in escrow until the buyer confirms or the escrow period ends.
     """
-    started = await service.buy_listing(db, principal.id, listing_id, body.method,
-                                        key=body.idempotency_key or idempotency_key)
+    started = await service.buy_listing(
+        db, principal.id, listing_id, body.method, key=body.idempotency_key or idempotency_key
+    )
     return PurchaseOut(sale=_sale(started.sale), checkout_url=started.checkout_url)
 
 
 @router.get("/sales", response_model=SalePage, responses=responses(401))
-async def list_sales(principal: CurrentUser, db: DB, role: Literal["buyer", "seller"] = "seller",
-                     status: Literal["pending", "escrow", "released", "refunded", "failed"] | None = None,
-                     cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> SalePage:
+async def list_sales(
+    principal: CurrentUser,
+    db: DB,
+    role: Literal["buyer", "seller"] = "seller",
+    status: Literal["pending", "escrow", "released", "refunded", "failed"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> SalePage:
     """Your sales (role=seller) or purchases (role=buyer), newest first."""
     rows, next_cursor = await service.sales_of(db, principal.id, role, cursor, limit, status)
     return SalePage(items=[_sale(s) for s in rows], next_cursor=next_cursor)
@@ -115,9 +126,17 @@ async def refund(sale_id: uuid.UUID, body: RefundIn, principal: CurrentUser, db:
 async def earnings(principal: CurrentUser, db: DB, days: Annotated[int, Query(ge=1, le=366)] = 30) -> EarningsOut:
     """Pending (escrow), available, in transit and paid-out totals, and the seller's share of sales per day."""
     e = await payouts.earnings(db, principal.id, days)
-    return EarningsOut(currency=e.currency, pending=e.pending, available=e.available, in_transit=e.in_transit,
-                       paid_out=e.paid_out, payout_threshold=e.threshold, frozen=e.frozen,
-                       can_request_payout=e.can_request, by_day=[DayAmount(day=d, amount=a) for d, a in e.by_day])
+    return EarningsOut(
+        currency=e.currency,
+        pending=e.pending,
+        available=e.available,
+        in_transit=e.in_transit,
+        paid_out=e.paid_out,
+        payout_threshold=e.threshold,
+        frozen=e.frozen,
+        can_request_payout=e.can_request,
+        by_day=[DayAmount(day=d, amount=a) for d, a in e.by_day],
+    )
 
 
 @router.get("/payout-account", response_model=PayoutAccountOut, responses=responses(401, 404))
@@ -141,28 +160,33 @@ async def request_payout(body: PayoutIn, principal: RecentMfaUser, db: DB) -> Pa
 
 
 @router.get("/payouts", response_model=PayoutPage, responses=responses(401))
-async def payout_history(principal: CurrentUser, db: DB, cursor: Cursor = None,
-                         limit: Limit = DEFAULT_LIMIT) -> PayoutPage:
+async def payout_history(
+    principal: CurrentUser, db: DB, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> PayoutPage:
     rows, next_cursor = await payouts.payouts_of(db, principal.id, cursor, limit)
     return PayoutPage(items=[PayoutOut.model_validate(p) for p in rows], next_cursor=next_cursor)
 
 
 # ---------------------------------------------------------------- admin
 
+
 def _admin_payout(payout, username: str) -> AdminPayoutOut:
     return AdminPayoutOut(**PayoutOut.model_validate(payout).model_dump(), username=username)
 
 
 @router.get("/admin/payouts", response_model=AdminPayoutPage, responses=responses(401, 403, 404))
-async def admin_payouts(admin: AdminUser, db: DB,
-                        status: Literal["review", "requested", "paid", "failed"] | None = None,
-                        cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> AdminPayoutPage:
+async def admin_payouts(
+    admin: AdminUser,
+    db: DB,
+    status: Literal["review", "requested", "paid", "failed"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> AdminPayoutPage:
     rows, next_cursor = await payouts.admin_payouts(db, status, cursor, limit)
     return AdminPayoutPage(items=[_admin_payout(p, u) for p, u in rows], next_cursor=next_cursor)
 
 
-@router.post("/admin/payouts/{payout_id}/approve", response_model=PayoutOut,
-             responses=responses(401, 403, 404, 409))
+@router.post("/admin/payouts/{payout_id}/approve", response_model=PayoutOut, responses=responses(401, 403, 404, 409))
 async def approve_payout(payout_id: uuid.UUID, admin: AdminUser, db: DB, request: Request) -> PayoutOut:
     """Approve a payout waiting in review (a seller's first, or one over the review limit): it goes out
     (Stripe: by the transfer job; sandbox: mark it paid once sent). Reject with /failed. Audited."""
@@ -170,15 +194,15 @@ async def approve_payout(payout_id: uuid.UUID, admin: AdminUser, db: DB, request
 
 
 @router.post("/admin/payouts/{payout_id}/paid", response_model=PayoutOut, responses=responses(401, 403, 404, 409))
-async def mark_paid(payout_id: uuid.UUID, body: MarkPaidIn, admin: AdminUser, db: DB,
-                    request: Request) -> PayoutOut:
+async def mark_paid(payout_id: uuid.UUID, body: MarkPaidIn, admin: AdminUser, db: DB, request: Request) -> PayoutOut:
     """Mark a requested payout as sent (sandbox, or paid outside smile). Audited."""
     payout = await payouts.mark_paid(db, admin.user, payout_id, body.reference, ip=client_info(request)[1])
     return PayoutOut.model_validate(payout)
 
 
-@router.post("/admin/payouts/{payout_id}/failed", response_model=PayoutOut,
-             responses=responses(401, 403, 404, 409, 422))
+@router.post(
+    "/admin/payouts/{payout_id}/failed", response_model=PayoutOut, responses=responses(401, 403, 404, 409, 422)
+)
 async def mark_failed(payout_id: uuid.UUID, body: ReasonIn, admin: AdminUser, db: DB, request: Request) -> PayoutOut:
     """Mark a requested payout as failed, or reject one in review: its money returns to the seller's
     available earnings. Audited."""

@@ -49,8 +49,9 @@ class Listing(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     credit_price: Mapped[int | None] = mapped_column(BigInteger)  # credits, when it can be bought with credits
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Sale(IdMixin, TimestampMixin, Base):
@@ -108,8 +109,9 @@ class PayoutAccount(Base):
     destination: Mapped[str] = mapped_column(String(200))
     usable_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())  # cooling-off
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Payout(IdMixin, TimestampMixin, Base):
@@ -122,8 +124,9 @@ class Payout(IdMixin, TimestampMixin, Base):
     __tablename__ = "payouts"
     __table_args__ = (
         Index("ix_payouts_user_id_id", "user_id", text("id DESC")),
-        Index("uq_payouts_one_open", "user_id", unique=True,
-              postgresql_where=text("status IN ('review', 'requested')")),
+        Index(
+            "uq_payouts_one_open", "user_id", unique=True, postgresql_where=text("status IN ('review', 'requested')")
+        ),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("status IN ('review', 'requested', 'paid', 'failed')", name="status"),
     )

@@ -26,7 +26,7 @@ PAGE_SIZE = 25
 
 
 def parse_money(text: str, field: str = "price") -> int:
-    """"12.5" → 1250 minor units; refuses more than two decimals, negatives and nonsense."""
+    """ "12.5" → 1250 minor units; refuses more than two decimals, negatives and nonsense."""
     try:
         value = Decimal(text.strip().replace(",", ""))
     except (InvalidOperation, AttributeError):
@@ -45,13 +45,29 @@ async def earnings_page(request: Request, principal: CurrentUser, db: DB, cursor
     sales, more = await service.sales_of(db, me, "seller", cursor, PAGE_SIZE)
     history, _ = await payouts.payouts_of(db, me, None, 10)
     listings, _ = await service.listings_of(db, me, None, 50)
-    chart = {"labels": [d.strftime("%b %d") for d, _ in summary.by_day], "values": [a for _, a in summary.by_day],
-             "currency": summary.currency}
-    return render(request, "billing/sales/earnings.html", {
-        "e": summary, "sales": sales, "more": more, "payouts": history, "listings": listings,
-        "account": await payouts.payout_account(db, me), "now": utcnow(), "money": payouts.money, "chart": json.dumps(chart),
-        "stripe": request.app.state.settings.payment_provider == "stripe",
-        "mfa_on": principal.user.mfa_enabled, "mfa_recent": principal.mfa_is_recent(_mfa_minutes(request))})
+    chart = {
+        "labels": [d.strftime("%b %d") for d, _ in summary.by_day],
+        "values": [a for _, a in summary.by_day],
+        "currency": summary.currency,
+    }
+    return render(
+        request,
+        "billing/sales/earnings.html",
+        {
+            "e": summary,
+            "sales": sales,
+            "more": more,
+            "payouts": history,
+            "listings": listings,
+            "account": await payouts.payout_account(db, me),
+            "now": utcnow(),
+            "money": payouts.money,
+            "chart": json.dumps(chart),
+            "stripe": request.app.state.settings.payment_provider == "stripe",
+            "mfa_on": principal.user.mfa_enabled,
+            "mfa_recent": principal.mfa_is_recent(_mfa_minutes(request)),
+        },
+    )
 
 
 async def _needs_mfa(request: Request, db, principal, code: str) -> bool:
@@ -66,8 +82,13 @@ async def _needs_mfa(request: Request, db, principal, code: str) -> bool:
     try:
         await require_recent_mfa(principal)
     except AppError as exc:
-        flash(request, "Payouts need two-factor authentication: turn it on under Settings → Security."
-              if exc.code == "mfa_enrolment_required" else "Enter your two-factor code to confirm it's you.", "error")
+        flash(
+            request,
+            "Payouts need two-factor authentication: turn it on under Settings → Security."
+            if exc.code == "mfa_enrolment_required"
+            else "Enter your two-factor code to confirm it's you.",
+            "error",
+        )
         return True
     return False
 
@@ -77,31 +98,46 @@ def _mfa_minutes(request: Request) -> int:
 
 
 @router.post("/billing/earnings/payout")
-async def payout_form(request: Request, principal: CurrentUser, db: DB,
-                      code: Annotated[str, Form(max_length=64)] = "") -> Response:
+async def payout_form(
+    request: Request, principal: CurrentUser, db: DB, code: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
     if await _needs_mfa(request, db, principal, code):
         return redirect("/billing/earnings", request)
-    return await attempt(request, db, payouts.request_payout(db, principal.id), "Payout requested.",
-                         "/billing/earnings")
+    return await attempt(
+        request, db, payouts.request_payout(db, principal.id), "Payout requested.", "/billing/earnings"
+    )
 
 
 @router.post("/billing/earnings/payout-account")
-async def payout_account_form(request: Request, principal: CurrentUser, db: DB,
-                              destination: Annotated[str, Form(max_length=200)] = "",
-                              code: Annotated[str, Form(max_length=64)] = "") -> Response:
+async def payout_account_form(
+    request: Request,
+    principal: CurrentUser,
+    db: DB,
+    destination: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
     if await _needs_mfa(request, db, principal, code):
         return redirect("/billing/earnings", request)
-    return await attempt(request, db, payouts.set_payout_account(db, principal.id, destination),
-                         "Payout account saved.", "/billing/earnings")
+    return await attempt(
+        request,
+        db,
+        payouts.set_payout_account(db, principal.id, destination),
+        "Payout account saved.",
+        "/billing/earnings",
+    )
 
 
 @router.post("/billing/earnings/listings")
-async def listing_form(request: Request, principal: CurrentUser, db: DB,
-                       title: Annotated[str, Form(max_length=200)] = "",
-                       price: Annotated[str, Form(max_length=20)] = "",
-                       credit_price: Annotated[str, Form(max_length=12)] = "",
-                       product_type: Annotated[str, Form(max_length=40)] = "digital",
-                       description: Annotated[str, Form(max_length=5000)] = "") -> Response:
+async def listing_form(
+    request: Request,
+    principal: CurrentUser,
+    db: DB,
+    title: Annotated[str, Form(max_length=200)] = "",
+    price: Annotated[str, Form(max_length=20)] = "",
+    credit_price: Annotated[str, Form(max_length=12)] = "",
+    product_type: Annotated[str, Form(max_length=40)] = "digital",
+    description: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
     async def create():
         if not principal.user.email_verified:
             raise Invalid("Verify your email address before selling.")
@@ -110,38 +146,68 @@ async def listing_form(request: Request, principal: CurrentUser, db: DB,
         credits = credit_price.strip()
         if credits and (not credits.isdigit() or int(credits) <= 0):
             raise Invalid("A credit price is a whole number of credits.", fields={"credit_price": "invalid"})
-        await service.create_listing(db, principal.id, product_type=product_type.strip() or "digital",
-                                     title=title, description=description, price=parse_money(price),
-                                     credit_price=int(credits) if credits else None)
+        await service.create_listing(
+            db,
+            principal.id,
+            product_type=product_type.strip() or "digital",
+            title=title,
+            description=description,
+            price=parse_money(price),
+            credit_price=int(credits) if credits else None,
+        )
+
     return await attempt(request, db, create(), "Product listed.", "/billing/earnings")
 
 
 @router.post("/billing/earnings/listings/{listing_id}/toggle")
-async def toggle_listing(listing_id: uuid.UUID, request: Request, principal: CurrentUser, db: DB,
-                         active: Annotated[bool, Form()] = False) -> Response:
+async def toggle_listing(
+    listing_id: uuid.UUID, request: Request, principal: CurrentUser, db: DB, active: Annotated[bool, Form()] = False
+) -> Response:
     action = service.update_listing(db, principal.id, listing_id, {"active": active})
     return await attempt(request, db, action, "Product updated.", "/billing/earnings")
 
 
 @router.post("/billing/sales/{sale_id}/refund")
-async def refund_form(sale_id: uuid.UUID, request: Request, principal: CurrentUser, db: DB,
-                      reason: Annotated[str, Form(max_length=500)] = "") -> Response:
-    return await attempt(request, db, service.refund(db, principal.user, sale_id, reason),
-                         "Sale refunded; the buyer gets their money back.", "/billing/earnings")
+async def refund_form(
+    sale_id: uuid.UUID,
+    request: Request,
+    principal: CurrentUser,
+    db: DB,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    return await attempt(
+        request,
+        db,
+        service.refund(db, principal.user, sale_id, reason),
+        "Sale refunded; the buyer gets their money back.",
+        "/billing/earnings",
+    )
 
 
 @router.get("/billing/listings/{listing_id}", response_class=HTMLResponse)
 async def listing_page(listing_id: uuid.UUID, request: Request, principal: CurrentUser, db: DB) -> HTMLResponse:
     listing = await service.get_listing(db, principal.id, listing_id)
-    return render(request, "billing/sales/listing.html", {
-        "listing": listing, "money": payouts.money, "mine": listing.seller_id == principal.id,
-        "escrow_days": request.app.state.settings.escrow_days})
+    return render(
+        request,
+        "billing/sales/listing.html",
+        {
+            "listing": listing,
+            "money": payouts.money,
+            "mine": listing.seller_id == principal.id,
+            "escrow_days": request.app.state.settings.escrow_days,
+        },
+    )
 
 
 @router.post("/billing/listings/{listing_id}/buy")
-async def buy_form(listing_id: uuid.UUID, request: Request, principal: CurrentUser, db: DB,
-                   method: Annotated[str, Form(max_length=10)] = "card",
-                   key: Annotated[str, Form(max_length=100)] = "") -> Response:
+async def buy_form(
+    listing_id: uuid.UUID,
+    request: Request,
+    principal: CurrentUser,
+    db: DB,
+    method: Annotated[str, Form(max_length=10)] = "card",
+    key: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
     try:
         async with db.begin_nested():
             if not principal.user.email_verified:
@@ -157,14 +223,23 @@ async def buy_form(listing_id: uuid.UUID, request: Request, principal: CurrentUs
 
 
 @router.get("/billing/purchases", response_class=HTMLResponse)
-async def purchases_page(request: Request, principal: CurrentUser, db: DB, cursor: str | None = None,
-                         sale: str = "", canceled: str = "") -> HTMLResponse:
+async def purchases_page(
+    request: Request, principal: CurrentUser, db: DB, cursor: str | None = None, sale: str = "", canceled: str = ""
+) -> HTMLResponse:
     rows, more = await service.sales_of(db, principal.id, "buyer", cursor, PAGE_SIZE)
-    return render(request, "billing/sales/purchases.html", {
-        "sales": rows, "more": more, "money": payouts.money, "highlight": sale, "canceled": bool(canceled)})
+    return render(
+        request,
+        "billing/sales/purchases.html",
+        {"sales": rows, "more": more, "money": payouts.money, "highlight": sale, "canceled": bool(canceled)},
+    )
 
 
 @router.post("/billing/purchases/{sale_id}/confirm")
 async def confirm_form(sale_id: uuid.UUID, request: Request, principal: CurrentUser, db: DB) -> Response:
-    return await attempt(request, db, service.confirm(db, principal.id, sale_id),
-                         "Thanks: the seller has been paid.", "/billing/purchases")
+    return await attempt(
+        request,
+        db,
+        service.confirm(db, principal.id, sale_id),
+        "Thanks: the seller has been paid.",
+        "/billing/purchases",
+    )

@@ -51,8 +51,9 @@ class ListingPage(BaseModel):
 
 class BuyIn(BaseModel):
     method: Literal["card", "credits"] = "card"
-    idempotency_key: str | None = Field(default=None, min_length=8, max_length=100,
-                                        description="send the same key to retry safely")
+    idempotency_key: str | None = Field(
+        default=None, min_length=8, max_length=100, description="send the same key to retry safely"
+    )
 
 
 class SaleOut(BaseModel):
@@ -112,8 +113,9 @@ class EarningsOut(BaseModel):
 
 
 class PayoutAccountIn(BaseModel):
-    destination: str = Field(min_length=1, max_length=200,
-                             description="Stripe mode: the Connect account id (acct_...); sandbox: free text")
+    destination: str = Field(
+        min_length=1, max_length=200, description="Stripe mode: the Connect account id (acct_...); sandbox: free text"
+    )
 
 
 class PayoutAccountOut(BaseModel):

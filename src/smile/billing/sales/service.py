@@ -50,6 +50,7 @@ def _payments():
 
 # ---------------------------------------------------------------- fees
 
+
 @dataclass(frozen=True)
 class Split:
     percent: int
@@ -94,29 +95,52 @@ def _check_credit_price(credit_price: int | None) -> None:
         return
     value = _settings().credit_payout_value
     if value == 0:
-        raise Invalid("Paying sellers in credits is turned off on this platform; sell for card payment only.",
-                      fields={"credit_price": "credit payments are off"})
+        raise Invalid(
+            "Paying sellers in credits is turned off on this platform; sell for card payment only.",
+            fields={"credit_price": "credit payments are off"},
+        )
     least = -(-1000 // value)  # the smallest number of credits worth one minor unit
     if credit_price < least:
-        raise Invalid(f"A credit price is at least {least} credits (worth one cent to the seller).",
-                      fields={"credit_price": f"at least {least}"})
+        raise Invalid(
+            f"A credit price is at least {least} credits (worth one cent to the seller).",
+            fields={"credit_price": f"at least {least}"},
+        )
 
 
 # ---------------------------------------------------------------- listings
 
+
 def _check_type(product_type: str) -> None:
     if not PRODUCT_TYPE.match(product_type or ""):
-        raise Invalid("A product type is 2-40 lowercase letters, digits, '-' or '_' (e.g. \"ebook\").",
-                      fields={"product_type": "invalid"})
+        raise Invalid(
+            "A product type is 2-40 lowercase letters, digits, '-' or '_' (e.g. \"ebook\").",
+            fields={"product_type": "invalid"},
+        )
 
 
-async def create_listing(db: AsyncSession, seller_id: uuid.UUID, *, product_type: str, title: str,
-                         description: str, price: int, credit_price: int | None) -> Listing:
+async def create_listing(
+    db: AsyncSession,
+    seller_id: uuid.UUID,
+    *,
+    product_type: str,
+    title: str,
+    description: str,
+    price: int,
+    credit_price: int | None,
+) -> Listing:
     _check_type(product_type)
     _check_credit_price(credit_price)
-    listing = Listing(id=new_id(), seller_id=seller_id, product_type=product_type, title=title.strip(),
-                      description=description.strip(), price=price, currency=_settings().currency,
-                      credit_price=credit_price, active=True)
+    listing = Listing(
+        id=new_id(),
+        seller_id=seller_id,
+        product_type=product_type,
+        title=title.strip(),
+        description=description.strip(),
+        price=price,
+        currency=_settings().currency,
+        credit_price=credit_price,
+        active=True,
+    )
     db.add(listing)
     await db.flush()
     return listing
@@ -145,28 +169,41 @@ async def update_listing(db: AsyncSession, seller_id: uuid.UUID, listing_id: uui
     return listing
 
 
-async def listings_of(db: AsyncSession, seller_id: uuid.UUID, cursor: str | None, limit: int,
-                      active_only: bool = False) -> tuple[list[Listing], str | None]:
+async def listings_of(
+    db: AsyncSession, seller_id: uuid.UUID, cursor: str | None, limit: int, active_only: bool = False
+) -> tuple[list[Listing], str | None]:
     stmt = select(Listing).where(Listing.seller_id == seller_id)
     if active_only:
         stmt = stmt.where(Listing.active)
     return page_of(list(await db.scalars(keyset(stmt, Listing.id, cursor, limit))), limit)
 
 
-async def buy_listing(db: AsyncSession, buyer_id: uuid.UUID, listing_id: uuid.UUID, method: str,
-                      key: str | None = None) -> Started:
+async def buy_listing(
+    db: AsyncSession, buyer_id: uuid.UUID, listing_id: uuid.UUID, method: str, key: str | None = None
+) -> Started:
     settings = _settings()
-    await runtime.current().limiter.hit(settings.rate_purchase, "purchase", str(buyer_id),
-                                        message="Too many purchases.")
+    await runtime.current().limiter.hit(
+        settings.rate_purchase, "purchase", str(buyer_id), message="Too many purchases."
+    )
     listing = await get_listing(db, buyer_id, listing_id)
     if not listing.active:
         raise Conflict("This product is not on sale right now.", code="listing_inactive")
-    return await start_sale(db, buyer_id, listing.seller_id, listing.product_type, str(listing.id), listing.title,
-                            listing.price, method, credit_price=listing.credit_price,
-                            key=key and f"listing:{buyer_id}:{key}")
+    return await start_sale(
+        db,
+        buyer_id,
+        listing.seller_id,
+        listing.product_type,
+        str(listing.id),
+        listing.title,
+        listing.price,
+        method,
+        credit_price=listing.credit_price,
+        key=key and f"listing:{buyer_id}:{key}",
+    )
 
 
 # ---------------------------------------------------------------- sales
+
 
 @dataclass(frozen=True)
 class Started:
@@ -174,24 +211,36 @@ class Started:
     checkout_url: str | None  # card: where to send the buyer; credits: None (already paid)
 
 
-async def start_sale(db: AsyncSession, buyer_id: uuid.UUID, seller_id: uuid.UUID, product_type: str,
-                     product_ref: str, title: str, price: int, method: str, *, credit_price: int | None = None,
-                     key: str | None = None, success_url: str | None = None,
-                     cancel_url: str | None = None) -> Started:
+async def start_sale(
+    db: AsyncSession,
+    buyer_id: uuid.UUID,
+    seller_id: uuid.UUID,
+    product_type: str,
+    product_ref: str,
+    title: str,
+    price: int,
+    method: str,
+    *,
+    credit_price: int | None = None,
+    key: str | None = None,
+    success_url: str | None = None,
+    cancel_url: str | None = None,
+) -> Started:
     """Sell a product: by card (returns the checkout URL; settled by the payment hook) or by credits (now).
 
     `key` makes the call idempotent (a replay returns the first sale). Raises 402 when the wallet
     cannot pay, 403 when the buyer's account is frozen.
     """
     if method not in METHODS:
-        raise Invalid("Pay by \"card\" or \"credits\".", fields={"method": "card or credits"})
+        raise Invalid('Pay by "card" or "credits".', fields={"method": "card or credits"})
     _check_type(product_type)
     if buyer_id == seller_id:
         raise Invalid("You cannot buy your own product.", code="own_product")
     if method == "credits":
         if not credit_price:
-            raise Invalid("This product cannot be bought with credits; pay by card.",
-                          fields={"method": "no credit price"})
+            raise Invalid(
+                "This product cannot be bought with credits; pay by card.", fields={"method": "no credit price"}
+            )
         _check_credit_price(credit_price)
         price = credit_value(credit_price)  # the seller is paid the platform's value of the credits
     share = split(price, fee_percent(product_type))
@@ -200,10 +249,22 @@ async def start_sale(db: AsyncSession, buyer_id: uuid.UUID, seller_id: uuid.UUID
         return await _replay(db, found, buyer_id)
     if await ledger.is_frozen(db, buyer_id):
         raise ledger.AccountFrozen()
-    sale = Sale(id=new_id(), buyer_id=buyer_id, seller_id=seller_id, product_type=product_type,
-                product_ref=str(product_ref)[:100], title=title[:200], price=price, currency=_settings().currency,
-                fee=share.fee, fee_percent=share.percent, method=method,
-                credit_price=credit_price if method == "credits" else None, status="pending", idempotency_key=key)
+    sale = Sale(
+        id=new_id(),
+        buyer_id=buyer_id,
+        seller_id=seller_id,
+        product_type=product_type,
+        product_ref=str(product_ref)[:100],
+        title=title[:200],
+        price=price,
+        currency=_settings().currency,
+        fee=share.fee,
+        fee_percent=share.percent,
+        method=method,
+        credit_price=credit_price if method == "credits" else None,
+        status="pending",
+        idempotency_key=key,
+    )
     try:
         async with db.begin_nested():  # a refused payment leaves nothing behind in the caller's transaction
             db.add(sale)
@@ -212,11 +273,18 @@ async def start_sale(db: AsyncSession, buyer_id: uuid.UUID, seller_id: uuid.UUID
                 await _settle_by_credits(db, sale)
                 return Started(sale, None)
             payment = await _payments().start_checkout(
-                db, buyer_id, purpose=PURPOSE, reference_id=str(sale.id), amount=price, currency=sale.currency,
-                description=title[:300], key=f"sale:{sale.id}:checkout",
+                db,
+                buyer_id,
+                purpose=PURPOSE,
+                reference_id=str(sale.id),
+                amount=price,
+                currency=sale.currency,
+                description=title[:300],
+                key=f"sale:{sale.id}:checkout",
                 success_url=success_url or f"/billing/purchases?sale={sale.id}",
                 cancel_url=cancel_url or f"/billing/purchases?sale={sale.id}&canceled=1",
-                data={"sale_id": str(sale.id), "seller_id": str(seller_id)})
+                data={"sale_id": str(sale.id), "seller_id": str(seller_id)},
+            )
             sale.payment_id = payment.id
             await db.flush()
     except IntegrityError:  # the same key raced in from a parallel request
@@ -244,16 +312,27 @@ async def _settle_by_credits(db: AsyncSession, sale: Sale) -> None:
         raise ledger.InsufficientFunds(
             f"This costs {sale.credit_price:,} credits and {payable:,} of yours can pay other people: only "
             "credits you bought can (bonus, promo and welcome credits pay for AI use). Buy credits or pay by card.",
-            code="credits_not_payable", fields={"method": "not enough bought credits"})
+            code="credits_not_payable",
+            fields={"method": "not enough bought credits"},
+        )
     cur = sale.currency
-    legs = [Leg(await ledger.wallet(db, sale.buyer_id), -sale.credit_price),
-            Leg(await ledger.platform(db, ledger.ISSUANCE, CREDITS), sale.credit_price),
-            Leg(await ledger.platform(db, ledger.ISSUANCE, cur), -sale.price),
-            Leg(await ledger.platform(db, ledger.FEES, cur), sale.fee),
-            Leg(await ledger.account(db, sale.seller_id, ledger.ESCROW, cur), sale.seller_amount)]
-    posted = await ledger.post(db, "sale", legs, key=f"sale:{sale.id}:paid", reference=("sale", sale.id),
-                               memo=f"Sale: {sale.title}"[:500], created_by=sale.buyer_id,
-                               data={"method": "credits", "fee": sale.fee, "credits": sale.credit_price})
+    legs = [
+        Leg(await ledger.wallet(db, sale.buyer_id), -sale.credit_price),
+        Leg(await ledger.platform(db, ledger.ISSUANCE, CREDITS), sale.credit_price),
+        Leg(await ledger.platform(db, ledger.ISSUANCE, cur), -sale.price),
+        Leg(await ledger.platform(db, ledger.FEES, cur), sale.fee),
+        Leg(await ledger.account(db, sale.seller_id, ledger.ESCROW, cur), sale.seller_amount),
+    ]
+    posted = await ledger.post(
+        db,
+        "sale",
+        legs,
+        key=f"sale:{sale.id}:paid",
+        reference=("sale", sale.id),
+        memo=f"Sale: {sale.title}"[:500],
+        created_by=sale.buyer_id,
+        data={"method": "credits", "fee": sale.fee, "credits": sale.credit_price},
+    )
     await credits.note_wallet_change(db, sale.buyer_id, added=-sale.credit_price, purchased=-sale.credit_price)
     _mark_paid(sale, posted.transaction_id)
     await db.flush()
@@ -282,12 +361,22 @@ async def _card_paid(db: AsyncSession, payment: Payment) -> None:
     if sale.status not in ("pending", "failed"):
         return  # already settled
     cur = sale.currency
-    legs = [Leg(await ledger.platform(db, ledger.CLEARING, cur), -sale.price),
-            Leg(await ledger.platform(db, ledger.FEES, cur), sale.fee),
-            Leg(await ledger.account(db, sale.seller_id, ledger.ESCROW, cur), sale.seller_amount)]
-    posted = await ledger.post(db, "sale", legs, key=f"sale:{sale.id}:paid", reference=("sale", sale.id),
-                               memo=f"Sale: {sale.title}"[:500], created_by=sale.buyer_id, check_frozen=False,
-                               data={"method": "card", "fee": sale.fee, "payment_id": str(payment.id)})
+    legs = [
+        Leg(await ledger.platform(db, ledger.CLEARING, cur), -sale.price),
+        Leg(await ledger.platform(db, ledger.FEES, cur), sale.fee),
+        Leg(await ledger.account(db, sale.seller_id, ledger.ESCROW, cur), sale.seller_amount),
+    ]
+    posted = await ledger.post(
+        db,
+        "sale",
+        legs,
+        key=f"sale:{sale.id}:paid",
+        reference=("sale", sale.id),
+        memo=f"Sale: {sale.title}"[:500],
+        created_by=sale.buyer_id,
+        check_frozen=False,
+        data={"method": "card", "fee": sale.fee, "payment_id": str(payment.id)},
+    )
     sale.payment_id = payment.id
     _mark_paid(sale, posted.transaction_id)
     await db.flush()
@@ -312,20 +401,39 @@ async def _card_refunded(db: AsyncSession, payment: Payment, amount: int, key: s
         await _reverse(db, sale, None, "Refunded at the payment processor")
         return
     cur = sale.currency
-    await ledger.post(db, "sale_refund", [Leg(await ledger.platform(db, ledger.REFUNDS, cur), -amount),
-                                          Leg(await ledger.platform(db, ledger.CLEARING, cur), amount)],
-                      key=f"sale:{sale.id}:refund:{key}", reference=("sale", sale.id), check_frozen=False,
-                      memo="Refund made at the processor after escrow; absorbed by the platform")
+    await ledger.post(
+        db,
+        "sale_refund",
+        [
+            Leg(await ledger.platform(db, ledger.REFUNDS, cur), -amount),
+            Leg(await ledger.platform(db, ledger.CLEARING, cur), amount),
+        ],
+        key=f"sale:{sale.id}:refund:{key}",
+        reference=("sale", sale.id),
+        check_frozen=False,
+        memo="Refund made at the processor after escrow; absorbed by the platform",
+    )
     log.warning("sale_refunded_outside_window", sale_id=str(sale.id), amount=amount, status=sale.status)
 
 
 async def _reverse(db: AsyncSession, sale: Sale, actor_id: uuid.UUID | None, reason: str) -> None:
     """Undo the sale's posting exactly (escrow, fee, and the card clearing or the buyer's credits)."""
-    rows = (await db.execute(select(LedgerEntry.account_id, LedgerEntry.amount)
-                             .where(LedgerEntry.transaction_id == sale.transaction_id))).all()
-    await ledger.post(db, "sale_refund", [Leg(r.account_id, -r.amount) for r in rows], key=f"sale:{sale.id}:refund",
-                      reference=("sale", sale.id), memo=f"Refund: {reason}"[:500], created_by=actor_id,
-                      reverses_id=sale.transaction_id, check_frozen=False)
+    rows = (
+        await db.execute(
+            select(LedgerEntry.account_id, LedgerEntry.amount).where(LedgerEntry.transaction_id == sale.transaction_id)
+        )
+    ).all()
+    await ledger.post(
+        db,
+        "sale_refund",
+        [Leg(r.account_id, -r.amount) for r in rows],
+        key=f"sale:{sale.id}:refund",
+        reference=("sale", sale.id),
+        memo=f"Refund: {reason}"[:500],
+        created_by=actor_id,
+        reverses_id=sale.transaction_id,
+        check_frozen=False,
+    )
     if sale.method == "credits":  # the bought credits come back as bought credits
         await credits.note_wallet_change(db, sale.buyer_id, added=sale.credit_price, purchased=sale.credit_price)
     sale.status, sale.refunded_at, sale.refunded_by, sale.refund_reason = "refunded", utcnow(), actor_id, reason[:500]
@@ -340,8 +448,9 @@ async def get_sale(db: AsyncSession, viewer: User, sale_id: uuid.UUID) -> Sale:
     return sale
 
 
-async def sales_of(db: AsyncSession, user_id: uuid.UUID, role: str, cursor: str | None, limit: int,
-                   status: str | None = None) -> tuple[list[Sale], str | None]:
+async def sales_of(
+    db: AsyncSession, user_id: uuid.UUID, role: str, cursor: str | None, limit: int, status: str | None = None
+) -> tuple[list[Sale], str | None]:
     column = Sale.seller_id if role == "seller" else Sale.buyer_id
     stmt = select(Sale).where(column == user_id)
     if status:
@@ -354,8 +463,11 @@ async def sales_of(db: AsyncSession, user_id: uuid.UUID, role: str, cursor: str 
 def _not_in_escrow(sale: Sale, action: str) -> Conflict:
     if sale.status == "released":
         when = sale.released_at.strftime("%Y-%m-%d %H:%M UTC") if sale.released_at else "earlier"
-        return Conflict(f"Cannot {action}: the escrow window closed and the money was released to the seller "
-                        f"({when}). Refunds after release go through support.", code="escrow_released")
+        return Conflict(
+            f"Cannot {action}: the escrow window closed and the money was released to the seller "
+            f"({when}). Refunds after release go through support.",
+            code="escrow_released",
+        )
     if sale.status == "refunded":
         return Conflict(f"Cannot {action}: this sale was already refunded.", code="already_refunded")
     return Conflict(f"Cannot {action}: this sale has not been paid.", code="not_paid")
@@ -391,21 +503,33 @@ async def refund(db: AsyncSession, actor: User, sale_id: uuid.UUID, reason: str)
 async def _release(db: AsyncSession, sale: Sale) -> None:
     if sale.seller_amount:
         cur = sale.currency
-        await ledger.post(db, "escrow_release", [Leg(await ledger.account(db, sale.seller_id, ledger.ESCROW, cur),
-                                                     -sale.seller_amount),
-                                                 Leg(await ledger.account(db, sale.seller_id, ledger.EARNINGS, cur),
-                                                     sale.seller_amount)],
-                          key=f"sale:{sale.id}:release", reference=("sale", sale.id), check_frozen=False,
-                          memo=f"Escrow released: {sale.title}"[:500])
+        await ledger.post(
+            db,
+            "escrow_release",
+            [
+                Leg(await ledger.account(db, sale.seller_id, ledger.ESCROW, cur), -sale.seller_amount),
+                Leg(await ledger.account(db, sale.seller_id, ledger.EARNINGS, cur), sale.seller_amount),
+            ],
+            key=f"sale:{sale.id}:release",
+            reference=("sale", sale.id),
+            check_frozen=False,
+            memo=f"Escrow released: {sale.title}"[:500],
+        )
     sale.status, sale.released_at = "released", utcnow()
     await db.flush()
 
 
 async def release_due(db: AsyncSession, now: dt.datetime | None = None, batch: int = 200) -> int:
     """Release every sale whose escrow period ended by `now` (the periodic job's body)."""
-    due = list(await db.scalars(
-        select(Sale).where(Sale.status == "escrow", Sale.escrow_until <= (now or utcnow()))
-        .order_by(Sale.escrow_until).limit(batch).with_for_update(skip_locked=True)))
+    due = list(
+        await db.scalars(
+            select(Sale)
+            .where(Sale.status == "escrow", Sale.escrow_until <= (now or utcnow()))
+            .order_by(Sale.escrow_until)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    )
     for sale in due:
         await _release(db, sale)
     return len(due)

@@ -11,7 +11,16 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, func, text,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,8 +36,14 @@ LIVE = ("trialing", "active", "past_due")
 class Plan(IdMixin, TimestampMixin, Base):
     __tablename__ = "plans"
     __table_args__ = (
-        Index("uq_plans_owner_type_code", "owner_id", "product_type", "code", unique=True,
-              postgresql_nulls_not_distinct=True),
+        Index(
+            "uq_plans_owner_type_code",
+            "owner_id",
+            "product_type",
+            "code",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
         CheckConstraint("price >= 0", name="price_not_negative"),
         CheckConstraint("interval IN ('month', 'year')", name="interval_known"),
         CheckConstraint("trial_days >= 0", name="trial_not_negative"),
@@ -59,12 +74,21 @@ class Subscription(IdMixin, TimestampMixin, Base):
     __tablename__ = "subscriptions"
     __table_args__ = (
         # one live subscription per user per plan owner and product type
-        Index("uq_subscriptions_live", "user_id", "owner_id", "product_type", unique=True,
-              postgresql_nulls_not_distinct=True,
-              postgresql_where=text("status IN ('trialing', 'active', 'past_due')")),
+        Index(
+            "uq_subscriptions_live",
+            "user_id",
+            "owner_id",
+            "product_type",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+            postgresql_where=text("status IN ('trialing', 'active', 'past_due')"),
+        ),
         Index("ix_subscriptions_user", "user_id", "id"),
-        Index("ix_subscriptions_due", "current_period_end",
-              postgresql_where=text("status IN ('trialing', 'active', 'past_due')")),
+        Index(
+            "ix_subscriptions_due",
+            "current_period_end",
+            postgresql_where=text("status IN ('trialing', 'active', 'past_due')"),
+        ),
         Index("ix_subscriptions_provider_ref", "provider_ref"),
         CheckConstraint("status IN ('trialing', 'active', 'past_due', 'canceled', 'expired')", name="status_known"),
         CheckConstraint("credit >= 0", name="credit_not_negative"),
@@ -91,5 +115,6 @@ class Subscription(IdMixin, TimestampMixin, Base):
     customer_ref: Mapped[str | None] = mapped_column(String(200))
     first_payment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("payments.id"))
     provider_synced_at: Mapped[int | None] = mapped_column(BigInteger)  # newest processor event applied (epoch s)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                    onupdate=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

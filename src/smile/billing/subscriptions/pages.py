@@ -22,13 +22,24 @@ router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 PAGE = service.PAGE
 LABELS = {
-    "post": "Post, comment and react", "message": "Direct messages", "ai_basic": "AI features, paid with credits",
-    "creator_tools": "Creator tools", "paid_tiers": "Sell subscriptions to your followers",
-    "analytics": "Audience and earnings analytics", "custom_profile": "Custom profile",
-    "api_priority": "Priority API capacity", "crm_sync": "CRM sync", "team_seats": "Team seats",
+    "post": "Post, comment and react",
+    "message": "Direct messages",
+    "ai_basic": "AI features, paid with credits",
+    "creator_tools": "Creator tools",
+    "paid_tiers": "Sell subscriptions to your followers",
+    "analytics": "Audience and earnings analytics",
+    "custom_profile": "Custom profile",
+    "api_priority": "Priority API capacity",
+    "crm_sync": "CRM sync",
+    "team_seats": "Team seats",
 }
-STATUS_LABELS = {"trialing": "Free trial", "active": "Active", "past_due": "Payment overdue", "canceled": "Canceled",
-                 "expired": "Expired"}
+STATUS_LABELS = {
+    "trialing": "Free trial",
+    "active": "Active",
+    "past_due": "Payment overdue",
+    "canceled": "Canceled",
+    "expired": "Expired",
+}
 
 
 def day(moment) -> str:
@@ -47,8 +58,13 @@ async def _cards(db, me_id: uuid.UUID, sub) -> list[dict]:
     """Each plan with what choosing it would do for this user now."""
     cards = []
     for plan in await plans.list_plans(db):
-        card = {"plan": plan, "current": sub is not None and sub.plan_id == plan.id, "quote": None,
-                "free": plan.code == plans.FREE, "error": None}
+        card = {
+            "plan": plan,
+            "current": sub is not None and sub.plan_id == plan.id,
+            "quote": None,
+            "free": plan.code == plans.FREE,
+            "error": None,
+        }
         if sub is not None and not card["current"] and not card["free"] and sub.provider != "stripe":
             try:
                 card["quote"] = await service.quote(db, me_id, sub.id, str(plan.id))
@@ -63,12 +79,23 @@ async def page(request: Request, me: CurrentUser, db: DB, checkout: str | None =
     sub = await service.live(db, me.id, None, PLATFORM)
     plan = await plans.get_plan(db, sub.plan_id) if sub else None
     rows, _ = await service.mine(db, me.id, None, 20)
-    return render(request, "billing/subscriptions/page.html", {
-        "sub": sub, "plan": plan, "cards": await _cards(db, me.id, sub), "checkout": checkout,
-        "past": [(s, p) for s, p in rows if s.status not in ("trialing", "active", "past_due")],
-        "entitlements": sorted(await service.entitlements(db, me.id), key=_order), "grace": service.grace(),
-        "stripe": runtime.current().settings.payment_provider == "stripe",
-        "day": day, "label": label, "status_label": STATUS_LABELS})
+    return render(
+        request,
+        "billing/subscriptions/page.html",
+        {
+            "sub": sub,
+            "plan": plan,
+            "cards": await _cards(db, me.id, sub),
+            "checkout": checkout,
+            "past": [(s, p) for s, p in rows if s.status not in ("trialing", "active", "past_due")],
+            "entitlements": sorted(await service.entitlements(db, me.id), key=_order),
+            "grace": service.grace(),
+            "stripe": runtime.current().settings.payment_provider == "stripe",
+            "day": day,
+            "label": label,
+            "status_label": STATUS_LABELS,
+        },
+    )
 
 
 @router.get(f"{PAGE}/pending")
@@ -99,20 +126,30 @@ async def subscribe(request: Request, me: VerifiedUser, db: DB, plan: Annotated[
             return redirect(payment.checkout_url, request)
         flash(request, "You are subscribed.", "success")
         return redirect(PAGE, request)
+
     return await _act(request, db, go)
 
 
 @router.post(f"{PAGE}/change")
-async def change(request: Request, me: VerifiedUser, db: DB, subscription: Annotated[uuid.UUID, Form()],
-                 plan: Annotated[str, Form(max_length=100)]) -> Response:
+async def change(
+    request: Request,
+    me: VerifiedUser,
+    db: DB,
+    subscription: Annotated[uuid.UUID, Form()],
+    plan: Annotated[str, Form(max_length=100)],
+) -> Response:
     async def go():
         q, payment = await service.change_plan(db, me.id, subscription, plan)
         if payment is not None:
             return redirect(payment.checkout_url, request)
-        extra = (f" {money(q.proration.credit_after, q.target.currency)} of unused time comes off your next renewals."
-                 if q.proration.credit_after else "")
+        extra = (
+            f" {money(q.proration.credit_after, q.target.currency)} of unused time comes off your next renewals."
+            if q.proration.credit_after
+            else ""
+        )
         flash(request, f"You are on {q.target.name} now.{extra}", "success")
         return redirect(PAGE, request)
+
     return await _act(request, db, go)
 
 
@@ -125,6 +162,7 @@ async def cancel(request: Request, me: CurrentUser, db: DB, subscription: Annota
         else:
             flash(request, f"Your plan cancels on {day(sub.current_period_end)}. You keep it until then.", "success")
         return redirect(PAGE, request)
+
     return await _act(request, db, go)
 
 
@@ -134,6 +172,7 @@ async def resume(request: Request, me: CurrentUser, db: DB, subscription: Annota
         sub = await service.resume(db, me.id, subscription)
         flash(request, f"Your plan renews on {day(sub.current_period_end)}.", "success")
         return redirect(PAGE, request)
+
     return await _act(request, db, go)
 
 
@@ -142,6 +181,7 @@ async def pay(request: Request, me: VerifiedUser, db: DB, subscription: Annotate
     async def go():
         payment = await service.pay_overdue(db, me.id, subscription)
         return redirect(payment.checkout_url, request)
+
     return await _act(request, db, go)
 
 
@@ -149,4 +189,5 @@ async def pay(request: Request, me: VerifiedUser, db: DB, subscription: Annotate
 async def portal(request: Request, me: CurrentUser, db: DB) -> Response:
     async def go():
         return redirect(await service.portal(db, me.id, PAGE), request)
+
     return await _act(request, db, go)

@@ -46,10 +46,19 @@ async def _book(db: AsyncSession, payment: Payment, amount: int) -> Posted | Non
     clearing = await ledger.platform(db, ledger.CLEARING, payment.currency)
     revenue = await ledger.platform(db, ledger.REVENUE, payment.currency)
     return await ledger.post(
-        db, "subscription_payment", [Leg(clearing, -amount), Leg(revenue, amount)], key=f"payment:{payment.id}:paid",
-        reference=("payment", payment.id), memo=payment.description,
-        data={"user_id": str(payment.user_id), "kind": payment.data.get("kind"),
-              "subscription_id": payment.data.get("subscription_id"), "plan_id": payment.data.get("plan_id")})
+        db,
+        "subscription_payment",
+        [Leg(clearing, -amount), Leg(revenue, amount)],
+        key=f"payment:{payment.id}:paid",
+        reference=("payment", payment.id),
+        memo=payment.description,
+        data={
+            "user_id": str(payment.user_id),
+            "kind": payment.data.get("kind"),
+            "subscription_id": payment.data.get("subscription_id"),
+            "plan_id": payment.data.get("plan_id"),
+        },
+    )
 
 
 @hooks.paid(service.PURPOSE)
@@ -72,8 +81,9 @@ async def _start(db: AsyncSession, payment: Payment) -> None:
     if await db.scalar(select(Subscription.id).where(Subscription.first_payment_id == payment.id)):
         return
     plan = await get_plan(db, uuid.UUID(payment.data["plan_id"]))
-    sub = await service._create(db, payment.user_id, plan, utcnow(), payment=payment,
-                                trial_days=int(payment.data.get("trial_days") or 0))
+    sub = await service._create(
+        db, payment.user_id, plan, utcnow(), payment=payment, trial_days=int(payment.data.get("trial_days") or 0)
+    )
     if sub is None:
         await _give_back(db, payment, "A subscription to these plans was already active.")
     else:
@@ -83,8 +93,11 @@ async def _start(db: AsyncSession, payment: Payment) -> None:
 async def _change(db: AsyncSession, payment: Payment) -> None:
     data = payment.data
     sub = await service.get(db, None, uuid.UUID(data["subscription_id"]), lock=True)
-    if (sub.status != "active" or str(sub.plan_id) != data["from_plan_id"]
-            or service._period_key(sub) != data["period_end"]):
+    if (
+        sub.status != "active"
+        or str(sub.plan_id) != data["from_plan_id"]
+        or service._period_key(sub) != data["period_end"]
+    ):
         await _give_back(db, payment, "The subscription changed before the payment arrived.")
         return
     plan = await get_plan(db, uuid.UUID(data["plan_id"]))
@@ -118,7 +131,8 @@ async def _give_back(db: AsyncSession, payment: Payment, reason: str) -> None:
             log.error("subscription_refund_failed", payment=str(payment.id), error=exc.message)
     if payment.provider == "stripe" and payment.subscription_ref and payment.data.get("kind") == "start":
         await payments.provider_for("stripe").cancel_subscription(
-            payment.subscription_ref, at_period_end=False, key=f"payment:{payment.id}:unused-subscription")
+            payment.subscription_ref, at_period_end=False, key=f"payment:{payment.id}:unused-subscription"
+        )
 
 
 @hooks.failed(service.PURPOSE)
@@ -147,6 +161,13 @@ async def on_refunded(db: AsyncSession, payment: Payment, amount: int, key: str)
         return
     clearing = await ledger.platform(db, ledger.CLEARING, payment.currency)
     revenue = await ledger.platform(db, ledger.REVENUE, payment.currency)
-    await ledger.post(db, "subscription_refund", [Leg(revenue, -amount), Leg(clearing, amount)], key=key,
-                      reference=("payment", payment.id), memo=f"Refund: {payment.description}",
-                      data={"user_id": str(payment.user_id)}, check_frozen=False)
+    await ledger.post(
+        db,
+        "subscription_refund",
+        [Leg(revenue, -amount), Leg(clearing, amount)],
+        key=key,
+        reference=("payment", payment.id),
+        memo=f"Refund: {payment.description}",
+        data={"user_id": str(payment.user_id)},
+        check_frozen=False,
+    )

@@ -31,14 +31,15 @@ def unused_value(price: int, start: dt.datetime, end: dt.datetime, now: dt.datet
 
 @dataclass(frozen=True)
 class Proration:
-    unused: int        # value left of the current period
-    credit: int        # carried from an earlier downgrade
-    amount_due: int    # charged now: new price - unused - credit, never below 0
+    unused: int  # value left of the current period
+    credit: int  # carried from an earlier downgrade
+    amount_due: int  # charged now: new price - unused - credit, never below 0
     credit_after: int  # what is left of unused + credit after paying the new period
 
 
-def prorate(current_price: int, new_price: int, start: dt.datetime, end: dt.datetime, now: dt.datetime,
-            credit: int) -> Proration:
+def prorate(
+    current_price: int, new_price: int, start: dt.datetime, end: dt.datetime, now: dt.datetime, credit: int
+) -> Proration:
     """Switching now to a new plan whose first period starts now.
 
     The unused value of the current period plus any carried credit pays for the new period; the rest
@@ -46,5 +47,9 @@ def prorate(current_price: int, new_price: int, start: dt.datetime, end: dt.date
     """
     unused = unused_value(current_price, start, end, now)
     available = unused + credit
-    return Proration(unused=unused, credit=credit, amount_due=max(0, new_price - available),
-                     credit_after=max(0, available - new_price))
+    return Proration(
+        unused=unused,
+        credit=credit,
+        amount_due=max(0, new_price - available),
+        credit_after=max(0, available - new_price),
+    )

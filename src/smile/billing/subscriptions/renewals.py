@@ -40,40 +40,86 @@ class Run:
     extended: int = 0  # renewed without a charge (a free plan, or paid by carried credit)
 
 
-async def renewal_checkout(db: AsyncSession, sub: Subscription, plan: Plan, *, key: str,
-                           recurring: bool = True) -> Payment:
+async def renewal_checkout(
+    db: AsyncSession, sub: Subscription, plan: Plan, *, key: str, recurring: bool = True
+) -> Payment:
     """A payment for the subscription's next period: the plan's price less carried credit."""
     credit_used = min(sub.credit, plan.price)
     return await payments.start_checkout(
-        db, sub.user_id, purpose=service.PURPOSE, reference_id=str(sub.id), amount=plan.price - credit_used,
-        currency=plan.currency, description=f"{plan.name} renewal", key=key,
-        success_url=f"{service.PAGE}?checkout=success", cancel_url=f"{service.PAGE}?checkout=canceled",
+        db,
+        sub.user_id,
+        purpose=service.PURPOSE,
+        reference_id=str(sub.id),
+        amount=plan.price - credit_used,
+        currency=plan.currency,
+        description=f"{plan.name} renewal",
+        key=key,
+        success_url=f"{service.PAGE}?checkout=success",
+        cancel_url=f"{service.PAGE}?checkout=canceled",
         recurring=Recurring(interval=plan.interval, trial_days=0, plan_ref=str(plan.id)) if recurring else None,
-        data={"kind": "renewal", "subscription_id": str(sub.id), "plan_id": str(plan.id),
-              "period_end": service._period_key(sub), "credit_used": credit_used})
+        data={
+            "kind": "renewal",
+            "subscription_id": str(sub.id),
+            "plan_id": str(plan.id),
+            "period_end": service._period_key(sub),
+            "credit_used": credit_used,
+        },
+    )
 
 
 async def run(db: AsyncSession, now: dt.datetime | None = None, batch: int = 200) -> Run:
     now = now or utcnow()
     done = Run()
-    done.canceled = len((await db.execute(
-        update(Subscription).where(Subscription.status.in_(LIVE), Subscription.cancel_at_period_end,
-                                   Subscription.current_period_end <= now)
-        .values(status="canceled", ended_at=Subscription.current_period_end, cancel_at_period_end=False,
-                renewal_payment_id=None, next_attempt_at=None)
-        .returning(Subscription.id))).all())
-    done.expired = len((await db.execute(
-        update(Subscription).where(Subscription.status == "past_due", NOT_STRIPE,
-                                   Subscription.past_due_since <= now - service.grace())
-        .values(status="expired", ended_at=now, renewal_payment_id=None, next_attempt_at=None)
-        .returning(Subscription.id))).all())
-    due = (await db.scalars(
-        select(Subscription).where(
-            NOT_STRIPE, Subscription.renewal_payment_id.is_(None), ~Subscription.cancel_at_period_end,
-            or_(and_(Subscription.status.in_(("trialing", "active")), Subscription.current_period_end <= now),
-                and_(Subscription.status == "past_due", Subscription.next_attempt_at <= now)))
-        .order_by(Subscription.current_period_end).limit(batch).with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True))).all()
+    done.canceled = len(
+        (
+            await db.execute(
+                update(Subscription)
+                .where(
+                    Subscription.status.in_(LIVE),
+                    Subscription.cancel_at_period_end,
+                    Subscription.current_period_end <= now,
+                )
+                .values(
+                    status="canceled",
+                    ended_at=Subscription.current_period_end,
+                    cancel_at_period_end=False,
+                    renewal_payment_id=None,
+                    next_attempt_at=None,
+                )
+                .returning(Subscription.id)
+            )
+        ).all()
+    )
+    done.expired = len(
+        (
+            await db.execute(
+                update(Subscription)
+                .where(
+                    Subscription.status == "past_due", NOT_STRIPE, Subscription.past_due_since <= now - service.grace()
+                )
+                .values(status="expired", ended_at=now, renewal_payment_id=None, next_attempt_at=None)
+                .returning(Subscription.id)
+            )
+        ).all()
+    )
+    due = (
+        await db.scalars(
+            select(Subscription)
+            .where(
+                NOT_STRIPE,
+                Subscription.renewal_payment_id.is_(None),
+                ~Subscription.cancel_at_period_end,
+                or_(
+                    and_(Subscription.status.in_(("trialing", "active")), Subscription.current_period_end <= now),
+                    and_(Subscription.status == "past_due", Subscription.next_attempt_at <= now),
+                ),
+            )
+            .order_by(Subscription.current_period_end)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
     for sub in due:
         try:
             async with db.begin_nested():  # one failing renewal does not hold up the others
@@ -103,8 +149,8 @@ async def _renew(db: AsyncSession, sub: Subscription) -> bool:
         return False
     attempt = sub.renewal_attempts + 1
     payment = await renewal_checkout(
-        db, sub, plan, recurring=False,
-        key=f"subscription:{sub.id}:renewal:{service._period_key(sub)}:{attempt}")
+        db, sub, plan, recurring=False, key=f"subscription:{sub.id}:renewal:{service._period_key(sub)}:{attempt}"
+    )
     sub.renewal_payment_id, sub.renewal_attempts, sub.next_attempt_at = payment.id, attempt, None
     await db.flush()
     if payment.status == "pending":

@@ -45,16 +45,25 @@ class SubscriptionOut(BaseModel):
     created_at: dt.datetime
 
     @classmethod
-    def of(cls, sub: Subscription, plan: Plan, grace: dt.timedelta) -> "SubscriptionOut":
+    def of(cls, sub: Subscription, plan: Plan, grace: dt.timedelta) -> SubscriptionOut:
         renews = sub.status in ("trialing", "active") and not sub.cancel_at_period_end
         return cls(
-            id=sub.id, plan=PlanOut.model_validate(plan), status=sub.status,
-            current_period_start=sub.current_period_start, current_period_end=sub.current_period_end,
-            trial_end=sub.trial_end, cancel_at_period_end=sub.cancel_at_period_end, canceled_at=sub.canceled_at,
-            ended_at=sub.ended_at, renews_at=sub.current_period_end if renews else None,
+            id=sub.id,
+            plan=PlanOut.model_validate(plan),
+            status=sub.status,
+            current_period_start=sub.current_period_start,
+            current_period_end=sub.current_period_end,
+            trial_end=sub.trial_end,
+            cancel_at_period_end=sub.cancel_at_period_end,
+            canceled_at=sub.canceled_at,
+            ended_at=sub.ended_at,
+            renews_at=sub.current_period_end if renews else None,
             past_due_since=sub.past_due_since,
             grace_ends_at=sub.past_due_since + grace if sub.status == "past_due" and sub.past_due_since else None,
-            credit=sub.credit, provider=sub.provider, created_at=sub.created_at)
+            credit=sub.credit,
+            provider=sub.provider,
+            created_at=sub.created_at,
+        )
 
 
 SubscriptionPage = Page[SubscriptionOut]

@@ -26,8 +26,14 @@ from smile.kit.db import utcnow
 
 log = structlog.get_logger("smile.billing.subscriptions")
 
-STATUS = {"trialing": "trialing", "active": "active", "past_due": "past_due", "unpaid": "past_due",
-          "canceled": "canceled", "incomplete_expired": "expired"}
+STATUS = {
+    "trialing": "trialing",
+    "active": "active",
+    "past_due": "past_due",
+    "unpaid": "past_due",
+    "canceled": "canceled",
+    "incomplete_expired": "expired",
+}
 
 
 def _ts(value) -> dt.datetime | None:
@@ -57,8 +63,12 @@ async def _find(db: AsyncSession, obj_ref: str | None, metadata: dict | None = N
     first = (metadata or {}).get("payment_id")
     if first:
         try:
-            return await db.scalar(select(Subscription).where(Subscription.first_payment_id == uuid.UUID(first))
-                                   .with_for_update().execution_options(populate_existing=True))
+            return await db.scalar(
+                select(Subscription)
+                .where(Subscription.first_payment_id == uuid.UUID(first))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
         except ValueError:
             return None
     return None
@@ -81,11 +91,15 @@ async def invoice_paid(db: AsyncSession, source: str, event: dict) -> None:
     if amount > 0:
         clearing = await ledger.platform(db, ledger.CLEARING, currency)
         revenue = await ledger.platform(db, ledger.REVENUE, currency)
-        await ledger.post(db, "subscription_payment", [Leg(clearing, -amount), Leg(revenue, amount)],
-                          key=f"stripe:invoice:{inv['id']}:paid", reference=("subscription", sub.id),
-                          memo=f"Subscription invoice {inv['id']}",
-                          data={"user_id": str(sub.user_id), "invoice": inv["id"],
-                                "billing_reason": inv.get("billing_reason")})
+        await ledger.post(
+            db,
+            "subscription_payment",
+            [Leg(clearing, -amount), Leg(revenue, amount)],
+            key=f"stripe:invoice:{inv['id']}:paid",
+            reference=("subscription", sub.id),
+            memo=f"Subscription invoice {inv['id']}",
+            data={"user_id": str(sub.user_id), "invoice": inv["id"], "billing_reason": inv.get("billing_reason")},
+        )
     lines = (inv.get("lines") or {}).get("data") or []
     period = (lines[-1].get("period") if lines else None) or {}
     end = _ts(period.get("end") or inv.get("period_end"))

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Request, Response
 
 from smile.identity.accounts import service
 from smile.identity.accounts.schemas import (
-    LoginIn, PasswordChangeIn, PasswordResetConfirmIn, PasswordResetIn, RefreshIn, RegisterIn, Revoked,
-    SessionOut, VerifyEmailIn,
+    LoginIn,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    RefreshIn,
+    RegisterIn,
+    Revoked,
+    SessionOut,
+    VerifyEmailIn,
 )
 from smile.identity.auth import DB, CurrentUser
 from smile.identity.schemas import Me, Message, MfaChallenge, Tokens
@@ -36,8 +43,7 @@ async def verify_email(body: VerifyEmailIn, me: CurrentUser, db: DB) -> Me:
     return Me.of(await service.verify_email(db, me.user, body.code))
 
 
-@router.post("/auth/verify-email/resend", response_model=Message, status_code=202,
-             responses=responses(401, 409, 429))
+@router.post("/auth/verify-email/resend", response_model=Message, status_code=202, responses=responses(401, 409, 429))
 async def resend_code(me: CurrentUser, db: DB) -> Message:
     """Email a new code (at most one a minute); earlier codes stop working."""
     await service.resend_code(db, me.user)
@@ -70,8 +76,7 @@ async def list_sessions(me: CurrentUser, db: DB) -> list[SessionOut]:
     return await service.list_sessions(db, me)
 
 
-@router.delete("/auth/sessions/{session_id}", status_code=204, response_class=Response,
-               responses=responses(401, 404))
+@router.delete("/auth/sessions/{session_id}", status_code=204, response_class=Response, responses=responses(401, 404))
 async def revoke_session(session_id: uuid.UUID, me: CurrentUser, request: Request, db: DB) -> Response:
     """Sign out one of your sessions."""
     await service.revoke_session(db, me, session_id, _ip(request))

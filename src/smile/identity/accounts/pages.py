@@ -32,10 +32,10 @@ def _ip(request: Request) -> str:
     return sessions.client_info(request)[1]
 
 
-def _page(request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None,
-          **context) -> HTMLResponse:
-    return render(request, name, {"errors": {}, "values": {}, "error": None, **context}, status=status,
-                  headers=headers)
+def _page(
+    request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None, **context
+) -> HTMLResponse:
+    return render(request, name, {"errors": {}, "values": {}, "error": None, **context}, status=status, headers=headers)
 
 
 def _failed(request: Request, name: str, exc: AppError, **context) -> HTMLResponse:
@@ -58,16 +58,37 @@ async def register_form(request: Request, me: OptionalUser) -> Response:
 
 
 @router.post("/register", response_class=HTMLResponse)
-async def register(request: Request, db: DB, me: OptionalUser, email: str = Form(""), username: str = Form(""),
-                   display_name: str = Form(""), password: str = Form(""), account_type: str = Form("person"),
-                   date_of_birth: str = Form(""), accept_terms: str = Form("")) -> Response:
+async def register(
+    request: Request,
+    db: DB,
+    me: OptionalUser,
+    email: str = Form(""),
+    username: str = Form(""),
+    display_name: str = Form(""),
+    password: str = Form(""),
+    account_type: str = Form("person"),
+    date_of_birth: str = Form(""),
+    accept_terms: str = Form(""),
+) -> Response:
     await check_csrf(request)
-    values = {"email": email, "username": username, "display_name": display_name, "account_type": account_type,
-              "date_of_birth": date_of_birth, "accept_terms": bool(accept_terms)}
+    values = {
+        "email": email,
+        "username": username,
+        "display_name": display_name,
+        "account_type": account_type,
+        "date_of_birth": date_of_birth,
+        "accept_terms": bool(accept_terms),
+    }
     try:
-        body = RegisterIn(email=email, username=username, display_name=display_name, password=password,
-                          account_type=account_type, date_of_birth=date_of_birth or None,
-                          accept_terms=bool(accept_terms))
+        body = RegisterIn(
+            email=email,
+            username=username,
+            display_name=display_name,
+            password=password,
+            account_type=account_type,
+            date_of_birth=date_of_birth or None,
+            accept_terms=bool(accept_terms),
+        )
         user = await service.register(db, body, _ip(request))
     except ValidationError as exc:
         return _invalid(request, "identity/register.html", exc, values=values)
@@ -90,13 +111,20 @@ async def login_form(request: Request, me: OptionalUser, next: str = "/") -> Res
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, db: DB, me: OptionalUser, login: str = Form(""), password: str = Form(""),
-                next: str = Form("/")) -> Response:
+async def login(
+    request: Request, db: DB, me: OptionalUser, login: str = Form(""), password: str = Form(""), next: str = Form("/")
+) -> Response:
     await check_csrf(request)
     target, values = safe_next(next), {"login": login}
     if not login.strip() or not password:
-        errors = {k: v for k, v in (("login", "Enter your email or username." if not login.strip() else ""),
-                                    ("password", "Enter your password." if not password else "")) if v}
+        errors = {
+            k: v
+            for k, v in (
+                ("login", "Enter your email or username." if not login.strip() else ""),
+                ("password", "Enter your password." if not password else ""),
+            )
+            if v
+        }
         return _page(request, "identity/login.html", 422, errors=errors, values=values, next=target)
     try:
         user = await service.authenticate(db, login, password, _ip(request))
@@ -207,8 +235,12 @@ async def reset_request(request: Request, db: DB, me: OptionalUser, email: str =
         return _invalid(request, "identity/password_reset.html", exc, values=values)
     except AppError as exc:
         return _failed(request, "identity/password_reset.html", exc, values=values)
-    flash(request, f"If an account uses {body.email}, we emailed it a link to reset the password. "
-                   "The link works once, for 60 minutes.", "success")
+    flash(
+        request,
+        f"If an account uses {body.email}, we emailed it a link to reset the password. "
+        "The link works once, for 60 minutes.",
+        "success",
+    )
     return redirect("/login" if me is None else "/password-reset", request)
 
 
@@ -219,21 +251,22 @@ async def reset_confirm_form(request: Request, db: DB, me: OptionalUser, token: 
 
 
 @router.post("/password-reset/confirm", response_class=HTMLResponse)
-async def reset_confirm(request: Request, db: DB, me: OptionalUser, token: str = Form(""),
-                        password: str = Form("")) -> Response:
+async def reset_confirm(
+    request: Request, db: DB, me: OptionalUser, token: str = Form(""), password: str = Form("")
+) -> Response:
     await check_csrf(request)
     name = "identity/password_reset_confirm.html"
     try:
-        await service.confirm_password_reset(db, PasswordResetConfirmIn(token=token, password=password),
-                                             _ip(request))
+        await service.confirm_password_reset(db, PasswordResetConfirmIn(token=token, password=password), _ip(request))
     except ValidationError as exc:
         return _invalid(request, name, exc, token=token, valid=True)
     except AppError as exc:
         return _failed(request, name, exc, token=token, valid=exc.code != "reset_link_invalid")
     response = redirect("/login", request)
     sessions.clear_cookie(response)
-    flash(request, "Your password has been changed and every device was signed out. Log in with the new one.",
-          "success")
+    flash(
+        request, "Your password has been changed and every device was signed out. Log in with the new one.", "success"
+    )
     return response
 
 
@@ -269,8 +302,9 @@ async def revoke_others(request: Request, db: DB, me: CurrentUser) -> Response:
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
-async def change_password(request: Request, db: DB, me: CurrentUser, current_password: str = Form(""),
-                          new_password: str = Form("")) -> Response:
+async def change_password(
+    request: Request, db: DB, me: CurrentUser, current_password: str = Form(""), new_password: str = Form("")
+) -> Response:
     try:
         body = PasswordChangeIn(current_password=current_password, new_password=new_password)
         count = await service.change_password(db, me, body, _ip(request))
@@ -279,6 +313,9 @@ async def change_password(request: Request, db: DB, me: CurrentUser, current_pas
         return await _sessions_page(request, db, me, 422, errors=fields, error=" ".join(fields.values()))
     except AppError as exc:
         return await _sessions_page(request, db, me, exc.status, errors=exc.fields, error=exc.message)
-    flash(request, "Your password has been changed" + (f" and {count} other device(s) were signed out."
-                                                        if count else "."), "success")
+    flash(
+        request,
+        "Your password has been changed" + (f" and {count} other device(s) were signed out." if count else "."),
+        "success",
+    )
     return redirect("/settings/sessions", request)

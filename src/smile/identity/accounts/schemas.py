@@ -24,7 +24,8 @@ class RegisterIn(BaseModel):
     display_name: Name
     accept_terms: bool = Field(description="Must be true.")
     account_type: Literal["person", "business", "ai_agent"] = Field(
-        default="person", description="person or business; AI agents are created by their owners.")
+        default="person", description="person or business; AI agents are created by their owners."
+    )
     date_of_birth: dt.date | None = Field(default=None, description="Optional; signups under 13 are refused.")
 
 
@@ -51,8 +52,11 @@ class PasswordResetConfirmIn(BaseModel):
 
 
 class PasswordChangeIn(BaseModel):
-    current_password: str = Field(default="", max_length=PASSWORD_INPUT_MAX,
-                                  description="May be empty only for accounts that have no password yet.")
+    current_password: str = Field(
+        default="",
+        max_length=PASSWORD_INPUT_MAX,
+        description="May be empty only for accounts that have no password yet.",
+    )
     new_password: str = Field(max_length=PASSWORD_INPUT_MAX)
 
 

@@ -38,8 +38,7 @@ async def reactivate(db: AsyncSession, user_id: uuid.UUID) -> User:
     """Lift a suspension."""
     user = await locked(db, user_id)
     if user.status != "suspended":
-        raise Conflict(f"Only suspended accounts can be reactivated; this one is {user.status}.",
-                       code="wrong_status")
+        raise Conflict(f"Only suspended accounts can be reactivated; this one is {user.status}.", code="wrong_status")
     user.status = "active"
     user.suspended_reason = None
     await db.flush()
@@ -50,8 +49,9 @@ def normal_roles(roles: list[str]) -> list[str]:
     """Known roles in their canonical order, "user" always included (422 naming unknown ones)."""
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
-        raise Invalid(f"Unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}.",
-                      fields={"roles": "unknown role"})
+        raise Invalid(
+            f"Unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}.", fields={"roles": "unknown role"}
+        )
     return [r for r in ROLES if r in set(roles) | {"user"}]
 
 

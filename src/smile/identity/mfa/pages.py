@@ -25,16 +25,20 @@ Code = Annotated[str, Form(max_length=64)]
 async def _page(request: Request, db: DB, me: Principal, **extra) -> HTMLResponse:
     identities = await oauth_service.list_identities(db, me.id)
     linked = {i.provider for i in identities}
-    return render(request, "identity/security.html", {
-        "mfa": await service.status(db, me),
-        "pending": service.pending_setup(me.user),
-        "identities": identities,
-        "link_providers": [p for p in oauth_client.providers() if p.name not in linked],
-        "labels": {p.name: p.label for p in oauth_client.providers()},
-        "has_password": me.user.password_hash is not None,
-        "recent_mfa_minutes": runtime.current().settings.recent_mfa_minutes,
-        **extra,
-    })
+    return render(
+        request,
+        "identity/security.html",
+        {
+            "mfa": await service.status(db, me),
+            "pending": service.pending_setup(me.user),
+            "identities": identities,
+            "link_providers": [p for p in oauth_client.providers() if p.name not in linked],
+            "labels": {p.name: p.label for p in oauth_client.providers()},
+            "has_password": me.user.password_hash is not None,
+            "recent_mfa_minutes": runtime.current().settings.recent_mfa_minutes,
+            **extra,
+        },
+    )
 
 
 @router.get(PAGE, response_class=HTMLResponse)
@@ -56,8 +60,9 @@ async def setup_form(request: Request, db: DB, me: OptionalUser) -> Response:
 
 
 @router.post(PAGE + "/mfa/enable")
-async def enable_form(request: Request, db: DB, me: OptionalUser, code: Code = "",
-                      password: str = Form(default="", max_length=1024)) -> Response:
+async def enable_form(
+    request: Request, db: DB, me: OptionalUser, code: Code = "", password: str = Form(default="", max_length=1024)
+) -> Response:
     if me is None:
         return login_redirect(request)
     try:
@@ -69,8 +74,9 @@ async def enable_form(request: Request, db: DB, me: OptionalUser, code: Code = "
 
 
 @router.post(PAGE + "/mfa/disable")
-async def disable_form(request: Request, db: DB, me: OptionalUser, code: Code = "",
-                       password: str = Form(default="", max_length=1024)) -> Response:
+async def disable_form(
+    request: Request, db: DB, me: OptionalUser, code: Code = "", password: str = Form(default="", max_length=1024)
+) -> Response:
     if me is None:
         return login_redirect(request)
     try:

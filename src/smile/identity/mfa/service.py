@@ -9,8 +9,8 @@ import secrets
 import pyotp
 import qrcode
 import qrcode.image.svg
-from pyotp.exceptions import OTPVerificationError
 from fastapi import Request
+from pyotp.exceptions import OTPVerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -40,8 +40,9 @@ def _lockout_rule() -> str:
 
 
 async def _check_lockout(user: User) -> None:
-    await runtime.current().limiter.check_lockout(_lockout_rule(), "mfa", str(user.id),
-                                                  message="Too many wrong two-factor codes.")
+    await runtime.current().limiter.check_lockout(
+        _lockout_rule(), "mfa", str(user.id), message="Too many wrong two-factor codes."
+    )
 
 
 async def _failed(db: AsyncSession, user: User, ip: str = "", what: str = "code") -> None:
@@ -90,8 +91,8 @@ async def _totp_matches(db: AsyncSession, user: User, totp: pyotp.TOTP, code: st
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     claimed = await db.execute(
-        update(User).where(User.id == user.id,
-                           (User.totp_last_step.is_(None)) | (User.totp_last_step < step))
+        update(User)
+        .where(User.id == user.id, (User.totp_last_step.is_(None)) | (User.totp_last_step < step))
         .values(totp_last_step=step)
     )
     if claimed.rowcount != 1:
@@ -103,8 +104,11 @@ async def _totp_matches(db: AsyncSession, user: User, totp: pyotp.TOTP, code: st
 async def _use_recovery_code(db: AsyncSession, user: User, code: str) -> bool:
     claimed = await db.execute(
         update(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
-               RecoveryCode.code_hash == hash_token(code, _secret()))
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.used_at.is_(None),
+            RecoveryCode.code_hash == hash_token(code, _secret()),
+        )
         .values(used_at=utcnow())
     )
     return claimed.rowcount == 1
@@ -134,15 +138,18 @@ async def check_code(db: AsyncSession, user: User, code: str) -> bool:
 async def require_code(db: AsyncSession, user: User, code: str) -> None:
     """check_code, raising a 422 (kept: the failure is counted) when the code is wrong."""
     if not await check_code(db, user, code):
-        raise Invalid(WRONG_CODE, code="mfa_code_invalid", fields={"code": "wrong or expired code"},
-                      persist=True)
+        raise Invalid(WRONG_CODE, code="mfa_code_invalid", fields={"code": "wrong or expired code"}, persist=True)
 
 
 async def _notify(db: AsyncSession, user: User, subject: str, what: str) -> None:
     base = runtime.current().settings.base_url
-    await mail.send(db, user.email, subject,
-                    f"Hi {user.display_name},\n\n{what}\n\nIf this was not you, reset your password now and "
-                    f"review your security settings: {base}/settings/security\n")
+    await mail.send(
+        db,
+        user.email,
+        subject,
+        f"Hi {user.display_name},\n\n{what}\n\nIf this was not you, reset your password now and "
+        f"review your security settings: {base}/settings/security\n",
+    )
 
 
 async def _new_recovery_codes(db: AsyncSession, user: User) -> list[str]:
@@ -156,8 +163,10 @@ async def _new_recovery_codes(db: AsyncSession, user: User) -> list[str]:
 async def start_setup(db: AsyncSession, user: User) -> dict[str, str]:
     """Create a pending TOTP secret; it becomes active once a code from it is confirmed."""
     if user.mfa_enabled:
-        raise Conflict("Two-factor authentication is already on. Turn it off first to enrol a new device.",
-                       code="mfa_already_enabled")
+        raise Conflict(
+            "Two-factor authentication is already on. Turn it off first to enrol a new device.",
+            code="mfa_already_enabled",
+        )
     secret = pyotp.random_base32()
     user.totp_pending_secret = encrypt(secret, _secret())
     await db.flush()
@@ -184,16 +193,18 @@ async def _check_password(db: AsyncSession, principal: Principal, password: str,
     if user.password_hash is None:
         minutes = runtime.current().settings.recent_mfa_minutes
         if utcnow() - principal.session.created_at > dt.timedelta(minutes=minutes):
-            raise Forbidden(f"Sign out and sign in again, then {what} within {minutes} minutes of signing in.",
-                            code="reauthentication_required")
+            raise Forbidden(
+                f"Sign out and sign in again, then {what} within {minutes} minutes of signing in.",
+                code="reauthentication_required",
+            )
         return
     if not password:
-        raise Invalid(f"Enter your password to {what}.", code="password_required",
-                      fields={"password": "required"})
+        raise Invalid(f"Enter your password to {what}.", code="password_required", fields={"password": "required"})
     if not verify_password(user.password_hash, password):
         await _failed(db, user, ip, what="password")
-        raise Invalid("Your password is not right.", code="wrong_password", fields={"password": "wrong password"},
-                      persist=True)
+        raise Invalid(
+            "Your password is not right.", code="wrong_password", fields={"password": "wrong password"}, persist=True
+        )
 
 
 async def enable(db: AsyncSession, principal: Principal, password: str, code: str, ip: str = "") -> list[str]:
@@ -207,24 +218,33 @@ async def enable(db: AsyncSession, principal: Principal, password: str, code: st
         raise Conflict("Two-factor authentication is already on.", code="mfa_already_enabled")
     totp = _totp(user.totp_pending_secret)
     if totp is None:
-        raise Conflict("Start the set-up first (POST /api/v1/auth/mfa/setup) to get a QR code.",
-                       code="mfa_setup_missing")
+        raise Conflict(
+            "Start the set-up first (POST /api/v1/auth/mfa/setup) to get a QR code.", code="mfa_setup_missing"
+        )
     await _check_lockout(user)
     await _check_password(db, principal, password, ip, "turn on two-factor authentication")
     step = _matching_step(totp, _normalise(code))
     if step is None:
         await _failed(db, user, ip)
-        raise Invalid("That code does not match. Check your device's clock and enter the current code.",
-                      code="mfa_code_invalid", fields={"code": "wrong or expired code"}, persist=True)
+        raise Invalid(
+            "That code does not match. Check your device's clock and enter the current code.",
+            code="mfa_code_invalid",
+            fields={"code": "wrong or expired code"},
+            persist=True,
+        )
     await _succeeded(user)
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_last_step = step
     user.mfa_enabled_at = utcnow()
     codes = await _new_recovery_codes(db, user)
     await audit.record(db, user.id, "mfa.enabled", user.id, ip=ip)
-    await _notify(db, user, "Two-factor authentication is on",
-                  "Two-factor authentication was turned on for your smile account: signing in now also "
-                  "needs a code from the authenticator app.")
+    await _notify(
+        db,
+        user,
+        "Two-factor authentication is on",
+        "Two-factor authentication was turned on for your smile account: signing in now also "
+        "needs a code from the authenticator app.",
+    )
     return codes
 
 
@@ -233,8 +253,11 @@ async def disable(db: AsyncSession, principal: Principal, password: str, code: s
     if not user.mfa_enabled:
         raise Conflict("Two-factor authentication is not on.", code="mfa_not_enabled")
     if user.is_admin:
-        raise Forbidden("Admins must keep two-factor authentication on. Ask another admin to remove "
-                        "your admin role first if you really need to turn it off.", code="mfa_required_for_admin")
+        raise Forbidden(
+            "Admins must keep two-factor authentication on. Ask another admin to remove "
+            "your admin role first if you really need to turn it off.",
+            code="mfa_required_for_admin",
+        )
     await _check_lockout(user)
     if user.password_hash is not None:
         await _check_password(db, principal, password, ip, "turn off two-factor authentication")
@@ -244,8 +267,12 @@ async def disable(db: AsyncSession, principal: Principal, password: str, code: s
     user.totp_last_step = None
     await db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     await audit.record(db, user.id, "mfa.disabled", user.id, ip=ip)
-    await _notify(db, user, "Two-factor authentication was turned off",
-                  "Two-factor authentication was turned off for your smile account.")
+    await _notify(
+        db,
+        user,
+        "Two-factor authentication was turned off",
+        "Two-factor authentication was turned off for your smile account.",
+    )
 
 
 async def regenerate_recovery_codes(db: AsyncSession, principal: Principal, code: str, ip: str = "") -> list[str]:
@@ -268,8 +295,14 @@ async def confirm(db: AsyncSession, principal: Principal, code: str) -> None:
 
 
 async def remaining_recovery_codes(db: AsyncSession, user: User) -> int:
-    return await db.scalar(select(func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    return (
+        await db.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )
 
 
 async def login_with_code(db: AsyncSession, request: Request, mfa_token: str, code: str) -> Tokens:

@@ -61,8 +61,10 @@ def registry() -> OAuth:
 
 def providers() -> list[Provider]:
     """The configured providers, for "Continue with ..." buttons."""
-    return [Provider(p["name"], LABELS.get(p["name"], p["name"].replace("_", " ").title()), p["issuer"])
-            for p in _configured()]
+    return [
+        Provider(p["name"], LABELS.get(p["name"], p["name"].replace("_", " ").title()), p["issuer"])
+        for p in _configured()
+    ]
 
 
 def label(name: str) -> str:

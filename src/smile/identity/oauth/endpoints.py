@@ -19,8 +19,9 @@ ProviderName = Annotated[str, Path(max_length=50)]
 @router.get("/auth/oauth/providers", response_model=list[ProviderOut])
 async def oauth_providers() -> list[ProviderOut]:
     """Sign-in providers configured on this server (the browser flow starts at login_url)."""
-    return [ProviderOut(name=p.name, label=p.label, login_url=f"/auth/oauth/{p.name}/login")
-            for p in client.providers()]
+    return [
+        ProviderOut(name=p.name, label=p.label, login_url=f"/auth/oauth/{p.name}/login") for p in client.providers()
+    ]
 
 
 @router.get("/auth/oauth/identities", response_model=list[IdentityOut])
@@ -29,9 +30,15 @@ async def oauth_identities(me: CurrentUser, db: DB) -> list[IdentityOut]:
     return [IdentityOut.model_validate(i) for i in await service.list_identities(db, me.id)]
 
 
-@router.post("/auth/oauth/{provider}/unlink", status_code=204, response_class=Response,
-             responses={404: {"description": "No account of this provider is linked"},
-                        409: {"description": "It is the last way to sign in to this account"}})
+@router.post(
+    "/auth/oauth/{provider}/unlink",
+    status_code=204,
+    response_class=Response,
+    responses={
+        404: {"description": "No account of this provider is linked"},
+        409: {"description": "It is the last way to sign in to this account"},
+    },
+)
 async def oauth_unlink(provider: ProviderName, me: CurrentUser, db: DB, request: Request) -> Response:
     """Unlink a provider account; refused when it is the only way left to sign in."""
     await service.unlink(db, me.user, provider, ip=client_info(request)[1])

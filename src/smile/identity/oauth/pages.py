@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from authlib.integrations.starlette_client import OAuthError
 from typing import Annotated
 
+from authlib.integrations.starlette_client import OAuthError
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
@@ -25,8 +25,9 @@ MFA_TOKEN, MFA_NEXT = "mfa_token", "mfa_next"  # handed to the /login/mfa page
 
 
 @router.api_route("/auth/oauth/{provider}/login", methods=["GET", "POST"])
-async def oauth_login(request: Request, me: OptionalUser, provider: ProviderName, next: str = "/",
-                      link: bool = False) -> Response:
+async def oauth_login(
+    request: Request, me: OptionalUser, provider: ProviderName, next: str = "/", link: bool = False
+) -> Response:
     """Send the browser to the provider. Linking (?link=1) is a CSRF-checked POST by a signed-in user."""
     label = client.provider(provider).label
     flow = {"provider": provider, "next": safe_next(next)}
@@ -47,8 +48,9 @@ async def oauth_login(request: Request, me: OptionalUser, provider: ProviderName
 
 def _problem(request: Request, status: int, message: str, label: str, back: str) -> Response:
     """An expected refusal shown as a page (nothing was written, so the request may still commit)."""
-    return render(request, "identity/oauth_problem.html",
-                  {"label": label, "message": message, "back": back}, status=status)
+    return render(
+        request, "identity/oauth_problem.html", {"label": label, "message": message, "back": back}, status=status
+    )
 
 
 @router.get("/auth/oauth/{provider}/callback", name="oauth_callback")
@@ -82,19 +84,25 @@ async def oauth_callback(request: Request, db: DB, me: OptionalUser, provider: P
     except (Conflict, Forbidden, Invalid) as exc:  # raised before anything is written
         return _problem(request, exc.status, exc.message, label, back)
     if outcome.kind == "email_taken":
-        return render(request, "identity/oauth_email_taken.html",
-                      {"label": label, "provider": provider, "email": outcome.email}, status=409)
+        return render(
+            request,
+            "identity/oauth_email_taken.html",
+            {"label": label, "provider": provider, "email": outcome.email},
+            status=409,
+        )
     return await _sign_in(request, db, me, outcome, provider, flow.get("next", "/"), ip)
 
 
-async def _sign_in(request: Request, db: DB, me: Principal | None, outcome: service.Outcome, provider: str,
-                   target: str, ip: str) -> Response:
+async def _sign_in(
+    request: Request, db: DB, me: Principal | None, outcome: service.Outcome, provider: str, target: str, ip: str
+) -> Response:
     label = client.provider(provider).label
     user = outcome.user
     assert user is not None
     if user.status in ("suspended", "deleted"):
-        return _problem(request, 403, "This account cannot sign in. Contact support if you think this is a "
-                        "mistake.", label, "/")
+        return _problem(
+            request, 403, "This account cannot sign in. Contact support if you think this is a mistake.", label, "/"
+        )
     if me is not None and me.via == "cookie":
         await sessions.revoke(db, me.session.id, reason="switched_account")
     if user.mfa_enabled:  # the provider is one factor; the TOTP step still applies
@@ -103,8 +111,9 @@ async def _sign_in(request: Request, db: DB, me: Principal | None, outcome: serv
         return redirect("/login/mfa", request)
     response = redirect(target, request)
     await sessions.issue_browser_session(db, user, request, response)
-    await audit.record(db, user.id, "auth.login", user.id, ip=ip, via="oauth", provider=provider,
-                       new_account=outcome.kind == "created")
+    await audit.record(
+        db, user.id, "auth.login", user.id, ip=ip, via="oauth", provider=provider, new_account=outcome.kind == "created"
+    )
     if outcome.kind == "created":
         flash(request, f"Welcome to smile, @{user.username}! Your account was created with {label}.", "success")
     return response

@@ -36,7 +36,7 @@ class Claims:
     name: str | None
 
     @classmethod
-    def of(cls, userinfo: dict[str, Any]) -> "Claims":
+    def of(cls, userinfo: dict[str, Any]) -> Claims:
         sub = str(userinfo.get("sub") or "")
         if not sub or len(sub) > 255:
             raise Invalid("The sign-in provider did not send a usable account id.", code="oauth_bad_claims")
@@ -65,18 +65,23 @@ class Outcome:
 
 
 async def find_identity(db: AsyncSession, provider: str, subject: str) -> OAuthIdentity | None:
-    return await db.scalar(select(OAuthIdentity).where(OAuthIdentity.provider == provider,
-                                                       OAuthIdentity.subject == subject))
+    return await db.scalar(
+        select(OAuthIdentity).where(OAuthIdentity.provider == provider, OAuthIdentity.subject == subject)
+    )
 
 
 async def list_identities(db: AsyncSession, user_id: uuid.UUID) -> list[OAuthIdentity]:
-    return list((await db.scalars(select(OAuthIdentity).where(OAuthIdentity.user_id == user_id)
-                                  .order_by(OAuthIdentity.provider))).all())
+    return list(
+        (
+            await db.scalars(
+                select(OAuthIdentity).where(OAuthIdentity.user_id == user_id).order_by(OAuthIdentity.provider)
+            )
+        ).all()
+    )
 
 
 async def _username_taken(db: AsyncSession, name: str) -> bool:
-    return await db.scalar(select(func.count()).select_from(User)
-                           .where(func.lower(User.username) == name)) > 0
+    return await db.scalar(select(func.count()).select_from(User).where(func.lower(User.username) == name)) > 0
 
 
 async def unique_username(db: AsyncSession, claims: Claims) -> str:
@@ -94,8 +99,7 @@ async def unique_username(db: AsyncSession, claims: Claims) -> str:
 
 
 async def _email_taken(db: AsyncSession, email: str) -> bool:
-    return await db.scalar(select(func.count()).select_from(User)
-                           .where(func.lower(User.email) == email.lower())) > 0
+    return await db.scalar(select(func.count()).select_from(User).where(func.lower(User.email) == email.lower())) > 0
 
 
 async def _add_identity(db: AsyncSession, user: User, provider: str, claims: Claims) -> OAuthIdentity:
@@ -104,33 +108,41 @@ async def _add_identity(db: AsyncSession, user: User, provider: str, claims: Cla
         async with db.begin_nested():
             db.add(identity)
             await db.flush()
-    except IntegrityError:
-        raise Conflict(f"This {provider} account is already linked to a smile account.",
-                       code="oauth_identity_taken")
+    except IntegrityError as exc:
+        raise Conflict(
+            f"This {provider} account is already linked to a smile account.", code="oauth_identity_taken"
+        ) from exc
     return identity
 
 
 def _refuse_unverified(provider: str, claims: Claims) -> None:
     if claims.email and not claims.email_verified:
-        raise Invalid(f"{provider} has not verified the email address {claims.email}, so smile cannot use it. "
-                      f"Verify the address at {provider} and try again, or sign up with a password.",
-                      code="oauth_email_unverified")
+        raise Invalid(
+            f"{provider} has not verified the email address {claims.email}, so smile cannot use it. "
+            f"Verify the address at {provider} and try again, or sign up with a password.",
+            code="oauth_email_unverified",
+        )
 
 
 async def link(db: AsyncSession, user: User, provider: str, claims: Claims, ip: str = "") -> Outcome:
     """Attach the provider account to the signed-in user (whose own email address must be verified)."""
     if not user.email_verified:
-        raise Forbidden("Verify your email address first (enter the code we emailed you), then link "
-                        f"{provider}.", code="email_unverified")
+        raise Forbidden(
+            f"Verify your email address first (enter the code we emailed you), then link {provider}.",
+            code="email_unverified",
+        )
     _refuse_unverified(provider, claims)
     existing = await find_identity(db, provider, claims.sub)
     if existing is not None and existing.user_id != user.id:
-        raise Conflict(f"This {provider} account is already linked to another smile account. "
-                       "Unlink it there first.", code="oauth_identity_taken")
+        raise Conflict(
+            f"This {provider} account is already linked to another smile account. Unlink it there first.",
+            code="oauth_identity_taken",
+        )
     if existing is None:
         if any(i.provider == provider for i in await list_identities(db, user.id)):
-            raise Conflict(f"You already linked a different {provider} account. Unlink it first.",
-                           code="oauth_provider_linked")
+            raise Conflict(
+                f"You already linked a different {provider} account. Unlink it first.", code="oauth_provider_linked"
+            )
         await _add_identity(db, user, provider, claims)
         await audit.record(db, user.id, "oauth.linked", user.id, ip=ip, provider=provider)
     return Outcome("linked", user=user)
@@ -145,25 +157,36 @@ async def sign_in(db: AsyncSession, provider: str, claims: Claims, ip: str = "")
         assert user is not None
         return Outcome("login", user=user)
     if not claims.email:
-        raise Invalid(f"{provider} did not share an email address, which smile needs to create an account. "
-                      "Allow email access at the provider and try again.", code="oauth_no_email")
+        raise Invalid(
+            f"{provider} did not share an email address, which smile needs to create an account. "
+            "Allow email access at the provider and try again.",
+            code="oauth_no_email",
+        )
     _refuse_unverified(provider, claims)
     if await _email_taken(db, claims.email):
         return Outcome("email_taken", email=claims.email)
     now = utcnow()
     username = await unique_username(db, claims)
-    user = User(email=claims.email, username=username, display_name=(claims.name or username).strip()[:80] or username,
-                password_hash=None, email_verified_at=now,
-                terms_accepted_at=now, roles=["user"])
+    user = User(
+        email=claims.email,
+        username=username,
+        display_name=(claims.name or username).strip()[:80] or username,
+        password_hash=None,
+        email_verified_at=now,
+        terms_accepted_at=now,
+        roles=["user"],
+    )
     try:
         async with db.begin_nested():  # all or nothing, also when another tab raced us
             db.add(user)
             await db.flush()
             db.add(OAuthIdentity(user_id=user.id, provider=provider, subject=claims.sub, email=claims.email))
             await db.flush()
-    except IntegrityError:
-        raise Conflict("This account was being created at the same moment elsewhere. Try signing in again.",
-                       code="oauth_signup_conflict")
+    except IntegrityError as exc:
+        raise Conflict(
+            "This account was being created at the same moment elsewhere. Try signing in again.",
+            code="oauth_signup_conflict",
+        ) from exc
     await audit.record(db, user.id, "oauth.signup", user.id, ip=ip, provider=provider)
     return Outcome("created", user=user)
 
@@ -175,8 +198,10 @@ async def unlink(db: AsyncSession, user: User, provider: str, ip: str = "") -> N
     if identity is None:
         raise NotFound(f"No {provider} account is linked.")
     if user.password_hash is None and len(identities) == 1:
-        raise Conflict("This is the only way you can sign in. Set a password (reset it by email) or link "
-                       "another provider first.", code="last_sign_in_method")
+        raise Conflict(
+            "This is the only way you can sign in. Set a password (reset it by email) or link another provider first.",
+            code="last_sign_in_method",
+        )
     await db.delete(identity)
     await db.flush()
     await audit.record(db, user.id, "oauth.unlinked", user.id, ip=ip, provider=provider)
@@ -191,8 +216,9 @@ def _linked_unverified(user: User):
 
 async def unverified_links(db: AsyncSession, user: User) -> list[OAuthIdentity]:
     """The identities a password reset would remove (see drop_unverified_links)."""
-    return list((await db.scalars(select(OAuthIdentity).where(_linked_unverified(user))
-                                  .order_by(OAuthIdentity.provider))).all())
+    return list(
+        (await db.scalars(select(OAuthIdentity).where(_linked_unverified(user)).order_by(OAuthIdentity.provider))).all()
+    )
 
 
 async def drop_unverified_links(db: AsyncSession, user: User, ip: str = "") -> list[str]:
@@ -201,8 +227,11 @@ async def drop_unverified_links(db: AsyncSession, user: User, ip: str = "") -> l
     Whoever linked them never proved they own the address, so they may be someone else's way into the
     account. Call before the reset marks the address verified. Returns the removed providers' names.
     """
-    removed = list((await db.scalars(delete(OAuthIdentity).where(_linked_unverified(user))
-                                     .returning(OAuthIdentity.provider))).all())
+    removed = list(
+        (
+            await db.scalars(delete(OAuthIdentity).where(_linked_unverified(user)).returning(OAuthIdentity.provider))
+        ).all()
+    )
     if removed:
         await audit.record(db, user.id, "oauth.unlinked_on_reset", user.id, ip=ip, providers=sorted(removed))
     return sorted(removed)

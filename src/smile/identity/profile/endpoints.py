@@ -11,7 +11,12 @@ from fastapi.responses import FileResponse
 from smile.identity.auth import DB, CurrentUser, OptionalUser, VerifiedUser
 from smile.identity.profile import gdpr, service
 from smile.identity.profile.schemas import (
-    AgeResult, AgeVerification, DeleteAccount, DeletionScheduled, ExportOut, ProfileUpdate,
+    AgeResult,
+    AgeVerification,
+    DeleteAccount,
+    DeletionScheduled,
+    ExportOut,
+    ProfileUpdate,
 )
 from smile.identity.schemas import Me, PublicUser
 from smile.kit.errors import responses
@@ -34,8 +39,11 @@ async def update_me(body: ProfileUpdate, principal: CurrentUser, db: DB) -> Me:
 
 
 @router.put("/users/me/avatar", response_model=Me, responses=responses(401, 413, 415, 422))
-async def upload_avatar(principal: CurrentUser, db: DB,
-                        file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF, at most 5 MB")]) -> Me:
+async def upload_avatar(
+    principal: CurrentUser,
+    db: DB,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF, at most 5 MB")],
+) -> Me:
     data = await file.read(service.MAX_AVATAR_BYTES + 1)
     return Me.of(await service.set_avatar(db, principal.user, data))
 
@@ -67,8 +75,9 @@ async def list_exports(principal: CurrentUser, db: DB) -> list[ExportOut]:
     return [gdpr.export_out(e) for e in await gdpr.list_exports(db, principal.user)]
 
 
-@router.get("/users/me/exports/{export_id}/download", response_class=FileResponse,
-            responses=ZIP | responses(401, 404, 410))
+@router.get(
+    "/users/me/exports/{export_id}/download", response_class=FileResponse, responses=ZIP | responses(401, 404, 410)
+)
 async def download_my_export(export_id: uuid.UUID, principal: CurrentUser, db: DB) -> FileResponse:
     path, name = await gdpr.export_for_owner(db, principal.user, export_id)
     return FileResponse(path, media_type="application/zip", filename=name)
@@ -87,13 +96,13 @@ async def verify_age(body: AgeVerification, principal: CurrentUser, db: DB) -> A
 
 
 @router.get("/users", response_model=PublicUser, responses=responses(401, 403, 404, 429))
-async def find_user(email: Annotated[str, Query(min_length=3, max_length=320)], principal: VerifiedUser,
-                    db: DB) -> PublicUser:
+async def find_user(
+    email: Annotated[str, Query(min_length=3, max_length=320)], principal: VerifiedUser, db: DB
+) -> PublicUser:
     """Find an account by email address; only accounts that allow it can be found."""
     return PublicUser.of(await service.find_by_email(db, email, principal))
 
 
 @router.get("/users/{username}", response_model=PublicUser, responses=responses(404))
-async def get_user(username: Annotated[str, Path(max_length=64)], principal: OptionalUser,
-                   db: DB) -> PublicUser:
+async def get_user(username: Annotated[str, Path(max_length=64)], principal: OptionalUser, db: DB) -> PublicUser:
     return PublicUser.of(await service.public_profile(db, username, principal))

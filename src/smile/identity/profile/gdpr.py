@@ -24,7 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from smile.identity import audit, sessions
 from smile.identity.models import (
-    AuditEntry, AuthSession, DataExport, EmailCode, OAuthIdentity, PasswordReset, RecoveryCode, User,
+    AuditEntry,
+    AuthSession,
+    DataExport,
+    EmailCode,
+    OAuthIdentity,
+    PasswordReset,
+    RecoveryCode,
+    User,
 )
 from smile.identity.profile import tasks
 from smile.identity.profile.schemas import DeleteAccount, DeletionScheduled, ExportOut
@@ -89,13 +96,19 @@ def _secret() -> str:
 
 def export_out(export: DataExport) -> ExportOut:
     live = export.status == "ready" and export.expires_at is not None and export.expires_at > utcnow()
-    return ExportOut(id=export.id, status="expired" if export.status == "ready" and not live else export.status,
-                     created_at=export.created_at, completed_at=export.completed_at,
-                     expires_at=export.expires_at, size=export.size_bytes,
-                     download_url=f"/api/v1/users/me/exports/{export.id}/download" if live else None)
+    return ExportOut(
+        id=export.id,
+        status="expired" if export.status == "ready" and not live else export.status,
+        created_at=export.created_at,
+        completed_at=export.completed_at,
+        expires_at=export.expires_at,
+        size=export.size_bytes,
+        download_url=f"/api/v1/users/me/exports/{export.id}/download" if live else None,
+    )
 
 
 # Export
+
 
 async def request_export(db: AsyncSession, user: User) -> DataExport:
     """Queue an archive of everything we hold about the user; one at a time."""
@@ -106,16 +119,21 @@ async def request_export(db: AsyncSession, user: User) -> DataExport:
     try:
         async with db.begin_nested():
             db.add(export)
-    except IntegrityError:  # a concurrent request won the partial unique index
-        raise Conflict("An export is already being prepared. We will email you when it is ready.")
+    except IntegrityError as exc:  # a concurrent request won the partial unique index
+        raise Conflict("An export is already being prepared. We will email you when it is ready.") from exc
     await jobs.defer(db, tasks.build_export, export_id=str(export.id))
     await audit.record(db, user.id, "user.export_requested", user.id)
     return export
 
 
 async def list_exports(db: AsyncSession, user: User) -> list[DataExport]:
-    return list((await db.scalars(select(DataExport).where(DataExport.user_id == user.id)
-                                  .order_by(DataExport.id.desc()).limit(20))).all())
+    return list(
+        (
+            await db.scalars(
+                select(DataExport).where(DataExport.user_id == user.id).order_by(DataExport.id.desc()).limit(20)
+            )
+        ).all()
+    )
 
 
 def _row(obj: Any, skip: set[str] = frozenset()) -> dict[str, Any]:
@@ -133,13 +151,19 @@ async def collect(db: AsyncSession, user: User) -> dict[str, Any]:
         "format": "smile-export/1",
         "generated_at": utcnow(),
         "profile": _row(user, USER_PRIVATE) | {"mfa_enabled": user.mfa_enabled},
-        "sessions": await rows(select(AuthSession).where(AuthSession.user_id == uid)
-                               .order_by(AuthSession.id), {"cookie_hash"}),
+        "sessions": await rows(
+            select(AuthSession).where(AuthSession.user_id == uid).order_by(AuthSession.id), {"cookie_hash"}
+        ),
         "oauth_identities": await rows(select(OAuthIdentity).where(OAuthIdentity.user_id == uid)),
-        "audit_log": await rows(select(AuditEntry).where(
-            or_(AuditEntry.target_id == str(uid), AuditEntry.actor_id == uid)).order_by(AuditEntry.id)),
-        "emails": [e | {"body": LINK_SECRET_RE.sub(r"\1[redacted]", e["body"])} for e in await rows(
-            select(Email).where(func.lower(Email.to) == user.email.lower()).order_by(Email.id))],
+        "audit_log": await rows(
+            select(AuditEntry)
+            .where(or_(AuditEntry.target_id == str(uid), AuditEntry.actor_id == uid))
+            .order_by(AuditEntry.id)
+        ),
+        "emails": [
+            e | {"body": LINK_SECRET_RE.sub(r"\1[redacted]", e["body"])}
+            for e in await rows(select(Email).where(func.lower(Email.to) == user.email.lower()).order_by(Email.id))
+        ],
         "data_exports": await rows(select(DataExport).where(DataExport.user_id == uid), {"token_hash", "file_key"}),
     }
     for domain in domains():
@@ -193,16 +217,21 @@ async def build_export(db: AsyncSession, export_id: uuid.UUID) -> None:
     export.status, export.completed_at = "ready", utcnow()
     export.expires_at = utcnow() + dt.timedelta(hours=hours)
     link = f"{rt.settings.base_url}/api/v1/exports/{token}"
-    await mail.send(db, user.email, "Your smile data export is ready",
-                    f"Hello {user.display_name},\n\nthe archive of your smile data is ready:\n\n{link}\n\n"
-                    f"The link works for {hours} hours. Anyone with the link can download the archive, "
-                    f"so do not share it.\n")
+    await mail.send(
+        db,
+        user.email,
+        "Your smile data export is ready",
+        f"Hello {user.display_name},\n\nthe archive of your smile data is ready:\n\n{link}\n\n"
+        f"The link works for {hours} hours. Anyone with the link can download the archive, "
+        f"so do not share it.\n",
+    )
     await db.flush()
 
 
 async def export_file(db: AsyncSession, *where) -> tuple[Path, str]:
-    row = (await db.execute(select(DataExport, User.username).join(User, User.id == DataExport.user_id)
-                            .where(*where))).first()
+    row = (
+        await db.execute(select(DataExport, User.username).join(User, User.id == DataExport.user_id).where(*where))
+    ).first()
     if row is None:
         raise NotFound("This export link is not valid.")
     export, username = row
@@ -227,14 +256,17 @@ async def export_for_owner(db: AsyncSession, user: User, export_id: uuid.UUID) -
 
 async def purge_exports(db: AsyncSession) -> int:
     """Expire archives past their link lifetime (deleting the files) and fail stuck jobs."""
-    due = (await db.scalars(select(DataExport).where(DataExport.status == "ready",
-                                                     DataExport.expires_at <= utcnow()))).all()
+    due = (
+        await db.scalars(select(DataExport).where(DataExport.status == "ready", DataExport.expires_at <= utcnow()))
+    ).all()
     for export in due:
         _delete_export_file(export)
         export.status, export.file_key = "expired", None
-    await db.execute(update(DataExport).where(DataExport.status == "pending",
-                                              DataExport.created_at < utcnow() - STALE_PENDING)
-                     .values(status="failed"))
+    await db.execute(
+        update(DataExport)
+        .where(DataExport.status == "pending", DataExport.created_at < utcnow() - STALE_PENDING)
+        .values(status="failed")
+    )
     await db.flush()
     return len(due)
 
@@ -245,6 +277,7 @@ def _delete_export_file(export: DataExport) -> None:
 
 
 # Deletion
+
 
 def erase_date(user: User) -> dt.datetime:
     days = runtime.current().settings.account_deletion_grace_days
@@ -257,22 +290,26 @@ async def request_deletion(db: AsyncSession, user: User, data: DeleteAccount) ->
         raise Conflict("This account is already scheduled for deletion.")
     if user.password_hash:
         rt = runtime.current()
-        await rt.limiter.hit(rt.settings.rate_login, "delete-account", str(user.id),
-                             message="Too many attempts.")
+        await rt.limiter.hit(rt.settings.rate_login, "delete-account", str(user.id), message="Too many attempts.")
         if not data.password or not verify_password(user.password_hash, data.password):
             raise Invalid("The password is not correct.", fields={"password": "not correct"})
     elif data.confirm != "DELETE":
-        raise Invalid('Type DELETE to confirm.', fields={"confirm": 'type "DELETE"'})
+        raise Invalid("Type DELETE to confirm.", fields={"confirm": 'type "DELETE"'})
     user.status, user.deletion_requested_at = "deleting", utcnow()
     await sessions.revoke_all(db, user.id, reason="account_deletion")
     when = erase_date(user)
     await audit.record(db, user.id, "user.deletion_requested", user.id)
-    await mail.send(db, user.email, "Your smile account will be deleted",
-                    f"Hello {user.display_name},\n\nyour smile account and personal data will be erased on "
-                    f"{when:%d %B %Y}. Changed your mind? Log in before then and cancel the deletion in "
-                    f"your account settings.\n")
-    return DeletionScheduled(erase_after=when, detail=f"Your account will be erased on {when:%d %B %Y}. "
-                             "Log in before then to cancel.")
+    await mail.send(
+        db,
+        user.email,
+        "Your smile account will be deleted",
+        f"Hello {user.display_name},\n\nyour smile account and personal data will be erased on "
+        f"{when:%d %B %Y}. Changed your mind? Log in before then and cancel the deletion in "
+        f"your account settings.\n",
+    )
+    return DeletionScheduled(
+        erase_after=when, detail=f"Your account will be erased on {when:%d %B %Y}. Log in before then to cancel."
+    )
 
 
 async def cancel_deletion(db: AsyncSession, user: User) -> User:
@@ -317,8 +354,11 @@ async def erase_account(db: AsyncSession, user_id: uuid.UUID) -> bool:
     await db.flush()
     old_email = user.email.lower()
     secrets = tuple({old_email, user.username.lower()})
-    entries = (await db.scalars(select(AuditEntry).where(
-        or_(AuditEntry.target_id == str(user.id), AuditEntry.actor_id == user.id)))).all()
+    entries = (
+        await db.scalars(
+            select(AuditEntry).where(or_(AuditEntry.target_id == str(user.id), AuditEntry.actor_id == user.id))
+        )
+    ).all()
     for entry in entries:  # what the person did themselves (key names, ...) loses all its text
         entry.detail = _scrub(entry.detail, secrets, all_text=entry.actor_id == user.id)
         entry.ip = ""
@@ -346,8 +386,13 @@ async def erase_account(db: AsyncSession, user_id: uuid.UUID) -> bool:
 async def erase_due_accounts(db: AsyncSession) -> int:
     """Erase every account whose deletion grace period has ended."""
     days = runtime.current().settings.account_deletion_grace_days
-    due = (await db.scalars(select(User.id).where(
-        User.status == "deleting", User.deletion_requested_at <= utcnow() - dt.timedelta(days=days)))).all()
+    due = (
+        await db.scalars(
+            select(User.id).where(
+                User.status == "deleting", User.deletion_requested_at <= utcnow() - dt.timedelta(days=days)
+            )
+        )
+    ).all()
     erased = 0
     for user_id in due:
         erased += await erase_account(db, user_id)

@@ -39,8 +39,14 @@ def _text(form, name: str) -> str | None:
 @router.get("/settings/profile", response_class=HTMLResponse)
 async def profile_page(request: Request, principal: CurrentUser) -> Response:
     user = principal.user
-    form = {"display_name": user.display_name, "bio": user.bio, "links": "\n".join(user.links or []),
-            "location": user.location, "language": user.language, "timezone": user.timezone}
+    form = {
+        "display_name": user.display_name,
+        "bio": user.bio,
+        "links": "\n".join(user.links or []),
+        "location": user.location,
+        "language": user.language,
+        "timezone": user.timezone,
+    }
     return render(request, "identity/profile.html", {"form": form, "errors": {}, "timezones": sorted(timezones())})
 
 
@@ -49,11 +55,17 @@ async def profile_save(request: Request, principal: CurrentUser, db: DB) -> Resp
     form = await request.form()
     fields = {k: _text(form, k) or "" for k in ("display_name", "bio", "links", "location", "language", "timezone")}
     try:
-        data = ProfileUpdate(**{k: v for k, v in fields.items() if k != "links"},
-                             links=[line for line in fields["links"].splitlines() if line.strip()])
+        data = ProfileUpdate(
+            **{k: v for k, v in fields.items() if k != "links"},
+            links=[line for line in fields["links"].splitlines() if line.strip()],
+        )
     except ValidationError as exc:
-        return render(request, "identity/profile.html",
-                      {"form": fields, "errors": _field_errors(exc), "timezones": sorted(timezones())}, status=422)
+        return render(
+            request,
+            "identity/profile.html",
+            {"form": fields, "errors": _field_errors(exc), "timezones": sorted(timezones())},
+            status=422,
+        )
     await service.update_profile(db, principal.user, data)
     flash(request, "Profile saved.", "success")
     return redirect("/settings/profile", request)
@@ -90,9 +102,11 @@ async def privacy_page(request: Request, principal: CurrentUser) -> Response:
 async def privacy_save(request: Request, principal: CurrentUser, db: DB) -> Response:
     form = await request.form()
     try:
-        data = ProfileUpdate(is_private=form.get("is_private") == "1",
-                             discoverable_by_email=form.get("discoverable_by_email") == "1",
-                             who_can_message=_text(form, "who_can_message") or "everyone")
+        data = ProfileUpdate(
+            is_private=form.get("is_private") == "1",
+            discoverable_by_email=form.get("discoverable_by_email") == "1",
+            who_can_message=_text(form, "who_can_message") or "everyone",
+        )
     except ValidationError as exc:
         flash(request, _first_error(exc), "error")
         return redirect("/settings/privacy", request)
@@ -104,8 +118,11 @@ async def privacy_save(request: Request, principal: CurrentUser, db: DB) -> Resp
 @router.get("/settings/account", response_class=HTMLResponse)
 async def account_page(request: Request, principal: CurrentUser, db: DB) -> Response:
     exports = [gdpr.export_out(e) for e in await gdpr.list_exports(db, principal.user)]
-    return render(request, "identity/account.html", {
-        "exports": exports, "erase_on": gdpr.erase_date(principal.user), "today": utcnow().date().isoformat()})
+    return render(
+        request,
+        "identity/account.html",
+        {"exports": exports, "erase_on": gdpr.erase_date(principal.user), "today": utcnow().date().isoformat()},
+    )
 
 
 @router.post("/settings/account/age")
@@ -138,7 +155,8 @@ async def account_delete(request: Request, principal: CurrentUser, db: DB) -> Re
     form = await request.form()
     try:
         scheduled = await gdpr.request_deletion(
-            db, principal.user, DeleteAccount(password=_text(form, "password"), confirm=_text(form, "confirm")))
+            db, principal.user, DeleteAccount(password=_text(form, "password"), confirm=_text(form, "confirm"))
+        )
     except (AppError, ValidationError) as exc:
         flash(request, exc.message if isinstance(exc, AppError) else _first_error(exc), "error")
         return redirect("/settings/account", request)

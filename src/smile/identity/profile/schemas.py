@@ -57,8 +57,10 @@ class ProfileUpdate(BaseModel):
     timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Paris"])
     is_private: bool | None = None
     who_can_message: Literal["everyone", "followers", "following", "nobody"] | None = Field(
-        default=None, description="Who may start a conversation with me or add me to one: everyone, "
-        "followers (people who follow me), following (people I follow), nobody.")
+        default=None,
+        description="Who may start a conversation with me or add me to one: everyone, "
+        "followers (people who follow me), following (people I follow), nobody.",
+    )
     discoverable_by_email: bool | None = None
 
     @field_validator("display_name")
@@ -125,10 +127,10 @@ class ExportOut(BaseModel):
 class DeleteAccount(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    password: str | None = Field(default=None, max_length=200,
-                                 description="Your password (accounts that have one).")
-    confirm: str | None = Field(default=None, max_length=20,
-                                description='Accounts without a password (OAuth sign-in) send "DELETE".')
+    password: str | None = Field(default=None, max_length=200, description="Your password (accounts that have one).")
+    confirm: str | None = Field(
+        default=None, max_length=20, description='Accounts without a password (OAuth sign-in) send "DELETE".'
+    )
 
 
 class DeletionScheduled(BaseModel):

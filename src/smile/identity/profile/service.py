@@ -40,6 +40,7 @@ async def update_profile(db: AsyncSession, user: User, data: ProfileUpdate) -> U
 
 # Avatars
 
+
 def process_avatar(data: bytes, max_pixels: int) -> bytes:
     """Sniff the real type, then orient, center-crop and resize to a 256x256 WebP.
 
@@ -89,6 +90,7 @@ async def _replace_avatar(db: AsyncSession, user: User, key: str | None) -> User
 
 # Lookups
 
+
 async def public_profile(db: AsyncSession, username: str, viewer: Principal | None) -> User:
     """An account anyone may see; deleted, suspended and unknown accounts answer 404."""
     user = await db.scalar(select(User).where(func.lower(User.username) == username.lower()))
@@ -100,16 +102,23 @@ async def public_profile(db: AsyncSession, username: str, viewer: Principal | No
 async def find_by_email(db: AsyncSession, email: str, viewer: Principal) -> User:
     """Only accounts that opted in to being found by email; others look exactly like unknown ones."""
     limits = runtime.current()
-    await limits.limiter.hit(limits.settings.rate_email_lookup, "email-lookup", str(viewer.id),
-                             message="Too many email lookups.")
-    user = await db.scalar(select(User).where(func.lower(User.email) == email.strip().lower(),
-                                              User.discoverable_by_email.is_(True), User.status == "active"))
+    await limits.limiter.hit(
+        limits.settings.rate_email_lookup, "email-lookup", str(viewer.id), message="Too many email lookups."
+    )
+    user = await db.scalar(
+        select(User).where(
+            func.lower(User.email) == email.strip().lower(),
+            User.discoverable_by_email.is_(True),
+            User.status == "active",
+        )
+    )
     if user is None:
         raise NotFound("No account can be found with this email address.")
     return user
 
 
 # Age
+
 
 def age_on(dob: dt.date, today: dt.date) -> int:
     return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
@@ -121,16 +130,21 @@ def _checked_age(dob: dt.date) -> int:
         raise Invalid("The date of birth is in the future.", fields={"date_of_birth": "must be in the past"})
     age = age_on(dob, today)
     if age > MAX_AGE:
-        raise Invalid("Check the date of birth: it is more than 120 years ago.",
-                      fields={"date_of_birth": "more than 120 years ago"})
+        raise Invalid(
+            "Check the date of birth: it is more than 120 years ago.",
+            fields={"date_of_birth": "more than 120 years ago"},
+        )
     return age
 
 
 def check_minimum_age(dob: dt.date) -> None:
     """For signup: refuse people under 13 (and impossible dates) with a 422."""
     if _checked_age(dob) < MINIMUM_AGE:
-        raise Invalid(f"You must be at least {MINIMUM_AGE} years old to use smile.",
-                      fields={"date_of_birth": f"you must be at least {MINIMUM_AGE}"}, code="too_young")
+        raise Invalid(
+            f"You must be at least {MINIMUM_AGE} years old to use smile.",
+            fields={"date_of_birth": f"you must be at least {MINIMUM_AGE}"},
+            code="too_young",
+        )
 
 
 async def verify_age(db: AsyncSession, user: User, dob: dt.date) -> AgeResult:

@@ -4,11 +4,12 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22 03:00:00
 """
-from alembic import op
-import sqlalchemy as sa
 
-revision = '0003'
-down_revision = '0002'
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -35,13 +36,16 @@ $$
 
 
 def upgrade() -> None:
-    op.create_table('social_counts',
-    sa.Column('user_id', sa.UUID(), nullable=False),
-    sa.Column('followers', sa.Integer(), server_default='0', nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_social_counts_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_social_counts'))
+    op.create_table(
+        "social_counts",
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.Column("followers", sa.Integer(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_social_counts_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_social_counts")),
     )
-    op.create_index(op.f('ix_social_counts_followers'), 'social_counts', ['followers'], unique=False)
+    op.create_index(op.f("ix_social_counts_followers"), "social_counts", ["followers"], unique=False)
     op.execute(COUNT_FOLLOWS)
     op.execute("""
         CREATE TRIGGER count_follows AFTER INSERT OR DELETE ON follows
@@ -59,5 +63,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER count_follows_status ON follows")
     op.execute("DROP TRIGGER count_follows ON follows")
     op.execute("DROP FUNCTION social_count_follows()")
-    op.drop_index(op.f('ix_social_counts_followers'), table_name='social_counts')
-    op.drop_table('social_counts')
+    op.drop_index(op.f("ix_social_counts_followers"), table_name="social_counts")
+    op.drop_table("social_counts")

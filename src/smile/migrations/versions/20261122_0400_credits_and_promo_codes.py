@@ -4,8 +4,9 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-22 04:00:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
@@ -43,9 +44,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_packages")),
         sa.UniqueConstraint("slug", name=op.f("uq_credit_packages_slug")),
     )
-    op.bulk_insert(packages, [
-        {"id": i, "slug": slug, "name": name, "price": price, "credits": credits, "bonus": bonus, "position": pos}
-        for i, slug, name, price, credits, bonus, pos in PACKAGES])
+    op.bulk_insert(
+        packages,
+        [
+            {"id": i, "slug": slug, "name": name, "price": price, "credits": credits, "bonus": bonus, "position": pos}
+            for i, slug, name, price, credits, bonus, pos in PACKAGES
+        ],
+    )
 
     op.create_table(
         "credit_wallets",
@@ -100,16 +105,25 @@ def upgrade() -> None:
         sa.Column("transaction_id", sa.UUID(), nullable=True),
         _created_at(),
         sa.ForeignKeyConstraint(["code_id"], ["promo_codes.id"], name=op.f("fk_promo_redemptions_code_id_promo_codes")),
-        sa.ForeignKeyConstraint(["batch_id"], ["promo_batches.id"],
-                                name=op.f("fk_promo_redemptions_batch_id_promo_batches")),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["promo_batches.id"], name=op.f("fk_promo_redemptions_batch_id_promo_batches")
+        ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_promo_redemptions_user_id_users")),
-        sa.ForeignKeyConstraint(["transaction_id"], ["ledger_transactions.id"],
-                                name=op.f("fk_promo_redemptions_transaction_id_ledger_transactions")),
+        sa.ForeignKeyConstraint(
+            ["transaction_id"],
+            ["ledger_transactions.id"],
+            name=op.f("fk_promo_redemptions_transaction_id_ledger_transactions"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_promo_redemptions")),
         sa.UniqueConstraint("code_id", "user_id", name="uq_promo_redemptions_code_user"),
     )
-    op.create_index("uq_promo_redemptions_batch_user", "promo_redemptions", ["batch_id", "user_id"], unique=True,
-                    postgresql_where=sa.text("once_per_user"))
+    op.create_index(
+        "uq_promo_redemptions_batch_user",
+        "promo_redemptions",
+        ["batch_id", "user_id"],
+        unique=True,
+        postgresql_where=sa.text("once_per_user"),
+    )
     op.create_index("ix_promo_redemptions_user", "promo_redemptions", ["user_id", "id"], unique=False)
 
 

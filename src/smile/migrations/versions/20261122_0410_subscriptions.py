@@ -4,8 +4,9 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-22 04:10:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0006"
@@ -28,8 +29,12 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("interval", sa.String(length=10), server_default="month", nullable=False),
         sa.Column("trial_days", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("entitlements", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'[]'::jsonb"),
-                  nullable=False),
+        sa.Column(
+            "entitlements",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'[]'::jsonb"),
+            nullable=False,
+        ),
         sa.Column("position", sa.Integer(), server_default="0", nullable=False),
         sa.Column("active", sa.Boolean(), server_default="true", nullable=False),
         sa.Column("id", sa.UUID(), nullable=False),
@@ -40,8 +45,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_plans_owner_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
     )
-    op.create_index("uq_plans_owner_type_code", "plans", ["owner_id", "product_type", "code"], unique=True,
-                    postgresql_nulls_not_distinct=True)
+    op.create_index(
+        "uq_plans_owner_type_code",
+        "plans",
+        ["owner_id", "product_type", "code"],
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    )
     op.create_table(
         "subscriptions",
         sa.Column("user_id", sa.UUID(), nullable=False),
@@ -68,18 +78,27 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint("status IN ('trialing', 'active', 'past_due', 'canceled', 'expired')",
-                           name=op.f("ck_subscriptions_status_known")),
+        sa.CheckConstraint(
+            "status IN ('trialing', 'active', 'past_due', 'canceled', 'expired')",
+            name=op.f("ck_subscriptions_status_known"),
+        ),
         sa.CheckConstraint("credit >= 0", name=op.f("ck_subscriptions_credit_not_negative")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_subscriptions_user_id_users")),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_subscriptions_plan_id_plans")),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_subscriptions_owner_id_users")),
-        sa.ForeignKeyConstraint(["first_payment_id"], ["payments.id"],
-                                name=op.f("fk_subscriptions_first_payment_id_payments")),
+        sa.ForeignKeyConstraint(
+            ["first_payment_id"], ["payments.id"], name=op.f("fk_subscriptions_first_payment_id_payments")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriptions")),
     )
-    op.create_index("uq_subscriptions_live", "subscriptions", ["user_id", "owner_id", "product_type"], unique=True,
-                    postgresql_nulls_not_distinct=True, postgresql_where=LIVE)
+    op.create_index(
+        "uq_subscriptions_live",
+        "subscriptions",
+        ["user_id", "owner_id", "product_type"],
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+        postgresql_where=LIVE,
+    )
     op.create_index("ix_subscriptions_user", "subscriptions", ["user_id", "id"])
     op.create_index("ix_subscriptions_due", "subscriptions", ["current_period_end"], postgresql_where=LIVE)
     op.create_index("ix_subscriptions_provider_ref", "subscriptions", ["provider_ref"])

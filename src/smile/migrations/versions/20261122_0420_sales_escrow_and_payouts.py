@@ -4,6 +4,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-22 04:20:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,8 +15,10 @@ depends_on = None
 
 
 def _timestamps() -> list[sa.Column]:
-    return [sa.Column("id", sa.UUID(), nullable=False),
-            sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)]
+    return [
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    ]
 
 
 def upgrade() -> None:
@@ -64,16 +67,18 @@ def upgrade() -> None:
         *_timestamps(),
         sa.CheckConstraint("price > 0", name=op.f("ck_sales_price_positive")),
         sa.CheckConstraint("fee >= 0 AND fee <= price", name=op.f("ck_sales_fee_in_range")),
-        sa.CheckConstraint("status IN ('pending', 'escrow', 'released', 'refunded', 'failed')",
-                           name=op.f("ck_sales_status")),
+        sa.CheckConstraint(
+            "status IN ('pending', 'escrow', 'released', 'refunded', 'failed')", name=op.f("ck_sales_status")
+        ),
         sa.CheckConstraint("method IN ('card', 'credits')", name=op.f("ck_sales_method")),
         sa.CheckConstraint("buyer_id <> seller_id", name=op.f("ck_sales_not_self")),
         sa.ForeignKeyConstraint(["buyer_id"], ["users.id"], name=op.f("fk_sales_buyer_id_users")),
         sa.ForeignKeyConstraint(["seller_id"], ["users.id"], name=op.f("fk_sales_seller_id_users")),
         sa.ForeignKeyConstraint(["refunded_by"], ["users.id"], name=op.f("fk_sales_refunded_by_users")),
         sa.ForeignKeyConstraint(["payment_id"], ["payments.id"], name=op.f("fk_sales_payment_id_payments")),
-        sa.ForeignKeyConstraint(["transaction_id"], ["ledger_transactions.id"],
-                                name=op.f("fk_sales_transaction_id_ledger_transactions")),
+        sa.ForeignKeyConstraint(
+            ["transaction_id"], ["ledger_transactions.id"], name=op.f("fk_sales_transaction_id_ledger_transactions")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_sales_idempotency_key")),
     )
@@ -111,8 +116,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_payouts_user_id_id", "payouts", ["user_id", sa.literal_column("id DESC")])
     # one open payout per seller: parallel requests cannot both insert
-    op.create_index("uq_payouts_one_open", "payouts", ["user_id"], unique=True,
-                    postgresql_where=sa.text("status = 'requested'"))
+    op.create_index(
+        "uq_payouts_one_open", "payouts", ["user_id"], unique=True, postgresql_where=sa.text("status = 'requested'")
+    )
 
 
 def downgrade() -> None:

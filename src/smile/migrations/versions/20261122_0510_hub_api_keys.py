@@ -4,6 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-22 05:10:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -33,10 +34,12 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("spent_credits >= 0", name=op.f("ck_hub_api_keys_spent_not_negative")),
-        sa.CheckConstraint("credit_limit IS NULL OR spent_credits <= credit_limit",
-                           name=op.f("ck_hub_api_keys_within_credit_limit")),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_hub_api_keys_user_id_users"),
-                                ondelete="CASCADE"),
+        sa.CheckConstraint(
+            "credit_limit IS NULL OR spent_credits <= credit_limit", name=op.f("ck_hub_api_keys_within_credit_limit")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_hub_api_keys_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hub_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_hub_api_keys_key_hash")),
     )

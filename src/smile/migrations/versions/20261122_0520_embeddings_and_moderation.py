@@ -4,6 +4,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-22 05:20:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 from pgvector.sqlalchemy import Vector
@@ -29,8 +30,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ai_embeddings")),
         sa.UniqueConstraint("owner_type", "owner_id", "model", name="uq_ai_embeddings_owner"),
     )
-    op.create_index("ix_ai_embeddings_vector", "ai_embeddings", ["vector"], postgresql_using="hnsw",
-                    postgresql_ops={"vector": "vector_cosine_ops"})
+    op.create_index(
+        "ix_ai_embeddings_vector",
+        "ai_embeddings",
+        ["vector"],
+        postgresql_using="hnsw",
+        postgresql_ops={"vector": "vector_cosine_ops"},
+    )
 
 
 def downgrade() -> None:

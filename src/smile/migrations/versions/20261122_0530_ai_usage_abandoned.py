@@ -4,6 +4,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-22 05:30:00
 """
+
 from alembic import op
 
 revision = "0011"

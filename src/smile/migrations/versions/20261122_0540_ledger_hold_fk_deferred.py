@@ -7,6 +7,7 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-22 05:40:00
 """
+
 from alembic import op
 
 revision = "0012"

@@ -8,6 +8,7 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07 06:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,24 +33,35 @@ def upgrade() -> None:
             - COALESCE((SELECT SUM(s.credit_price) FROM sales s WHERE s.buyer_id = w.user_id
                         AND s.method = 'credits' AND s.status IN ('escrow', 'released')), 0)))
     """)
-    op.add_column("payout_accounts", sa.Column("usable_from", sa.DateTime(timezone=True),
-                                               server_default=sa.text("now()"), nullable=False))
+    op.add_column(
+        "payout_accounts",
+        sa.Column("usable_from", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    )
     op.add_column("payouts", sa.Column("review_reason", sa.String(200), server_default="", nullable=False))
     op.add_column("payouts", sa.Column("reviewed_by", sa.UUID(), nullable=True))
     op.add_column("payouts", sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
     op.create_foreign_key(op.f("fk_payouts_reviewed_by_users"), "payouts", "users", ["reviewed_by"], ["id"])
     op.drop_constraint(op.f("ck_payouts_status"), "payouts", type_="check")
-    op.create_check_constraint(op.f("ck_payouts_status"), "payouts", "status IN ('review', 'requested', 'paid', 'failed')")
+    op.create_check_constraint(
+        op.f("ck_payouts_status"), "payouts", "status IN ('review', 'requested', 'paid', 'failed')"
+    )
     op.drop_index("uq_payouts_one_open", table_name="payouts", postgresql_where=sa.text("status = 'requested'"))
-    op.create_index("uq_payouts_one_open", "payouts", ["user_id"], unique=True,
-                    postgresql_where=sa.text("status IN ('review', 'requested')"))
+    op.create_index(
+        "uq_payouts_one_open",
+        "payouts",
+        ["user_id"],
+        unique=True,
+        postgresql_where=sa.text("status IN ('review', 'requested')"),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("uq_payouts_one_open", table_name="payouts",
-                  postgresql_where=sa.text("status IN ('review', 'requested')"))
-    op.create_index("uq_payouts_one_open", "payouts", ["user_id"], unique=True,
-                    postgresql_where=sa.text("status = 'requested'"))
+    op.drop_index(
+        "uq_payouts_one_open", table_name="payouts", postgresql_where=sa.text("status IN ('review', 'requested')")
+    )
+    op.create_index(
+        "uq_payouts_one_open", "payouts", ["user_id"], unique=True, postgresql_where=sa.text("status = 'requested'")
+    )
     op.execute("UPDATE payouts SET status = 'requested' WHERE status = 'review'")
     op.drop_constraint(op.f("ck_payouts_status"), "payouts", type_="check")
     op.create_check_constraint(op.f("ck_payouts_status"), "payouts", "status IN ('requested', 'paid', 'failed')")

@@ -4,6 +4,7 @@ Revision ID: 0021
 Revises: 0013
 Create Date: 2026-12-07 21:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 from pgvector.sqlalchemy import Vector
@@ -16,8 +17,10 @@ depends_on = None
 
 
 def _timestamps() -> list[sa.Column]:
-    return [sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)]
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+    ]
 
 
 def upgrade() -> None:
@@ -36,8 +39,9 @@ def upgrade() -> None:
         sa.Column("embedded", sa.Boolean(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         *_timestamps(),
-        sa.ForeignKeyConstraint(["agent_id"], ["users.id"], name=op.f("fk_agent_knowledge_documents_agent_id_users"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["agent_id"], ["users.id"], name=op.f("fk_agent_knowledge_documents_agent_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_knowledge_documents")),
     )
     op.create_index("ix_agent_knowledge_documents_agent", "agent_knowledge_documents", ["agent_id", "id"])
@@ -49,16 +53,23 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("heading", sa.String(length=300), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("search", postgresql.TSVECTOR(),
-                  sa.Computed("to_tsvector('english', coalesce(heading, '') || ' ' || text)", persisted=True),
-                  nullable=True),
+        sa.Column(
+            "search",
+            postgresql.TSVECTOR(),
+            sa.Computed("to_tsvector('english', coalesce(heading, '') || ' ' || text)", persisted=True),
+            nullable=True,
+        ),
         sa.Column("vector", Vector(384), nullable=True),
         sa.Column("model", sa.String(length=100), nullable=True),
-        sa.ForeignKeyConstraint(["document_id"], ["agent_knowledge_documents.id"],
-                                name=op.f("fk_agent_knowledge_chunks_document_id_agent_knowledge_documents"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["agent_id"], ["users.id"], name=op.f("fk_agent_knowledge_chunks_agent_id_users"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["agent_knowledge_documents.id"],
+            name=op.f("fk_agent_knowledge_chunks_document_id_agent_knowledge_documents"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["agent_id"], ["users.id"], name=op.f("fk_agent_knowledge_chunks_agent_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_knowledge_chunks")),
     )
     op.create_index("ix_agent_knowledge_chunks_agent", "agent_knowledge_chunks", ["agent_id"])
@@ -72,15 +83,18 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
-        sa.Column("search", postgresql.TSVECTOR(), sa.Computed("to_tsvector('english', text)", persisted=True),
-                  nullable=True),
+        sa.Column(
+            "search", postgresql.TSVECTOR(), sa.Computed("to_tsvector('english', text)", persisted=True), nullable=True
+        ),
         sa.Column("vector", Vector(384), nullable=True),
         sa.Column("model", sa.String(length=100), nullable=True),
         *_timestamps(),
-        sa.ForeignKeyConstraint(["agent_id"], ["users.id"], name=op.f("fk_agent_memories_agent_id_users"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["person_id"], ["users.id"], name=op.f("fk_agent_memories_person_id_users"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["agent_id"], ["users.id"], name=op.f("fk_agent_memories_agent_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["users.id"], name=op.f("fk_agent_memories_person_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_memories")),
         sa.UniqueConstraint("agent_id", "person_id", "key", name="uq_agent_memories_slot"),
     )

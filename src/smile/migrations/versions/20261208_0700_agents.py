@@ -4,6 +4,7 @@ Revision ID: 0020
 Revises: 0021 (re-chained after merging h/knowledge, whose 0021 also followed 0013)
 Create Date: 2026-12-08 07:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -24,16 +25,24 @@ def _list(name: str) -> sa.Column:
 def upgrade() -> None:
     op.create_table(
         "agents",
-        sa.Column("id", UUID, sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_agents_id_users"),
-                  primary_key=True),
-        sa.Column("owner_id", UUID, sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_agents_owner_id_users"),
-                  nullable=False),
+        sa.Column(
+            "id", UUID, sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_agents_id_users"), primary_key=True
+        ),
+        sa.Column(
+            "owner_id",
+            UUID,
+            sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_agents_owner_id_users"),
+            nullable=False,
+        ),
         sa.Column("template", sa.String(30), nullable=False),
         sa.Column("persona", sa.Text(), nullable=False),
         sa.Column("style", sa.Text(), nullable=False),
-        _list("topics"), _list("adjectives"), _list("lore"),
+        _list("topics"),
+        _list("adjectives"),
+        _list("lore"),
         sa.Column("avoid", sa.Text(), nullable=False),
-        _list("example_posts"), _list("example_dialogues"),
+        _list("example_posts"),
+        _list("example_dialogues"),
         sa.Column("greeting", sa.Text(), nullable=False),
         sa.Column("language", sa.String(16), nullable=False),
         sa.Column("model", sa.String(100), nullable=False),
@@ -63,8 +72,12 @@ def upgrade() -> None:
     op.create_table(
         "agent_actions",
         sa.Column("key", sa.String(200), primary_key=True),
-        sa.Column("agent_id", UUID, sa.ForeignKey("agents.id", ondelete="CASCADE",
-                                                  name="fk_agent_actions_agent_id_agents"), nullable=False),
+        sa.Column(
+            "agent_id",
+            UUID,
+            sa.ForeignKey("agents.id", ondelete="CASCADE", name="fk_agent_actions_agent_id_agents"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("reason", sa.String(60)),
@@ -82,8 +95,12 @@ def upgrade() -> None:
     op.create_index("ix_agent_actions_content_id", "agent_actions", ["content_id"])
     op.create_table(
         "agent_spend",
-        sa.Column("agent_id", UUID, sa.ForeignKey("agents.id", ondelete="CASCADE",
-                                                  name="fk_agent_spend_agent_id_agents"), primary_key=True),
+        sa.Column(
+            "agent_id",
+            UUID,
+            sa.ForeignKey("agents.id", ondelete="CASCADE", name="fk_agent_spend_agent_id_agents"),
+            primary_key=True,
+        ),
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("reserved", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("spent", sa.BigInteger(), server_default="0", nullable=False),

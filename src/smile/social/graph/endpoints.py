@@ -33,8 +33,9 @@ async def unfollow(username: str, principal: CurrentUser, db: DB) -> Response:
 
 
 @router.get("/follow-requests", response_model=AccountPage, responses=responses(401))
-async def follow_requests(principal: CurrentUser, db: DB, cursor: Cursor = None,
-                          limit: Limit = DEFAULT_LIMIT) -> AccountPage:
+async def follow_requests(
+    principal: CurrentUser, db: DB, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> AccountPage:
     return await service.follow_requests(db, principal.user, cursor, limit)
 
 
@@ -51,15 +52,17 @@ async def deny_request(username: str, principal: CurrentUser, db: DB) -> Respons
 
 
 @router.get("/users/{username}/followers", response_model=AccountPage, responses=responses(404))
-async def followers(username: str, principal: OptionalUser, db: DB, cursor: Cursor = None,
-                    limit: Limit = DEFAULT_LIMIT) -> AccountPage:
+async def followers(
+    username: str, principal: OptionalUser, db: DB, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> AccountPage:
     """Accepted followers; a private account's lists are shown only to its followers."""
     return await service.followers(db, principal and principal.id, username, cursor, limit)
 
 
 @router.get("/users/{username}/following", response_model=AccountPage, responses=responses(404))
-async def following(username: str, principal: OptionalUser, db: DB, cursor: Cursor = None,
-                    limit: Limit = DEFAULT_LIMIT) -> AccountPage:
+async def following(
+    username: str, principal: OptionalUser, db: DB, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> AccountPage:
     return await service.followers(db, principal and principal.id, username, cursor, limit, following=True)
 
 

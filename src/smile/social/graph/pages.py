@@ -85,16 +85,28 @@ async def answer(request: Request, username: str, answer: str, me: CurrentUser, 
 
 @router.get("/report", response_class=HTMLResponse)
 async def report_form(request: Request, me: VerifiedUser, type: str = "post", id: str = "") -> Response:
-    return render(request, "social/report.html", {"target_type": type, "target_id": id, "reasons": REPORT_REASONS,
-                                                  "errors": {}})
+    return render(
+        request, "social/report.html", {"target_type": type, "target_id": id, "reasons": REPORT_REASONS, "errors": {}}
+    )
 
 
 @router.post("/report", response_class=HTMLResponse)
-async def report_send(request: Request, me: VerifiedUser, db: DB, target_type: Annotated[str, Form()],
-                      target_id: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
-                      details: Annotated[str, Form()] = "") -> Response:
-    context = {"target_type": target_type, "target_id": target_id, "reasons": REPORT_REASONS, "reason": reason,
-               "details": details}
+async def report_send(
+    request: Request,
+    me: VerifiedUser,
+    db: DB,
+    target_type: Annotated[str, Form()],
+    target_id: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    details: Annotated[str, Form()] = "",
+) -> Response:
+    context = {
+        "target_type": target_type,
+        "target_id": target_id,
+        "reasons": REPORT_REASONS,
+        "reason": reason,
+        "details": details,
+    }
     try:
         body = ReportIn(target_type=target_type, target_id=uuid.UUID(target_id), reason=reason, details=details)
         await service.report(db, me.user, body)

@@ -16,7 +16,15 @@ from smile.kit.pagination import keyset, page_of
 from smile.social import visibility
 from smile.social.graph.schemas import AccountPage, Counts, ProfileOut, Relationship, ReportIn
 from smile.social.models import (
-    Block, Comment, ConversationMember, Follow, Message, Mute, Post, Report, SocialCounts,
+    Block,
+    Comment,
+    ConversationMember,
+    Follow,
+    Message,
+    Mute,
+    Post,
+    Report,
+    SocialCounts,
 )
 from smile.social.notifications.service import notify
 from smile.social.schemas import AuthorOut
@@ -43,6 +51,7 @@ async def _follow_row(db: AsyncSession, follower_id: uuid.UUID, followee_id: uui
 
 # Follows
 
+
 async def follow(db: AsyncSession, viewer: User, username: str) -> str:
     """Follow (public account) or request to follow (private account). Returns accepted|pending."""
     target = await db.scalar(select(User).where(func.lower(User.username) == username[:64].lower()))
@@ -58,8 +67,9 @@ async def follow(db: AsyncSession, viewer: User, username: str) -> str:
     if existing is not None:
         return existing.status
     status = "pending" if target.is_private else "accepted"
-    await db.execute(insert(Follow).values(follower_id=viewer.id, followee_id=target.id, status=status)
-                     .on_conflict_do_nothing())
+    await db.execute(
+        insert(Follow).values(follower_id=viewer.id, followee_id=target.id, status=status).on_conflict_do_nothing()
+    )
     await notify(db, user_id=target.id, kind="follow_request" if status == "pending" else "follow", actor_id=viewer.id)
     if status == "accepted":
         await _backfill(db, viewer.id, target.id)
@@ -80,8 +90,11 @@ async def unfollow(db: AsyncSession, viewer: User, username: str) -> None:
 
 
 async def follow_requests(db: AsyncSession, viewer: User, cursor: str | None, limit: int) -> AccountPage:
-    stmt = (select(User).join(Follow, Follow.follower_id == User.id)
-            .where(Follow.followee_id == viewer.id, Follow.status == "pending", visibility.account_visible(viewer.id)))
+    stmt = (
+        select(User)
+        .join(Follow, Follow.follower_id == User.id)
+        .where(Follow.followee_id == viewer.id, Follow.status == "pending", visibility.account_visible(viewer.id))
+    )
     return await _account_page(db, stmt, User.id, cursor, limit)
 
 
@@ -107,14 +120,23 @@ async def can_see_network(db: AsyncSession, viewer_id: uuid.UUID | None, user: U
     return bool(row and row.status == "accepted")
 
 
-async def followers(db: AsyncSession, viewer_id: uuid.UUID | None, username: str, cursor: str | None,
-                    limit: int, following: bool = False) -> AccountPage:
+async def followers(
+    db: AsyncSession,
+    viewer_id: uuid.UUID | None,
+    username: str,
+    cursor: str | None,
+    limit: int,
+    following: bool = False,
+) -> AccountPage:
     user = await find_account(db, username, viewer_id)
     if not await can_see_network(db, viewer_id, user):
         raise NotFound(NO_ACCOUNT)
     mine, theirs = (Follow.follower_id, Follow.followee_id) if following else (Follow.followee_id, Follow.follower_id)
-    stmt = (select(User).join(Follow, theirs == User.id)
-            .where(mine == user.id, Follow.status == "accepted", visibility.account_visible(viewer_id)))
+    stmt = (
+        select(User)
+        .join(Follow, theirs == User.id)
+        .where(mine == user.id, Follow.status == "accepted", visibility.account_visible(viewer_id))
+    )
     return await _account_page(db, stmt, User.id, cursor, limit)
 
 
@@ -126,6 +148,7 @@ async def _account_page(db: AsyncSession, stmt, id_column, cursor: str | None, l
 
 # Blocks and mutes
 
+
 async def block(db: AsyncSession, viewer: User, username: str) -> None:
     target = await db.scalar(select(User).where(func.lower(User.username) == username[:64].lower()))
     if target is None or target.status == "deleted":
@@ -133,9 +156,14 @@ async def block(db: AsyncSession, viewer: User, username: str) -> None:
     if target.id == viewer.id:
         raise Invalid("You cannot block yourself.")
     await db.execute(insert(Block).values(blocker_id=viewer.id, blocked_id=target.id).on_conflict_do_nothing())
-    await db.execute(delete(Follow).where(or_(
-        and_(Follow.follower_id == viewer.id, Follow.followee_id == target.id),
-        and_(Follow.follower_id == target.id, Follow.followee_id == viewer.id))))
+    await db.execute(
+        delete(Follow).where(
+            or_(
+                and_(Follow.follower_id == viewer.id, Follow.followee_id == target.id),
+                and_(Follow.follower_id == target.id, Follow.followee_id == viewer.id),
+            )
+        )
+    )
     await fanout.remove_between(db, viewer.id, target.id)
 
 
@@ -168,14 +196,18 @@ async def muted_accounts(db: AsyncSession, viewer: User, cursor: str | None, lim
 
 # Profiles
 
+
 async def relationship(db: AsyncSession, viewer_id: uuid.UUID, other_id: uuid.UUID) -> Relationship:
     out = await db.get(Follow, (viewer_id, other_id))
     back = await db.get(Follow, (other_id, viewer_id))
     return Relationship(
-        following=bool(out and out.status == "accepted"), requested=bool(out and out.status == "pending"),
-        followed_by=bool(back and back.status == "accepted"), requested_by=bool(back and back.status == "pending"),
+        following=bool(out and out.status == "accepted"),
+        requested=bool(out and out.status == "pending"),
+        followed_by=bool(back and back.status == "accepted"),
+        requested_by=bool(back and back.status == "pending"),
         blocking=bool(await db.get(Block, (viewer_id, other_id))),
-        muting=bool(await db.get(Mute, (viewer_id, other_id))))
+        muting=bool(await db.get(Mute, (viewer_id, other_id))),
+    )
 
 
 async def relationship_with(db: AsyncSession, viewer: User, username: str) -> Relationship:
@@ -187,23 +219,37 @@ async def relationship_with(db: AsyncSession, viewer: User, username: str) -> Re
 
 
 async def counts(db: AsyncSession, user_id: uuid.UUID) -> Counts:
-    row = (await db.execute(select(
-        func.coalesce(select(SocialCounts.followers).where(SocialCounts.user_id == user_id).scalar_subquery(), 0),
-        select(func.count()).where(Follow.follower_id == user_id, Follow.status == "accepted").scalar_subquery(),
-        select(func.count()).where(Post.author_id == user_id, Post.deleted_at.is_(None),
-                                   Post.status == "visible").scalar_subquery(),
-    ))).one()
+    row = (
+        await db.execute(
+            select(
+                func.coalesce(
+                    select(SocialCounts.followers).where(SocialCounts.user_id == user_id).scalar_subquery(), 0
+                ),
+                select(func.count())
+                .where(Follow.follower_id == user_id, Follow.status == "accepted")
+                .scalar_subquery(),
+                select(func.count())
+                .where(Post.author_id == user_id, Post.deleted_at.is_(None), Post.status == "visible")
+                .scalar_subquery(),
+            )
+        )
+    ).one()
     return Counts(followers=row[0], following=row[1], posts=row[2])
 
 
 async def profile(db: AsyncSession, viewer_id: uuid.UUID | None, username: str) -> ProfileOut:
     user = await find_account(db, username, viewer_id)
     rel = await relationship(db, viewer_id, user.id) if viewer_id and viewer_id != user.id else None
-    return ProfileOut(**PublicUser.of(user).model_dump(), counts=await counts(db, user.id), relationship=rel,
-                      is_self=viewer_id == user.id)
+    return ProfileOut(
+        **PublicUser.of(user).model_dump(),
+        counts=await counts(db, user.id),
+        relationship=rel,
+        is_self=viewer_id == user.id,
+    )
 
 
 # Reports
+
 
 async def _target_user(db: AsyncSession, viewer_id: uuid.UUID, body: ReportIn) -> uuid.UUID:
     """The author of the reported thing, if the reporter can see it; otherwise 404."""
@@ -211,20 +257,32 @@ async def _target_user(db: AsyncSession, viewer_id: uuid.UUID, body: ReportIn) -
         return (await visibility.get_visible_post(db, viewer_id, body.target_id)).author_id
     if body.target_type == "comment":
         author_id = await db.scalar(
-            select(Comment.author_id).join(Post, Post.id == Comment.post_id)
+            select(Comment.author_id)
+            .join(Post, Post.id == Comment.post_id)
             .join(visibility.Author, visibility.Author.id == Post.author_id)
-            .where(Comment.id == body.target_id, Comment.deleted_at.is_(None),
-                   or_(Comment.status == "visible", Comment.author_id == viewer_id),
-                   visibility.post_visible(viewer_id),
-                   or_(Comment.author_id == viewer_id, ~visibility.blocked_between(viewer_id, Comment.author_id))))
+            .where(
+                Comment.id == body.target_id,
+                Comment.deleted_at.is_(None),
+                or_(Comment.status == "visible", Comment.author_id == viewer_id),
+                visibility.post_visible(viewer_id),
+                or_(Comment.author_id == viewer_id, ~visibility.blocked_between(viewer_id, Comment.author_id)),
+            )
+        )
         if author_id is None:
             raise NotFound("This comment does not exist or you cannot see it.")
         return author_id
     if body.target_type == "message":
         sender_id = await db.scalar(
-            select(Message.sender_id).join(ConversationMember, and_(
-                ConversationMember.conversation_id == Message.conversation_id, ConversationMember.user_id == viewer_id))
-            .where(Message.id == body.target_id, Message.deleted_at.is_(None)))
+            select(Message.sender_id)
+            .join(
+                ConversationMember,
+                and_(
+                    ConversationMember.conversation_id == Message.conversation_id,
+                    ConversationMember.user_id == viewer_id,
+                ),
+            )
+            .where(Message.id == body.target_id, Message.deleted_at.is_(None))
+        )
         if sender_id is None:
             raise NotFound("This message does not exist or you cannot see it.")
         return sender_id
@@ -236,18 +294,33 @@ async def _target_user(db: AsyncSession, viewer_id: uuid.UUID, body: ReportIn) -
 
 async def report(db: AsyncSession, viewer: User, body: ReportIn) -> Report:
     rt = runtime.current()
-    await rt.limiter.hit(rt.settings.rate_report, "report", str(viewer.id),
-                         message="You have sent many reports recently; try again later.")
+    await rt.limiter.hit(
+        rt.settings.rate_report,
+        "report",
+        str(viewer.id),
+        message="You have sent many reports recently; try again later.",
+    )
     target_user_id = await _target_user(db, viewer.id, body)
     if target_user_id == viewer.id:
         raise Invalid("You cannot report your own content.")
-    duplicate = await db.scalar(select(Report.id).where(
-        Report.reporter_id == viewer.id, Report.target_type == body.target_type,
-        Report.target_id == body.target_id, Report.status == "open"))
+    duplicate = await db.scalar(
+        select(Report.id).where(
+            Report.reporter_id == viewer.id,
+            Report.target_type == body.target_type,
+            Report.target_id == body.target_id,
+            Report.status == "open",
+        )
+    )
     if duplicate:
         raise Conflict("You already reported this; a moderator will look at it.")
-    row = Report(reporter_id=viewer.id, target_type=body.target_type, target_id=body.target_id,
-                 target_user_id=target_user_id, reason=body.reason, details=body.details.strip())
+    row = Report(
+        reporter_id=viewer.id,
+        target_type=body.target_type,
+        target_id=body.target_id,
+        target_user_id=target_user_id,
+        reason=body.reason,
+        details=body.details.strip(),
+    )
     db.add(row)
     await db.flush()
     return row

@@ -29,13 +29,32 @@ PRIVATE_CACHE = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Optio
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
-UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"}, "alt": {"type": "string", "maxLength": 1500}}}}}}}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "alt": {"type": "string", "maxLength": 1500},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
-@router.post("/api/v1/media", response_model=MediaOut, status_code=201,
-             responses=responses(401, 403, 413, 415, 422, 429), openapi_extra=UPLOAD_BODY)
+@router.post(
+    "/api/v1/media",
+    response_model=MediaOut,
+    status_code=201,
+    responses=responses(401, 403, 413, 415, 422, 429),
+    openapi_extra=UPLOAD_BODY,
+)
 async def upload(request: Request, db: DB, me: VerifiedUser) -> MediaOut:
     """Upload an image or video (multipart: `file`, optional `alt`), streamed to storage.
 
@@ -84,8 +103,11 @@ async def _send(request: Request, key: str, mime: str) -> Response:
     else:  # a suffix: the last N bytes
         start, end = max(0, size - int(last)), size - 1
     if start >= size or start > end:
-        raise AppError("The requested range is outside the file.", status=416, code="range_not_satisfiable",
-                       headers={"Content-Range": f"bytes */{size}"})
+        raise AppError(
+            "The requested range is outside the file.",
+            status=416,
+            code="range_not_satisfiable",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
     headers.update({"Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(end - start + 1)})
     return StreamingResponse(storage.stream(key, start, end), status_code=206, media_type=mime, headers=headers)
-

@@ -5,8 +5,8 @@ Images (JPEG, PNG, WebP, GIF) are decoded by Pillow and re-encoded to WebP witho
 metadata (EXIF, GPS...), at most 2048 px on the long side, plus a 400 px thumbnail;
 animated GIF/WebP stay animated (at most 300 frames). Before any pixel is decoded, frames x
 width x height must fit `SMILE_MEDIA_MAX_DECODED_PIXELS` (422 otherwise), and animation
-frames are decoded, resized and handed to the encoder one at a time. Videos (MP4, WebM) are recognised by their magic bytes
-and stored as they are, without a thumbnail (the UI shows a video placeholder).
+frames are decoded, resized and handed to the encoder one at a time. Videos (MP4, WebM) are recognised by their
+magic bytes and stored as they are, without a thumbnail (the UI shows a video placeholder).
 """
 
 from __future__ import annotations
@@ -73,8 +73,15 @@ def _encode(image: Image.Image, side: int) -> bytes:
     if frames > 1:
         image.seek(0)
         first = _fit(image, side)
-        first.save(out, "WEBP", save_all=True, append_images=[_LazyFrames(image, frames - 1, side)], quality=82,
-                   duration=image.info.get("duration", 100), loop=image.info.get("loop", 0))
+        first.save(
+            out,
+            "WEBP",
+            save_all=True,
+            append_images=[_LazyFrames(image, frames - 1, side)],
+            quality=82,
+            duration=image.info.get("duration", 100),
+            loop=image.info.get("loop", 0),
+        )
     else:
         single = ImageOps.exif_transpose(image)
         single = single.convert("RGBA" if single.mode in ("RGBA", "LA", "P", "PA") else "RGB")

@@ -23,8 +23,17 @@ class MediaOut(BaseModel):
     size: int
 
     @classmethod
-    def of(cls, media: Media) -> "MediaOut":
+    def of(cls, media: Media) -> MediaOut:
         from smile.social.media.service import file_url, thumb_url
 
-        return cls(id=media.id, kind=media.kind, mime=media.mime, url=file_url(media), thumb_url=thumb_url(media),
-                   width=media.width, height=media.height, alt=media.alt or "", size=media.size_bytes)
+        return cls(
+            id=media.id,
+            kind=media.kind,
+            mime=media.mime,
+            url=file_url(media),
+            thumb_url=thumb_url(media),
+            width=media.width,
+            height=media.height,
+            alt=media.alt or "",
+            size=media.size_bytes,
+        )

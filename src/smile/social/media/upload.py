@@ -98,11 +98,18 @@ async def receive(request: Request, limit: int, file_field: str = "file") -> Upl
         elif state["name"]:
             upload.fields[state["name"]] = bytes(state["buf"]).decode("utf-8", errors="replace")
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
-        "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-    })
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+        },
+    )
     try:
         async for chunk in request.stream():
             parser.write(chunk)

@@ -8,7 +8,6 @@ import uuid
 from pydantic import BaseModel, Field, field_validator
 
 from smile.kit.fields import name
-
 from smile.social.media.schemas import MediaOut
 from smile.social.schemas import AuthorOut, GeneratedBy
 
@@ -17,9 +16,12 @@ MAX_BODY = 5000
 
 
 class ConversationCreate(BaseModel):
-    member_usernames: list[str] = Field(min_length=1, max_length=MAX_MEMBERS - 1,
-                                        description="Who to talk with (not yourself). One name starts (or reopens) "
-                                                    "a 1:1 conversation unless a title is given; more make a group.")
+    member_usernames: list[str] = Field(
+        min_length=1,
+        max_length=MAX_MEMBERS - 1,
+        description="Who to talk with (not yourself). One name starts (or reopens) "
+        "a 1:1 conversation unless a title is given; more make a group.",
+    )
     title: name(100, min_length=0) | None = None
 
     @field_validator("member_usernames")
@@ -70,8 +72,9 @@ class ConversationOut(BaseModel):
     last_message_at: dt.datetime | None
     unread: int
     muted: bool
-    read_by: dict[str, uuid.UUID] = Field(default_factory=dict,
-                                          description="user id -> the last message id each other member has read.")
+    read_by: dict[str, uuid.UUID] = Field(
+        default_factory=dict, description="user id -> the last message id each other member has read."
+    )
 
 
 class ConversationPage(BaseModel):

@@ -18,20 +18,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from smile.identity.models import User
 from smile.kit import runtime
 from smile.kit.db import utcnow
-from smile.kit.ids import new_id
 from smile.kit.errors import Forbidden, Invalid, NotFound
+from smile.kit.ids import new_id
+from smile.kit.pagination import keyset, page_of
 from smile.social import hooks, moderation, text
 from smile.social.media import service as media_service
 from smile.social.media.schemas import MediaOut
 from smile.social.messages.schemas import (
-    MAX_MEMBERS, ConversationCreate, ConversationOut, ConversationPage, MessageCreate, MessageOut, MessagePage,
+    MAX_MEMBERS,
+    ConversationCreate,
+    ConversationOut,
+    ConversationPage,
+    MessageCreate,
+    MessageOut,
+    MessagePage,
 )
 from smile.social.models import Conversation, ConversationMember, Media, Message
 from smile.social.notifications import service as notifications
 from smile.social.realtime import service as realtime
 from smile.social.schemas import AuthorOut
 from smile.social.visibility import blocked_between, follows
-from smile.kit.pagination import keyset, page_of
 
 NO_CONVERSATION = "This conversation does not exist or you are not a member."
 ZERO_ID = uuid.UUID(int=0)
@@ -39,15 +45,24 @@ ZERO_ID = uuid.UUID(int=0)
 
 # --- access -----------------------------------------------------------------------------------------
 
-async def membership(db: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID,
-                     ) -> tuple[Conversation, ConversationMember]:
+
+async def membership(
+    db: AsyncSession,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+) -> tuple[Conversation, ConversationMember]:
     """The conversation and the caller's current membership; 404 for non-members (and former members)."""
-    row = (await db.execute(
-        select(Conversation, ConversationMember)
-        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(Conversation.id == conversation_id, ConversationMember.user_id == user_id,
-               ConversationMember.left_at.is_(None))
-    )).first()
+    row = (
+        await db.execute(
+            select(Conversation, ConversationMember)
+            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+            .where(
+                Conversation.id == conversation_id,
+                ConversationMember.user_id == user_id,
+                ConversationMember.left_at.is_(None),
+            )
+        )
+    ).first()
     if row is None:
         raise NotFound(NO_CONVERSATION)
     return row[0], row[1]
@@ -55,8 +70,10 @@ async def membership(db: AsyncSession, user_id: uuid.UUID, conversation_id: uuid
 
 async def _users_named(db: AsyncSession, me: User, names: list[str]) -> list[User]:
     names = [n.strip().lstrip("@").lower() for n in names if n.strip()]
-    found = {u.username.lower(): u for u in await db.scalars(
-        select(User).where(func.lower(User.username).in_(names), User.status == "active"))}
+    found = {
+        u.username.lower(): u
+        for u in await db.scalars(select(User).where(func.lower(User.username).in_(names), User.status == "active"))
+    }
     users = []
     for name in dict.fromkeys(names):
         user = found.get(name)
@@ -88,18 +105,29 @@ async def check_can_message(db: AsyncSession, sender: User, recipient: User) -> 
 
 async def _others(db: AsyncSession, conversation_id: uuid.UUID, me: uuid.UUID) -> list[ConversationMember]:
     """Current members other than me who are not blocked with me either way."""
-    return list(await db.scalars(select(ConversationMember).where(
-        ConversationMember.conversation_id == conversation_id, ConversationMember.user_id != me,
-        ConversationMember.left_at.is_(None), ~blocked_between(me, ConversationMember.user_id))))
+    return list(
+        await db.scalars(
+            select(ConversationMember).where(
+                ConversationMember.conversation_id == conversation_id,
+                ConversationMember.user_id != me,
+                ConversationMember.left_at.is_(None),
+                ~blocked_between(me, ConversationMember.user_id),
+            )
+        )
+    )
 
 
 def _visible_messages(me: uuid.UUID):
     """Messages the viewer may read: not deleted; visible or their own; not by someone blocked either way."""
-    return and_(Message.deleted_at.is_(None), or_(Message.status == "visible", Message.sender_id == me),
-                or_(Message.sender_id.is_(None), Message.sender_id == me, ~blocked_between(me, Message.sender_id)))
+    return and_(
+        Message.deleted_at.is_(None),
+        or_(Message.status == "visible", Message.sender_id == me),
+        or_(Message.sender_id.is_(None), Message.sender_id == me, ~blocked_between(me, Message.sender_id)),
+    )
 
 
 # --- conversations ----------------------------------------------------------------------------------
+
 
 async def start(db: AsyncSession, me: User, data: ConversationCreate) -> ConversationOut:
     """Start a 1:1 conversation (or reopen the existing one) or a group."""
@@ -111,8 +139,11 @@ async def start(db: AsyncSession, me: User, data: ConversationCreate) -> Convers
     if len(others) == 1 and not data.title:
         other = others[0]
         key = ":".join(sorted((str(me.id), str(other.id))))
-        await db.execute(insert(Conversation).values(id=new_id(), kind="direct", title="", created_by=me.id,
-                                                     direct_key=key).on_conflict_do_nothing(index_elements=["direct_key"]))
+        await db.execute(
+            insert(Conversation)
+            .values(id=new_id(), kind="direct", title="", created_by=me.id, direct_key=key)
+            .on_conflict_do_nothing(index_elements=["direct_key"])
+        )
         conversation = await db.scalar(select(Conversation).where(Conversation.direct_key == key))
         await _join(db, conversation.id, [me.id, other.id])
     else:
@@ -125,10 +156,12 @@ async def start(db: AsyncSession, me: User, data: ConversationCreate) -> Convers
 
 async def _join(db: AsyncSession, conversation_id: uuid.UUID, user_ids: list[uuid.UUID]) -> None:
     stmt = insert(ConversationMember).values(
-        [{"conversation_id": conversation_id, "user_id": uid, "muted": False, "created_at": utcnow()}
-         for uid in user_ids])
-    await db.execute(stmt.on_conflict_do_update(index_elements=["conversation_id", "user_id"],
-                                                set_={"left_at": None}))
+        [
+            {"conversation_id": conversation_id, "user_id": uid, "muted": False, "created_at": utcnow()}
+            for uid in user_ids
+        ]
+    )
+    await db.execute(stmt.on_conflict_do_update(index_elements=["conversation_id", "user_id"], set_={"left_at": None}))
 
 
 async def add_members(db: AsyncSession, me: User, conversation_id: uuid.UUID, usernames: list[str]) -> ConversationOut:
@@ -140,9 +173,13 @@ async def add_members(db: AsyncSession, me: User, conversation_id: uuid.UUID, us
     others = await _users_named(db, me, usernames)
     for other in others:
         await check_can_message(db, me, other)
-    current = await db.scalar(select(func.count()).where(
-        ConversationMember.conversation_id == conversation_id, ConversationMember.left_at.is_(None),
-        ConversationMember.user_id.not_in([o.id for o in others])))
+    current = await db.scalar(
+        select(func.count()).where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.left_at.is_(None),
+            ConversationMember.user_id.not_in([o.id for o in others]),
+        )
+    )
     if current + len(others) > MAX_MEMBERS:
         raise Invalid(f"A conversation has at most {MAX_MEMBERS} members.", fields={"usernames": "too many"})
     await _join(db, conversation_id, [o.id for o in others])
@@ -179,15 +216,19 @@ def _decode(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         at, cid = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
         return dt.datetime.fromisoformat(at), uuid.UUID(cid)
     except (ValueError, UnicodeDecodeError):
-        raise Invalid("The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"})
+        raise Invalid(
+            "The cursor is not valid; use next_cursor from a previous page.", fields={"cursor": "invalid"}
+        ) from None
 
 
 async def list_conversations(db: AsyncSession, me: uuid.UUID, cursor: str | None, limit: int) -> ConversationPage:
     """My conversations, most recently active first."""
     sort = func.coalesce(Conversation.last_message_at, Conversation.created_at)
-    stmt = (select(Conversation, sort.label("sort"))
-            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-            .where(ConversationMember.user_id == me, ConversationMember.left_at.is_(None)))
+    stmt = (
+        select(Conversation, sort.label("sort"))
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(ConversationMember.user_id == me, ConversationMember.left_at.is_(None))
+    )
     if cursor:
         stmt = stmt.where(tuple_(sort, Conversation.id) < tuple_(*_decode(cursor)))
     rows = (await db.execute(stmt.order_by(sort.desc(), Conversation.id.desc()).limit(limit + 1))).all()
@@ -200,37 +241,71 @@ async def _render(db: AsyncSession, me: uuid.UUID, conversations: list[Conversat
     if not ids:
         return []
     members: dict[uuid.UUID, list[tuple[ConversationMember, User]]] = {cid: [] for cid in ids}
-    for member, user in (await db.execute(
-            select(ConversationMember, User).join(User, User.id == ConversationMember.user_id)
+    for member, user in (
+        await db.execute(
+            select(ConversationMember, User)
+            .join(User, User.id == ConversationMember.user_id)
             .where(ConversationMember.conversation_id.in_(ids), ConversationMember.left_at.is_(None))
-            .order_by(ConversationMember.created_at))).all():
+            .order_by(ConversationMember.created_at)
+        )
+    ).all():
         members[member.conversation_id].append((member, user))
-    last_rows = (await db.execute(
-        select(Message).where(Message.conversation_id.in_(ids), _visible_messages(me))
-        .distinct(Message.conversation_id).order_by(Message.conversation_id, Message.id.desc()))).scalars().all()
+    last_rows = (
+        (
+            await db.execute(
+                select(Message)
+                .where(Message.conversation_id.in_(ids), _visible_messages(me))
+                .distinct(Message.conversation_id)
+                .order_by(Message.conversation_id, Message.id.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
     last = {m.conversation_id: m for m in last_rows}
     rendered = {m.id: m for m in await _messages_out(db, list(last.values()))}
     mine = select(ConversationMember).where(ConversationMember.user_id == me).subquery()
-    unread = dict((await db.execute(
-        select(Message.conversation_id, func.count())
-        .join(mine, mine.c.conversation_id == Message.conversation_id)
-        .where(Message.conversation_id.in_(ids), _visible_messages(me), Message.sender_id != me,
-               Message.id > func.coalesce(mine.c.last_read_message_id, ZERO_ID))
-        .group_by(Message.conversation_id))).all())
+    unread = dict(
+        (
+            await db.execute(
+                select(Message.conversation_id, func.count())
+                .join(mine, mine.c.conversation_id == Message.conversation_id)
+                .where(
+                    Message.conversation_id.in_(ids),
+                    _visible_messages(me),
+                    Message.sender_id != me,
+                    Message.id > func.coalesce(mine.c.last_read_message_id, ZERO_ID),
+                )
+                .group_by(Message.conversation_id)
+            )
+        ).all()
+    )
     out = []
     for c in conversations:
         own = next((m for m, _ in members[c.id] if m.user_id == me), None)
-        out.append(ConversationOut(
-            id=c.id, kind=c.kind, title=c.title, created_by=c.created_by,
-            members=[AuthorOut.of(u) for _, u in members[c.id]],
-            last_message=rendered.get(last[c.id].id) if c.id in last else None,
-            last_message_at=c.last_message_at, unread=unread.get(c.id, 0), muted=bool(own and own.muted),
-            read_by={str(m.user_id): m.last_read_message_id for m, _ in members[c.id]
-                     if m.user_id != me and m.last_read_message_id}))
+        out.append(
+            ConversationOut(
+                id=c.id,
+                kind=c.kind,
+                title=c.title,
+                created_by=c.created_by,
+                members=[AuthorOut.of(u) for _, u in members[c.id]],
+                last_message=rendered.get(last[c.id].id) if c.id in last else None,
+                last_message_at=c.last_message_at,
+                unread=unread.get(c.id, 0),
+                muted=bool(own and own.muted),
+                read_by={
+                    str(m.user_id): m.last_read_message_id
+                    for m, _ in members[c.id]
+                    if m.user_id != me and m.last_read_message_id
+                },
+            )
+        )
     return out
 
 
 # --- messages ---------------------------------------------------------------------------------------
+
 
 async def _messages_out(db: AsyncSession, messages: list[Message]) -> list[MessageOut]:
     if not messages:
@@ -238,17 +313,29 @@ async def _messages_out(db: AsyncSession, messages: list[Message]) -> list[Messa
     sender_ids = {m.sender_id for m in messages if m.sender_id}
     senders = {u.id: u for u in await db.scalars(select(User).where(User.id.in_(sender_ids)))} if sender_ids else {}
     media: dict[uuid.UUID, list[MediaOut]] = {}
-    for item in await db.scalars(select(Media).where(Media.message_id.in_([m.id for m in messages]))
-                                 .order_by(Media.position)):
+    for item in await db.scalars(
+        select(Media).where(Media.message_id.in_([m.id for m in messages])).order_by(Media.position)
+    ):
         media.setdefault(item.message_id, []).append(MediaOut.of(item))
-    return [MessageOut(id=m.id, conversation_id=m.conversation_id,
-                       sender=AuthorOut.of(senders[m.sender_id]) if m.sender_id in senders else None,
-                       body=m.body, body_html=m.body_html, status=m.status, media=media.get(m.id, []),
-                       created_at=m.created_at, generated_by=m.generated_by) for m in messages]
+    return [
+        MessageOut(
+            id=m.id,
+            conversation_id=m.conversation_id,
+            sender=AuthorOut.of(senders[m.sender_id]) if m.sender_id in senders else None,
+            body=m.body,
+            body_html=m.body_html,
+            status=m.status,
+            media=media.get(m.id, []),
+            created_at=m.created_at,
+            generated_by=m.generated_by,
+        )
+        for m in messages
+    ]
 
 
-async def list_messages(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, cursor: str | None,
-                        limit: int) -> MessagePage:
+async def list_messages(
+    db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, cursor: str | None, limit: int
+) -> MessagePage:
     """Messages newest first (cursor pagination)."""
     await membership(db, me, conversation_id)
     stmt = select(Message).where(Message.conversation_id == conversation_id, _visible_messages(me))
@@ -257,26 +344,30 @@ async def list_messages(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.U
     return MessagePage(items=await _messages_out(db, rows), next_cursor=next_cursor)
 
 
-async def get_message(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID,
-                      message_id: uuid.UUID) -> MessageOut:
+async def get_message(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID) -> MessageOut:
     await membership(db, me, conversation_id)
-    message = await db.scalar(select(Message).where(
-        Message.id == message_id, Message.conversation_id == conversation_id, _visible_messages(me)))
+    message = await db.scalar(
+        select(Message).where(
+            Message.id == message_id, Message.conversation_id == conversation_id, _visible_messages(me)
+        )
+    )
     if message is None:
         raise NotFound("This message does not exist in this conversation.")
     [out] = await _messages_out(db, [message])
     return out
 
 
-async def send(db: AsyncSession, me: User, conversation_id: uuid.UUID, data: MessageCreate,
-               generated_by: dict | None = None) -> MessageOut:
+async def send(
+    db: AsyncSession, me: User, conversation_id: uuid.UUID, data: MessageCreate, generated_by: dict | None = None
+) -> MessageOut:
     """Send a message: moderated, pushed live to members, and a notification for those who did not mute.
     `generated_by` (AI provenance) is kept only for AI agents' messages; every member who receives it is
     announced to smile.social.hooks (AI agents answer through it)."""
     conversation, own = await membership(db, me.id, conversation_id)
     settings = runtime.current().settings
-    await runtime.current().limiter.hit(settings.rate_message, "message", str(me.id),
-                                        message="You are sending messages too quickly.")
+    await runtime.current().limiter.hit(
+        settings.rate_message, "message", str(me.id), message="You are sending messages too quickly."
+    )
     body = data.body.strip()
     if not body and not data.media_ids:
         raise Invalid("Write a message or attach a picture.", fields={"body": "empty"})
@@ -284,9 +375,14 @@ async def send(db: AsyncSession, me: User, conversation_id: uuid.UUID, data: Mes
     if conversation.kind == "direct" and not others:
         raise Forbidden("You can no longer send messages in this conversation.", code="messages_not_accepted")
     verdict = await moderation.check(db, me, body)
-    message = Message(conversation_id=conversation_id, sender_id=me.id, body=body,
-                      body_html=text.render(body)[0] if body else "", status=str(verdict),
-                      generated_by=generated_by if me.is_ai else None)
+    message = Message(
+        conversation_id=conversation_id,
+        sender_id=me.id,
+        body=body,
+        body_html=text.render(body)[0] if body else "",
+        status=str(verdict),
+        generated_by=generated_by if me.is_ai else None,
+    )
     db.add(message)
     await db.flush()
     await media_service.attach(db, me.id, data.media_ids, message_id=message.id)
@@ -302,27 +398,36 @@ async def send(db: AsyncSession, me: User, conversation_id: uuid.UUID, data: Mes
     await realtime.emit(db, [me.id, *(m.user_id for m in recipients)], "message", payload)
     for member in recipients:
         if not member.muted and not await notifications.has_unread(db, member.user_id, "message", conversation_id):
-            await notifications.notify(db, user_id=member.user_id, kind="message", actor_id=me.id,
-                                       conversation_id=conversation_id)
+            await notifications.notify(
+                db, user_id=member.user_id, kind="message", actor_id=me.id, conversation_id=conversation_id
+            )
     for member in recipients:
-        await hooks.emit(db, hooks.Event("message", member.user_id, me.id, conversation_id=conversation_id,
-                                         message_id=message.id))
+        await hooks.emit(
+            db, hooks.Event("message", member.user_id, me.id, conversation_id=conversation_id, message_id=message.id)
+        )
     return out
 
 
 async def mark_read(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID) -> None:
     """Read receipt: everything up to `message_id` is read; the other members see "Seen"."""
     _, own = await membership(db, me, conversation_id)
-    found = await db.scalar(select(Message.id).where(
-        Message.id == message_id, Message.conversation_id == conversation_id, _visible_messages(me)))
+    found = await db.scalar(
+        select(Message.id).where(
+            Message.id == message_id, Message.conversation_id == conversation_id, _visible_messages(me)
+        )
+    )
     if found is None:
         raise NotFound("This message does not exist in this conversation.")
     if own.last_read_message_id is None or own.last_read_message_id < message_id:
         own.last_read_message_id = message_id
         await db.flush()
         others = await _others(db, conversation_id, me)
-        await realtime.emit(db, [m.user_id for m in others], "read",
-                            {"conversation_id": conversation_id, "user_id": me, "message_id": message_id})
+        await realtime.emit(
+            db,
+            [m.user_id for m in others],
+            "read",
+            {"conversation_id": conversation_id, "user_id": me, "message_id": message_id},
+        )
     await notifications.mark_conversation_read(db, me, conversation_id)
 
 
@@ -334,5 +439,9 @@ async def typing(db: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID) ->
         return
     user = await db.get(User, me)
     others = await _others(db, conversation_id, me)
-    await realtime.ephemeral(db, [m.user_id for m in others], "typing",
-                             {"conversation_id": conversation_id, "user": AuthorOut.of(user).model_dump(mode="json")})
+    await realtime.ephemeral(
+        db,
+        [m.user_id for m in others],
+        "typing",
+        {"conversation_id": conversation_id, "user": AuthorOut.of(user).model_dump(mode="json")},
+    )

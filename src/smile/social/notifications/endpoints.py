@@ -15,8 +15,9 @@ router = APIRouter(prefix="/api/v1", route_class=DBRoute, tags=["social"])
 
 
 @router.get("/notifications", response_model=NotificationPage, responses=responses(401, 422))
-async def list_notifications(principal: CurrentUser, db: DB, cursor: str | None = None,
-                             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)) -> NotificationPage:
+async def list_notifications(
+    principal: CurrentUser, db: DB, cursor: str | None = None, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+) -> NotificationPage:
     """Your notifications, newest first, with the unread count."""
     return await service.list_notifications(db, principal.id, cursor, limit)
 

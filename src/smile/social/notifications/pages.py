@@ -17,9 +17,15 @@ from smile.web.render import flash, redirect, render
 router = APIRouter(route_class=DBRoute, include_in_schema=False)
 
 KIND_LABELS = {
-    "follow": "New followers", "follow_request": "Follow requests", "mention": "Mentions",
-    "comment": "Comments on my posts", "reaction": "Reactions to my posts", "repost": "Reposts",
-    "quote": "Quotes", "poll_ended": "Polls that ended", "message": "Direct messages",
+    "follow": "New followers",
+    "follow_request": "Follow requests",
+    "mention": "Mentions",
+    "comment": "Comments on my posts",
+    "reaction": "Reactions to my posts",
+    "repost": "Reposts",
+    "quote": "Quotes",
+    "poll_ended": "Polls that ended",
+    "message": "Direct messages",
 }
 
 
@@ -66,5 +72,3 @@ async def settings_save(request: Request, principal: CurrentUser, db: DB) -> Res
     await service.set_preferences(db, principal.id, {kind: form.get(kind) == "on" for kind in NOTIFICATION_KINDS})
     flash(request, "Notification settings saved.", "success")
     return redirect("/notifications/settings", request)
-
-

@@ -42,9 +42,16 @@ TEXTS = {
 EXCERPT = 140
 
 
-async def notify(db: AsyncSession, *, user_id: uuid.UUID, kind: str, actor_id: uuid.UUID | None,
-                 post_id: uuid.UUID | None = None, comment_id: uuid.UUID | None = None,
-                 conversation_id: uuid.UUID | None = None) -> Notification | None:
+async def notify(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    kind: str,
+    actor_id: uuid.UUID | None,
+    post_id: uuid.UUID | None = None,
+    comment_id: uuid.UUID | None = None,
+    conversation_id: uuid.UUID | None = None,
+) -> Notification | None:
     """Tell `user_id` about something `actor_id` did; returns the notification, or None when skipped."""
     if kind not in NOTIFICATION_KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
@@ -53,19 +60,31 @@ async def notify(db: AsyncSession, *, user_id: uuid.UUID, kind: str, actor_id: u
     recipient_ok = select(User.id).where(User.id == user_id, User.status == "active")
     if actor_id is not None:
         recipient_ok = recipient_ok.where(~blocked_between(user_id, actor_id), ~muted_by(user_id, actor_id))
-    recipient_ok = recipient_ok.where(~select(NotificationPref.user_id).where(
-        NotificationPref.user_id == user_id, NotificationPref.kind == kind,
-        NotificationPref.enabled.is_(False)).exists())
+    recipient_ok = recipient_ok.where(
+        ~select(NotificationPref.user_id)
+        .where(NotificationPref.user_id == user_id, NotificationPref.kind == kind, NotificationPref.enabled.is_(False))
+        .exists()
+    )
     if await db.scalar(recipient_ok) is None:
         return None
-    note = Notification(user_id=user_id, kind=kind, actor_id=actor_id, post_id=post_id,
-                        comment_id=comment_id, conversation_id=conversation_id)
+    note = Notification(
+        user_id=user_id,
+        kind=kind,
+        actor_id=actor_id,
+        post_id=post_id,
+        comment_id=comment_id,
+        conversation_id=conversation_id,
+    )
     db.add(note)
     await db.flush()
     actor = await db.get(User, actor_id) if actor_id else None
     [out] = await _render(db, user_id, [(note, actor)])
-    await realtime.emit(db, [user_id], "notification",
-                        {"notification": out.model_dump(mode="json"), "unread": await unread_count(db, user_id)})
+    await realtime.emit(
+        db,
+        [user_id],
+        "notification",
+        {"notification": out.model_dump(mode="json"), "unread": await unread_count(db, user_id)},
+    )
     if kind in hooks.KINDS and kind != "message":  # messages are announced per message by messages.send
         await hooks.emit(db, hooks.Event(kind, user_id, actor_id, post_id=post_id, comment_id=comment_id))
     return note
@@ -73,9 +92,14 @@ async def notify(db: AsyncSession, *, user_id: uuid.UUID, kind: str, actor_id: u
 
 def _mine(user_id: uuid.UUID):
     """The user's notifications, minus those by accounts blocked either way since."""
-    return (select(Notification, User).outerjoin(User, User.id == Notification.actor_id)
-            .where(Notification.user_id == user_id,
-                   or_(Notification.actor_id.is_(None), ~blocked_between(user_id, Notification.actor_id))))
+    return (
+        select(Notification, User)
+        .outerjoin(User, User.id == Notification.actor_id)
+        .where(
+            Notification.user_id == user_id,
+            or_(Notification.actor_id.is_(None), ~blocked_between(user_id, Notification.actor_id)),
+        )
+    )
 
 
 async def _render(db: AsyncSession, user_id: uuid.UUID, rows) -> list[NotificationOut]:
@@ -92,12 +116,19 @@ async def _render(db: AsyncSession, user_id: uuid.UUID, rows) -> list[Notificati
             text = "mentioned you in a comment"
         if note.kind == "poll_ended" and actor is None:
             name, text = "A poll you took part in", "has ended"
-        out.append(NotificationOut(
-            id=note.id, kind=note.kind, text=f"{name}{text}" if text.startswith("'") else f"{name} {text}",
-            actor=AuthorOut.of(actor) if actor else None,
-            post=PostExcerpt(id=post.id, excerpt=_excerpt(post.body)) if post else None,
-            comment_id=note.comment_id, conversation_id=note.conversation_id,
-            read=note.read_at is not None, created_at=note.created_at))
+        out.append(
+            NotificationOut(
+                id=note.id,
+                kind=note.kind,
+                text=f"{name}{text}" if text.startswith("'") else f"{name} {text}",
+                actor=AuthorOut.of(actor) if actor else None,
+                post=PostExcerpt(id=post.id, excerpt=_excerpt(post.body)) if post else None,
+                comment_id=note.comment_id,
+                conversation_id=note.conversation_id,
+                read=note.read_at is not None,
+                created_at=note.created_at,
+            )
+        )
     return out
 
 
@@ -108,11 +139,10 @@ async def get_one(db: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UU
 
 def _excerpt(body: str) -> str:
     body = " ".join((body or "").split())
-    return body if len(body) <= EXCERPT else body[:EXCERPT - 1] + "…"
+    return body if len(body) <= EXCERPT else body[: EXCERPT - 1] + "…"
 
 
-async def list_notifications(db: AsyncSession, user_id: uuid.UUID, cursor: str | None,
-                             limit: int) -> NotificationPage:
+async def list_notifications(db: AsyncSession, user_id: uuid.UUID, cursor: str | None, limit: int) -> NotificationPage:
     rows = (await db.execute(keyset(_mine(user_id), Notification.id, cursor, limit))).all()
     rows, next_cursor = page_of(list(rows), limit, id_of=lambda row: row[0].id)
     items = await _render(db, user_id, [(row[0], row[1]) for row in rows])
@@ -120,9 +150,18 @@ async def list_notifications(db: AsyncSession, user_id: uuid.UUID, cursor: str |
 
 
 async def unread_count(db: AsyncSession, user_id: uuid.UUID) -> int:
-    return await db.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None),
-        or_(Notification.actor_id.is_(None), ~blocked_between(user_id, Notification.actor_id)))) or 0
+    return (
+        await db.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.read_at.is_(None),
+                or_(Notification.actor_id.is_(None), ~blocked_between(user_id, Notification.actor_id)),
+            )
+        )
+        or 0
+    )
 
 
 async def mark_read(db: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID] | None, everything: bool) -> int:
@@ -136,9 +175,19 @@ async def mark_read(db: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID] |
 
 
 async def mark_conversation_read(db: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID) -> None:
-    await _marked(db, user_id, await db.execute(update(Notification).where(
-        Notification.user_id == user_id, Notification.conversation_id == conversation_id,
-        Notification.read_at.is_(None)).values(read_at=utcnow())))
+    await _marked(
+        db,
+        user_id,
+        await db.execute(
+            update(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.conversation_id == conversation_id,
+                Notification.read_at.is_(None),
+            )
+            .values(read_at=utcnow())
+        ),
+    )
 
 
 async def _marked(db: AsyncSession, user_id: uuid.UUID, result) -> int:
@@ -150,15 +199,27 @@ async def _marked(db: AsyncSession, user_id: uuid.UUID, result) -> int:
 
 
 async def has_unread(db: AsyncSession, user_id: uuid.UUID, kind: str, conversation_id: uuid.UUID) -> bool:
-    return bool(await db.scalar(select(select(Notification.id).where(
-        Notification.user_id == user_id, Notification.kind == kind, Notification.read_at.is_(None),
-        Notification.conversation_id == conversation_id).exists())))
+    return bool(
+        await db.scalar(
+            select(
+                select(Notification.id)
+                .where(
+                    Notification.user_id == user_id,
+                    Notification.kind == kind,
+                    Notification.read_at.is_(None),
+                    Notification.conversation_id == conversation_id,
+                )
+                .exists()
+            )
+        )
+    )
 
 
 async def get_preferences(db: AsyncSession, user_id: uuid.UUID) -> dict[str, bool]:
     prefs = {kind: True for kind in NOTIFICATION_KINDS}
-    rows = await db.execute(select(NotificationPref.kind, NotificationPref.enabled)
-                            .where(NotificationPref.user_id == user_id))
+    rows = await db.execute(
+        select(NotificationPref.kind, NotificationPref.enabled).where(NotificationPref.user_id == user_id)
+    )
     prefs.update({kind: enabled for kind, enabled in rows if kind in prefs})
     return prefs
 
@@ -166,11 +227,15 @@ async def get_preferences(db: AsyncSession, user_id: uuid.UUID) -> dict[str, boo
 async def set_preferences(db: AsyncSession, user_id: uuid.UUID, changes: dict[str, bool]) -> dict[str, bool]:
     unknown = sorted(set(changes) - set(NOTIFICATION_KINDS))
     if unknown:
-        raise Invalid(f"Unknown notification kind(s): {', '.join(unknown)}. "
-                      f"Known: {', '.join(NOTIFICATION_KINDS)}.", fields={k: "unknown kind" for k in unknown})
+        raise Invalid(
+            f"Unknown notification kind(s): {', '.join(unknown)}. Known: {', '.join(NOTIFICATION_KINDS)}.",
+            fields={k: "unknown kind" for k in unknown},
+        )
     if changes:
         stmt = insert(NotificationPref).values(
-            [{"user_id": user_id, "kind": kind, "enabled": bool(on)} for kind, on in changes.items()])
-        await db.execute(stmt.on_conflict_do_update(index_elements=["user_id", "kind"],
-                                                    set_={"enabled": stmt.excluded.enabled}))
+            [{"user_id": user_id, "kind": kind, "enabled": bool(on)} for kind, on in changes.items()]
+        )
+        await db.execute(
+            stmt.on_conflict_do_update(index_elements=["user_id", "kind"], set_={"enabled": stmt.excluded.enabled})
+        )
     return await get_preferences(db, user_id)

@@ -12,7 +12,16 @@ from smile.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from smile.kit.requests import DBRoute
 from smile.social.posts import comments, engage, polls, service
 from smile.social.posts.schemas import (
-    CommentIn, CommentOut, Flag, PostEditOut, PostIn, PostOut, PostUpdate, ReactionIn, ReactionsOut, ReactionState,
+    CommentIn,
+    CommentOut,
+    Flag,
+    PostEditOut,
+    PostIn,
+    PostOut,
+    PostUpdate,
+    ReactionIn,
+    ReactionsOut,
+    ReactionState,
     VoteIn,
 )
 from smile.social.posts.views import present, present_one
@@ -44,8 +53,7 @@ async def edit_post(post_id: uuid.UUID, data: PostUpdate, me: VerifiedUser, db: 
 async def post_edits(post_id: uuid.UUID, me: OptionalUser, db: DB) -> list[PostEditOut]:
     """Previous versions, newest first."""
     rows = await service.edits(db, me.id if me else None, post_id)
-    return [PostEditOut(id=r.id, body=r.body, content_warning=r.content_warning, created_at=r.created_at)
-            for r in rows]
+    return [PostEditOut(id=r.id, body=r.body, content_warning=r.content_warning, created_at=r.created_at) for r in rows]
 
 
 @router.delete("/posts/{post_id}", status_code=204, responses=responses(401, 403, 404))
@@ -54,8 +62,12 @@ async def delete_post(post_id: uuid.UUID, me: VerifiedUser, db: DB) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/posts/{post_id}/repost", response_model=PostOut, status_code=201,
-             responses=responses(401, 403, 404, 409, 422, 429))
+@router.post(
+    "/posts/{post_id}/repost",
+    response_model=PostOut,
+    status_code=201,
+    responses=responses(401, 403, 404, 409, 422, 429),
+)
 async def repost(post_id: uuid.UUID, me: VerifiedUser, db: DB) -> PostOut:
     """Repost a public post (once)."""
     return await present_one(db, me.id, await service.repost(db, me.user, post_id))
@@ -67,8 +79,12 @@ async def undo_repost(post_id: uuid.UUID, me: VerifiedUser, db: DB) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/posts/{post_id}/comments", response_model=CommentOut, status_code=201,
-             responses=responses(401, 403, 404, 422, 429))
+@router.post(
+    "/posts/{post_id}/comments",
+    response_model=CommentOut,
+    status_code=201,
+    responses=responses(401, 403, 404, 422, 429),
+)
 async def add_comment(post_id: uuid.UUID, data: CommentIn, me: VerifiedUser, db: DB) -> CommentOut:
     """Comment on a post, or reply to one of its comments (`parent_id`)."""
     comment = await comments.create(db, me.user, post_id, data.body, data.parent_id)
@@ -76,8 +92,9 @@ async def add_comment(post_id: uuid.UUID, data: CommentIn, me: VerifiedUser, db:
 
 
 @router.get("/posts/{post_id}/comments", response_model=Page[CommentOut], responses=responses(404, 422))
-async def list_comments(post_id: uuid.UUID, me: OptionalUser, db: DB, cursor: str | None = None,
-                        limit: int = Limit) -> Page[CommentOut]:
+async def list_comments(
+    post_id: uuid.UUID, me: OptionalUser, db: DB, cursor: str | None = None, limit: int = Limit
+) -> Page[CommentOut]:
     """Top-level comments oldest first (cursor-paginated), each with its replies nested up to 6 levels."""
     items, next_cursor = await comments.thread(db, me.id if me else None, post_id, cursor, limit)
     return Page(items=items, next_cursor=next_cursor)
@@ -101,8 +118,9 @@ async def unreact(post_id: uuid.UUID, me: VerifiedUser, db: DB) -> ReactionState
 
 
 @router.get("/posts/{post_id}/reactions", response_model=ReactionsOut, responses=responses(404, 422))
-async def list_reactions(post_id: uuid.UUID, me: OptionalUser, db: DB, kind: str | None = None,
-                         cursor: str | None = None, limit: int = Limit) -> ReactionsOut:
+async def list_reactions(
+    post_id: uuid.UUID, me: OptionalUser, db: DB, kind: str | None = None, cursor: str | None = None, limit: int = Limit
+) -> ReactionsOut:
     """Counts per kind and who reacted (optionally one `kind`)."""
     return await engage.reactions(db, me.id if me else None, post_id, kind, cursor, limit)
 

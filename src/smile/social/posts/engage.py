@@ -14,7 +14,7 @@ from smile.kit.errors import Conflict
 from smile.kit.pagination import keyset, page_of
 from smile.social.models import REACTIONS, Bookmark, Post, Reaction
 from smile.social.notifications.service import notify
-from smile.social.posts.schemas import Counts, Reactor, ReactionsOut, ReactionState
+from smile.social.posts.schemas import Counts, ReactionsOut, ReactionState, Reactor
 from smile.social.posts.service import own_post
 from smile.social.schemas import AuthorOut
 from smile.social.visibility import account_visible, get_visible_post, visible_posts
@@ -36,38 +36,52 @@ async def react(db: AsyncSession, user: User, post_id: uuid.UUID, kind: str) -> 
 
 async def unreact(db: AsyncSession, user: User, post_id: uuid.UUID) -> ReactionState:
     post = await get_visible_post(db, user.id, post_id)
-    gone = await db.scalar(delete(Reaction).where(Reaction.post_id == post.id, Reaction.user_id == user.id)
-                           .returning(Reaction.kind))
+    gone = await db.scalar(
+        delete(Reaction).where(Reaction.post_id == post.id, Reaction.user_id == user.id).returning(Reaction.kind)
+    )
     if gone:
-        await db.execute(update(Post).where(Post.id == post.id).values(
-            reactions_count=func.greatest(Post.reactions_count - 1, 0)))
+        await db.execute(
+            update(Post).where(Post.id == post.id).values(reactions_count=func.greatest(Post.reactions_count - 1, 0))
+        )
     return await state(db, user.id, post.id)
 
 
 async def by_kind(db: AsyncSession, post_id: uuid.UUID) -> dict[str, int]:
-    rows = await db.execute(select(Reaction.kind, func.count()).where(Reaction.post_id == post_id)
-                            .group_by(Reaction.kind))
+    rows = await db.execute(
+        select(Reaction.kind, func.count()).where(Reaction.post_id == post_id).group_by(Reaction.kind)
+    )
     return {kind: count for kind, count in rows}
 
 
 async def state(db: AsyncSession, user_id: uuid.UUID, post_id: uuid.UUID) -> ReactionState:
     post = await db.scalar(select(Post).where(Post.id == post_id).execution_options(populate_existing=True))
     mine = await db.scalar(select(Reaction.kind).where(Reaction.post_id == post_id, Reaction.user_id == user_id))
-    return ReactionState(my_reaction=mine, counts=Counts(
-        reactions=post.reactions_count, comments=post.comments_count, reposts=post.reposts_count,
-        by_kind=await by_kind(db, post_id)))
+    return ReactionState(
+        my_reaction=mine,
+        counts=Counts(
+            reactions=post.reactions_count,
+            comments=post.comments_count,
+            reposts=post.reposts_count,
+            by_kind=await by_kind(db, post_id),
+        ),
+    )
 
 
-async def reactions(db: AsyncSession, viewer_id: uuid.UUID | None, post_id: uuid.UUID, kind: str | None,
-                    cursor: str | None, limit: int) -> ReactionsOut:
+async def reactions(
+    db: AsyncSession, viewer_id: uuid.UUID | None, post_id: uuid.UUID, kind: str | None, cursor: str | None, limit: int
+) -> ReactionsOut:
     """Counts per kind and who reacted (paged by user id; accounts blocked either way are left out)."""
     post = await get_visible_post(db, viewer_id, post_id)
-    stmt = (select(Reaction, User).join(User, User.id == Reaction.user_id)
-            .where(Reaction.post_id == post.id, account_visible(viewer_id, User)))
+    stmt = (
+        select(Reaction, User)
+        .join(User, User.id == Reaction.user_id)
+        .where(Reaction.post_id == post.id, account_visible(viewer_id, User))
+    )
     if kind:
         stmt = stmt.where(Reaction.kind == kind)
-    rows, next_cursor = page_of(list(await db.execute(keyset(stmt, Reaction.user_id, cursor, limit))), limit,
-                                id_of=lambda row: row[0].user_id)
+    rows, next_cursor = page_of(
+        list(await db.execute(keyset(stmt, Reaction.user_id, cursor, limit))), limit, id_of=lambda row: row[0].user_id
+    )
     items = [Reactor(user=AuthorOut.of(u), kind=r.kind, emoji=REACTIONS.get(r.kind, "")) for r, u in rows]
     return ReactionsOut(counts=await by_kind(db, post.id), items=items, next_cursor=next_cursor)
 
@@ -75,8 +89,9 @@ async def reactions(db: AsyncSession, viewer_id: uuid.UUID | None, post_id: uuid
 async def bookmark(db: AsyncSession, user: User, post_id: uuid.UUID, on: bool) -> None:
     post = await get_visible_post(db, user.id, post_id)
     if on:
-        await db.execute(insert(Bookmark).values(user_id=user.id, post_id=post.id, created_at=utcnow())
-                         .on_conflict_do_nothing())
+        await db.execute(
+            insert(Bookmark).values(user_id=user.id, post_id=post.id, created_at=utcnow()).on_conflict_do_nothing()
+        )
     else:
         await db.execute(delete(Bookmark).where(Bookmark.user_id == user.id, Bookmark.post_id == post.id))
 
@@ -94,8 +109,11 @@ async def pin(db: AsyncSession, user: User, post_id: uuid.UUID, on: bool) -> Non
         post.pinned_at = None
     elif post.pinned_at is None:
         await db.execute(select(User.id).where(User.id == user.id).with_for_update())  # one pin at a time
-        pinned = await db.scalar(select(func.count()).select_from(Post).where(
-            Post.author_id == user.id, Post.pinned_at.is_not(None), Post.deleted_at.is_(None)))
+        pinned = await db.scalar(
+            select(func.count())
+            .select_from(Post)
+            .where(Post.author_id == user.id, Post.pinned_at.is_not(None), Post.deleted_at.is_(None))
+        )
         if pinned >= MAX_PINNED:
             raise Conflict(f"You can pin at most {MAX_PINNED} posts. Unpin one first.")
         post.pinned_at = utcnow()

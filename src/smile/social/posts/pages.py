@@ -30,8 +30,10 @@ def _htmx(request: Request) -> bool:
 def _problem(request: Request, message: str, target: str) -> Response:
     """Show a form error in place (HTMX) or as a flash on the previous page."""
     if _htmx(request):
-        return HTMLResponse(f'<p class="field-error" role="alert">{html.escape(message)}</p>',
-                            headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"})
+        return HTMLResponse(
+            f'<p class="field-error" role="alert">{html.escape(message)}</p>',
+            headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"},
+        )
     flash(request, message, "error")
     return redirect(back(request), request)
 
@@ -51,8 +53,11 @@ async def post_page(request: Request, post_id: uuid.UUID, me: OptionalUser, db: 
     viewer = me.id if me else None
     post = await present_one(db, viewer, await get_visible_post(db, viewer, post_id))
     thread, next_cursor = await comments.thread(db, viewer, post_id, request.query_params.get("cursor"), 50)
-    return render(request, "social/post.html", {"p": post, "comments": thread, "next_cursor": next_cursor,
-                                                "reactions": REACTIONS, "full": True})
+    return render(
+        request,
+        "social/post.html",
+        {"p": post, "comments": thread, "next_cursor": next_cursor, "reactions": REACTIONS, "full": True},
+    )
 
 
 @router.post("/posts", response_class=HTMLResponse)
@@ -62,11 +67,13 @@ async def compose(request: Request, me: VerifiedUser, db: DB) -> Response:
     options = [o.strip() for o in form.getlist("poll_option") if isinstance(o, str) and o.strip()]
     try:
         data = PostIn(
-            body=str(form.get("body") or ""), visibility=str(form.get("visibility") or "public"),
+            body=str(form.get("body") or ""),
+            visibility=str(form.get("visibility") or "public"),
             content_warning=str(form.get("content_warning") or "") or None,
             media_ids=[m for m in form.getlist("media_id") if isinstance(m, str) and m],
             quote_of_id=str(form.get("quote_of_id") or "") or None,
-            poll=PollIn(options=options, expires_in_minutes=int(form.get("poll_minutes") or 1440)) if options else None)
+            poll=PollIn(options=options, expires_in_minutes=int(form.get("poll_minutes") or 1440)) if options else None,
+        )
         post = await service.create(db, me.user, data)
     except (ValidationError, AppError, ValueError) as exc:
         return _problem(request, _message(exc), "#composer-error")
@@ -162,8 +169,9 @@ async def comment(request: Request, post_id: uuid.UUID, me: VerifiedUser, db: DB
     parent = str(form.get("parent_id") or "")
     target = f"#reply-{parent}-error" if parent else "#comment-error"
     try:
-        created = await comments.create(db, me.user, post_id, str(form.get("body") or ""),
-                                        uuid.UUID(parent) if parent else None)
+        created = await comments.create(
+            db, me.user, post_id, str(form.get("body") or ""), uuid.UUID(parent) if parent else None
+        )
     except ValueError:
         return _problem(request, "That comment does not exist.", target)
     except AppError as exc:

@@ -26,24 +26,35 @@ async def vote(db: AsyncSession, user: User, post_id: uuid.UUID, option_id: uuid
     option = await db.scalar(select(PollOption).where(PollOption.id == option_id, PollOption.post_id == post.id))
     if option is None:
         raise Invalid("That option is not part of this poll.", fields={"option_id": "unknown option"})
-    added = await db.scalar(insert(PollVote).values(post_id=post.id, user_id=user.id, option_id=option.id,
-                                                    created_at=utcnow())
-                            .on_conflict_do_nothing().returning(PollVote.user_id))
+    added = await db.scalar(
+        insert(PollVote)
+        .values(post_id=post.id, user_id=user.id, option_id=option.id, created_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(PollVote.user_id)
+    )
     if added is None:
         raise Conflict("You already voted in this poll.")
-    await db.execute(update(PollOption).where(PollOption.id == option.id)
-                     .values(votes_count=PollOption.votes_count + 1))
+    await db.execute(
+        update(PollOption).where(PollOption.id == option.id).values(votes_count=PollOption.votes_count + 1)
+    )
     return post
 
 
 async def close_expired(db: AsyncSession, batch: int = 200) -> int:
     """Notify voters and the author of each newly ended poll, exactly once (conditional UPDATE)."""
     done = 0
-    due = list(await db.scalars(select(Poll.post_id).where(
-        Poll.expires_at <= utcnow(), Poll.ended_notified_at.is_(None)).limit(batch)))
+    due = list(
+        await db.scalars(
+            select(Poll.post_id).where(Poll.expires_at <= utcnow(), Poll.ended_notified_at.is_(None)).limit(batch)
+        )
+    )
     for post_id in due:
-        claimed = await db.scalar(update(Poll).where(Poll.post_id == post_id, Poll.ended_notified_at.is_(None))
-                                  .values(ended_notified_at=utcnow()).returning(Poll.post_id))
+        claimed = await db.scalar(
+            update(Poll)
+            .where(Poll.post_id == post_id, Poll.ended_notified_at.is_(None))
+            .values(ended_notified_at=utcnow())
+            .returning(Poll.post_id)
+        )
         if claimed is None:
             continue
         post = await db.get(Post, post_id)

@@ -9,7 +9,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from smile.kit.fields import name
-
 from smile.social.models import REACTIONS
 from smile.social.schemas import AuthorOut, GeneratedBy
 

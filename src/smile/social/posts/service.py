@@ -28,8 +28,7 @@ MEDIA_UNAVAILABLE = "media upload not available"
 
 async def rate_limit(user: User, action: str = "post") -> None:
     settings = runtime.current().settings
-    await runtime.current().limiter.hit(settings.rate_post, action, str(user.id),
-                                        message="You are posting too fast.")
+    await runtime.current().limiter.hit(settings.rate_post, action, str(user.id), message="You are posting too fast.")
 
 
 async def create(db: AsyncSession, author: User, data: PostIn, generated_by: dict | None = None) -> Post:
@@ -42,10 +41,16 @@ async def create(db: AsyncSession, author: User, data: PostIn, generated_by: dic
     quoted = await _quotable(db, author.id, data.quote_of_id) if data.quote_of_id else None
     html, mentions, tags = text.render(body)
     verdict = await moderation.check(db, author, body)
-    post = Post(author_id=author.id, body=body, body_html=html, visibility=data.visibility,
-                content_warning=(data.content_warning or "").strip() or None,
-                quote_of_id=quoted.id if quoted else None, status=str(verdict),
-                generated_by=generated_by if author.is_ai else None)
+    post = Post(
+        author_id=author.id,
+        body=body,
+        body_html=html,
+        visibility=data.visibility,
+        content_warning=(data.content_warning or "").strip() or None,
+        quote_of_id=quoted.id if quoted else None,
+        status=str(verdict),
+        generated_by=generated_by if author.is_ai else None,
+    )
     db.add(post)
     await db.flush()
     mentioned = await _set_mentions(db, post, mentions)
@@ -71,8 +76,8 @@ async def create(db: AsyncSession, author: User, data: PostIn, generated_by: dic
 async def _attach_media(db: AsyncSession, owner_id: uuid.UUID, media_ids: list[uuid.UUID], post_id: uuid.UUID) -> None:
     try:
         from smile.social.media.service import attach
-    except ImportError:  # the media area is switched off or not installed
-        raise Invalid(MEDIA_UNAVAILABLE, fields={"media_ids": MEDIA_UNAVAILABLE})
+    except ImportError as exc:  # the media area is switched off or not installed
+        raise Invalid(MEDIA_UNAVAILABLE, fields={"media_ids": MEDIA_UNAVAILABLE}) from exc
     await attach(db, owner_id, media_ids, post_id=post_id)
 
 
@@ -83,8 +88,9 @@ async def _quotable(db: AsyncSession, viewer_id: uuid.UUID, post_id: uuid.UUID) 
         post = await get_visible_post(db, viewer_id, post.repost_of_id)
     author = await db.get(User, post.author_id)
     if post.visibility != "public" or author.is_private or post.status != "visible":
-        raise Invalid("Only public posts from public accounts can be reposted or quoted.",
-                      fields={"post": "not public"})
+        raise Invalid(
+            "Only public posts from public accounts can be reposted or quoted.", fields={"post": "not public"}
+        )
     return post
 
 
@@ -94,8 +100,13 @@ async def _set_mentions(db: AsyncSession, post: Post, usernames: list[str]) -> l
     await db.execute(delete(Mention).where(Mention.post_id == post.id))
     if not usernames:
         return []
-    ids = list(await db.scalars(select(User.id).where(
-        func.lower(User.username).in_(usernames), User.status == "active", User.id != post.author_id)))
+    ids = list(
+        await db.scalars(
+            select(User.id).where(
+                func.lower(User.username).in_(usernames), User.status == "active", User.id != post.author_id
+            )
+        )
+    )
     db.add_all([Mention(post_id=post.id, user_id=uid) for uid in ids])
     await db.flush()
     return [uid for uid in ids if uid not in before]
@@ -127,7 +138,8 @@ async def edit(db: AsyncSession, user: User, post_id: uuid.UUID, data: PostUpdat
         raise Invalid("A repost cannot be edited.")
     fields = data.model_fields_set
     changed = ("body" in fields and data.body is not None and data.body.strip() != post.body) or (
-        "content_warning" in fields and (data.content_warning or None) != post.content_warning)
+        "content_warning" in fields and (data.content_warning or None) != post.content_warning
+    )
     if changed:
         db.add(PostEdit(post_id=post.id, body=post.body, content_warning=post.content_warning))
         post.edited_at = utcnow()
@@ -167,8 +179,9 @@ async def remove(db: AsyncSession, user: User, post_id: uuid.UUID) -> None:
 
 
 async def _count_repost(db: AsyncSession, post_id: uuid.UUID, delta: int) -> None:
-    await db.execute(update(Post).where(Post.id == post_id).values(
-        reposts_count=func.greatest(Post.reposts_count + delta, 0)))
+    await db.execute(
+        update(Post).where(Post.id == post_id).values(reposts_count=func.greatest(Post.reposts_count + delta, 0))
+    )
 
 
 async def repost(db: AsyncSession, user: User, post_id: uuid.UUID) -> Post:
@@ -188,14 +201,18 @@ async def repost(db: AsyncSession, user: User, post_id: uuid.UUID) -> Post:
 
 
 async def _my_repost(db: AsyncSession, user_id: uuid.UUID, original_id: uuid.UUID) -> Post | None:
-    return await db.scalar(select(Post).where(Post.author_id == user_id, Post.repost_of_id == original_id,
-                                              Post.deleted_at.is_(None)))
+    return await db.scalar(
+        select(Post).where(Post.author_id == user_id, Post.repost_of_id == original_id, Post.deleted_at.is_(None))
+    )
 
 
 async def unrepost(db: AsyncSession, user: User, post_id: uuid.UUID) -> None:
     """Undo a repost, given the original's id (or the repost's own id)."""
-    target = await db.scalar(select(Post).where(Post.id == post_id, Post.author_id == user.id,
-                                                Post.repost_of_id.is_not(None), Post.deleted_at.is_(None)))
+    target = await db.scalar(
+        select(Post).where(
+            Post.id == post_id, Post.author_id == user.id, Post.repost_of_id.is_not(None), Post.deleted_at.is_(None)
+        )
+    )
     mine = target or await _my_repost(db, user.id, post_id)
     if mine is None:
         raise NotFound("You have not reposted this post.")

@@ -36,9 +36,11 @@ log = structlog.get_logger("smile.realtime")
 
 KEEPALIVE_SECONDS = 25
 TYPING_EVERY_SECONDS = 2.0
-UNAUTHENTICATED_DETAIL = ("Authentication required: sign in, or send the access token in the handshake as "
-                          "Sec-WebSocket-Protocol: smile.v1, bearer.<token> (or Authorization: Bearer <token>); "
-                          "tokens in the URL are not accepted.")
+UNAUTHENTICATED_DETAIL = (
+    "Authentication required: sign in, or send the access token in the handshake as "
+    "Sec-WebSocket-Protocol: smile.v1, bearer.<token> (or Authorization: Bearer <token>); "
+    "tokens in the URL are not accepted."
+)
 
 
 async def _refuse(ws: WebSocket, status: int, code: str, detail: str) -> None:

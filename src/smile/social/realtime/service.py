@@ -40,8 +40,7 @@ _LISTED = "SELECT r.user_id FROM unnest(CAST(:recipients AS uuid[])) WITH ORDINA
 INLINE = 30  # at most this many events travel on the bus in full; more go as an id range
 
 
-async def emit_to(db: AsyncSession, recipients: str, params: dict[str, Any], kind: str,
-                  payload: dict[str, Any]) -> int:
+async def emit_to(db: AsyncSession, recipients: str, params: dict[str, Any], kind: str, payload: dict[str, Any]) -> int:
     """Like `emit`, for recipients chosen by SQL: `recipients` is a SELECT (or an INSERT … RETURNING)
     of one `user_id` column, one row per recipient, written in code (never from input); `params` are its
     bind values. The events are written with one INSERT … SELECT. Returns how many were queued."""
@@ -59,7 +58,9 @@ async def emit_to(db: AsyncSession, recipients: str, params: dict[str, Any], kin
     # Too big for NOTIFY: each process reads the id range back for its own connected users.
     message: dict[str, Any] = {"range": [row.low, row.high]}
     if row.n <= INLINE:
-        events = [{"id": i, "user_id": str(u), "kind": kind, "payload": data} for i, u in zip(row.ids, row.users)]
+        events = [
+            {"id": i, "user_id": str(u), "kind": kind, "payload": data} for i, u in zip(row.ids, row.users, strict=True)
+        ]
         if len(bus.dumps({"events": events}).encode()) <= bus.MAX_NOTIFY_BYTES:
             message = {"events": events}
     await bus.bus().publish(db, message)
@@ -70,34 +71,40 @@ async def ephemeral(db: AsyncSession, user_ids: Iterable[uuid.UUID], kind: str, 
     """Push an event that is not stored (e.g. typing): live clients only, no catch-up."""
     recipients = [str(uid) for uid in dict.fromkeys(user_ids)]
     if recipients:
-        await bus.bus().publish(db, {"ephemeral": {"user_ids": recipients, "kind": kind,
-                                                   "payload": _jsonable(payload)}})
+        await bus.bus().publish(
+            db, {"ephemeral": {"user_ids": recipients, "kind": kind, "payload": _jsonable(payload)}}
+        )
 
 
 async def events_after(db: AsyncSession, user_id: uuid.UUID, after: int) -> list[dict[str, Any]]:
     """Stored events for `user_id` with id > `after`, oldest first (at most CATCH_UP_LIMIT)."""
-    rows = (await db.execute(
-        select(StreamEvent.id, StreamEvent.kind, StreamEvent.payload)
-        .where(StreamEvent.user_id == user_id, StreamEvent.id > after)
-        .order_by(StreamEvent.id).limit(CATCH_UP_LIMIT)
-    )).all()
+    rows = (
+        await db.execute(
+            select(StreamEvent.id, StreamEvent.kind, StreamEvent.payload)
+            .where(StreamEvent.user_id == user_id, StreamEvent.id > after)
+            .order_by(StreamEvent.id)
+            .limit(CATCH_UP_LIMIT)
+        )
+    ).all()
     return [{"id": r.id, "kind": r.kind, "payload": r.payload} for r in rows]
 
 
-async def events_between(db: AsyncSession, low: int, high: int,
-                         user_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+async def events_between(db: AsyncSession, low: int, high: int, user_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     """Stored events with low <= id <= high for any of `user_ids`, oldest first."""
-    rows = (await db.execute(
-        select(StreamEvent.id, StreamEvent.user_id, StreamEvent.kind, StreamEvent.payload)
-        .where(StreamEvent.id.between(low, high), StreamEvent.user_id.in_(user_ids))
-        .order_by(StreamEvent.id)
-    )).all()
+    rows = (
+        await db.execute(
+            select(StreamEvent.id, StreamEvent.user_id, StreamEvent.kind, StreamEvent.payload)
+            .where(StreamEvent.id.between(low, high), StreamEvent.user_id.in_(user_ids))
+            .order_by(StreamEvent.id)
+        )
+    ).all()
     return [{"id": r.id, "user_id": str(r.user_id), "kind": r.kind, "payload": r.payload} for r in rows]
 
 
 async def latest_id(db: AsyncSession, user_id: uuid.UUID) -> int:
-    return await db.scalar(select(func.coalesce(func.max(StreamEvent.id), 0))
-                           .where(StreamEvent.user_id == user_id)) or 0
+    return (
+        await db.scalar(select(func.coalesce(func.max(StreamEvent.id), 0)).where(StreamEvent.user_id == user_id)) or 0
+    )
 
 
 async def purge(db: AsyncSession, days: int = KEEP_DAYS) -> int:

@@ -22,15 +22,17 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.get("/search/people", response_model=Page[PersonOut], responses=responses(422))
-async def search_people(db: DB, viewer: OptionalUser, q: Q = "", cursor: Cursor = None,
-                        limit: Limit = 20) -> Page[PersonOut]:
+async def search_people(
+    db: DB, viewer: OptionalUser, q: Q = "", cursor: Cursor = None, limit: Limit = 20
+) -> Page[PersonOut]:
     """Accounts by username or display name, typo-tolerant; exact prefix matches first."""
     return await service.people_page(db, viewer.id if viewer else None, q, cursor, limit)
 
 
 @router.get("/search/posts", response_model=Page[PostOut], responses=responses(422))
-async def search_posts(db: DB, viewer: OptionalUser, q: Q = "", cursor: Cursor = None,
-                       limit: Limit = 20) -> Page[PostOut]:
+async def search_posts(
+    db: DB, viewer: OptionalUser, q: Q = "", cursor: Cursor = None, limit: Limit = 20
+) -> Page[PostOut]:
     """Posts you may see, full-text (websearch syntax: words, "a phrase", -not, or), best match first."""
     return await service.posts_page(db, viewer.id if viewer else None, q, cursor, limit)
 

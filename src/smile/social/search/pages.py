@@ -19,10 +19,11 @@ PAGE = 20
 
 
 @router.get("/search", response_class=HTMLResponse)
-async def search_page(request: Request, db: DB, me: OptionalUser, q: str = "", tab: str = "people",
-                      cursor: str | None = None) -> Response:
+async def search_page(
+    request: Request, db: DB, me: OptionalUser, q: str = "", tab: str = "people", cursor: str | None = None
+) -> Response:
     tab = tab if tab in TABS else "people"
-    q = " ".join(q.split())[:service.MAX_QUERY]
+    q = " ".join(q.split())[: service.MAX_QUERY]
     viewer = me.id if me else None
     page, error = None, None
     if q:
@@ -35,8 +36,15 @@ async def search_page(request: Request, db: DB, me: OptionalUser, q: str = "", t
                 page = await service.hashtags_page(db, q, cursor, PAGE)
         except Invalid as exc:
             error = exc.message
-    context = {"q": q, "tab": tab, "tabs": TABS, "page": page, "error": error, "reactions": REACTIONS,
-               "more": bool(cursor)}
+    context = {
+        "q": q,
+        "tab": tab,
+        "tabs": TABS,
+        "page": page,
+        "error": error,
+        "reactions": REACTIONS,
+        "more": bool(cursor),
+    }
     if request.headers.get("hx-request"):
         return render(request, "social/search_results.html", context)
     return render(request, "social/search.html", context)

@@ -15,7 +15,7 @@ class PersonOut(AuthorOut):
     is_private: bool
 
     @classmethod
-    def of(cls, user: User) -> "PersonOut":
+    def of(cls, user: User) -> PersonOut:
         return cls(**AuthorOut.of(user).model_dump(), bio=(user.bio or "")[:200], is_private=user.is_private)
 
 

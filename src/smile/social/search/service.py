@@ -56,8 +56,9 @@ def _like_prefix(q: str) -> str:
     return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def people(db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None,
-                 limit: int) -> tuple[list[User], str | None]:
+async def people(
+    db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None, limit: int
+) -> tuple[list[User], str | None]:
     """Accounts whose username or display name matches `q`: exact prefix first, then by similarity."""
     q = clean_query(q).lstrip("@") or q
     offset = decode_offset(cursor)
@@ -66,21 +67,30 @@ async def people(db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: 
     score = func.greatest(func.similarity(User.username, q), func.word_similarity(q, User.display_name))
     stmt = (
         select(User)
-        .where(visibility.account_visible(viewer_id), or_(
-            is_prefix,
-            User.username.op("%")(q),  # trigram similarity over the threshold (ix_users_username_trgm)
-            literal(q).op("<%")(User.display_name),  # word similarity (ix_users_display_name_trgm)
-        ))
-        .order_by(case((func.lower(User.username) == q.lower(), 0), else_=1), case((is_prefix, 0), else_=1),
-                  score.desc(), User.username)
-        .offset(offset).limit(limit + 1)
+        .where(
+            visibility.account_visible(viewer_id),
+            or_(
+                is_prefix,
+                User.username.op("%")(q),  # trigram similarity over the threshold (ix_users_username_trgm)
+                literal(q).op("<%")(User.display_name),  # word similarity (ix_users_display_name_trgm)
+            ),
+        )
+        .order_by(
+            case((func.lower(User.username) == q.lower(), 0), else_=1),
+            case((is_prefix, 0), else_=1),
+            score.desc(),
+            User.username,
+        )
+        .offset(offset)
+        .limit(limit + 1)
     )
     rows = list(await db.scalars(stmt))
     return next_cursor(rows, offset, limit)
 
 
-async def posts(db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None,
-                limit: int) -> tuple[list[Post], str | None]:
+async def posts(
+    db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None, limit: int
+) -> tuple[list[Post], str | None]:
     """Posts matching `q` (websearch syntax: words, "phrases", -exclusions, or), best first."""
     q = clean_query(q)
     offset = decode_offset(cursor)
@@ -88,10 +98,12 @@ async def posts(db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: s
     rank = func.ts_rank(Post.search, query)
     stmt = (
         visibility.visible_posts(viewer_id)
-        .where(Post.search.op("@@")(query), Post.repost_of_id.is_(None),
-               ~visibility.muted_by(viewer_id, Post.author_id))
+        .where(
+            Post.search.op("@@")(query), Post.repost_of_id.is_(None), ~visibility.muted_by(viewer_id, Post.author_id)
+        )
         .order_by(rank.desc(), Post.id.desc())
-        .offset(offset).limit(limit + 1)
+        .offset(offset)
+        .limit(limit + 1)
     )
     rows = list(await db.scalars(stmt))
     return next_cursor(rows, offset, limit)
@@ -109,27 +121,31 @@ async def hashtags(db: AsyncSession, q: str, cursor: str | None, limit: int) -> 
         select(PostHashtag.tag, count.label("posts"))
         .join(Post, Post.id == PostHashtag.post_id)
         .join(Author, Author.id == Post.author_id)
-        .where(PostHashtag.tag.like(_like_prefix(tag)), Post.created_at >= since,
-               visibility.post_visible(None))  # counts over public posts only: never reveal private tags
+        .where(
+            PostHashtag.tag.like(_like_prefix(tag)), Post.created_at >= since, visibility.post_visible(None)
+        )  # counts over public posts only: never reveal private tags
         .group_by(PostHashtag.tag)
         .order_by(case((PostHashtag.tag == tag, 0), else_=1), count.desc(), PostHashtag.tag)
-        .offset(offset).limit(limit + 1)
+        .offset(offset)
+        .limit(limit + 1)
     )
     rows = [{"tag": t, "posts": n, "url": f"/tags/{t}"} for t, n in (await db.execute(stmt)).all()]
     return next_cursor(rows, offset, limit)
 
 
-
 # Presented pages for the API and the HTML page
 
-async def people_page(db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None,
-                      limit: int) -> Page[PersonOut]:
+
+async def people_page(
+    db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None, limit: int
+) -> Page[PersonOut]:
     rows, after = await people(db, viewer_id, q, cursor, limit)
     return Page[PersonOut](items=[PersonOut.of(u) for u in rows], next_cursor=after)
 
 
-async def posts_page(db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None,
-                     limit: int) -> Page[PostOut]:
+async def posts_page(
+    db: AsyncSession, viewer_id: uuid.UUID | None, q: str, cursor: str | None, limit: int
+) -> Page[PostOut]:
     rows, after = await posts(db, viewer_id, q, cursor, limit)
     return Page[PostOut](items=await present(db, viewer_id, rows), next_cursor=after)
 

@@ -26,16 +26,22 @@ async def home(principal: CurrentUser, db: DB, cursor: Cursor = None, limit: Lim
 
 
 @router.get("/timelines/profile/{username}", response_model=Timeline, responses=responses(404, 422))
-async def profile(username: str, principal: OptionalUser, db: DB, cursor: Cursor = None,
-                  limit: Limit = DEFAULT_LIMIT,
-                  tab: Annotated[Literal["posts", "media", "likes"], Query()] = "posts") -> Timeline:
+async def profile(
+    username: str,
+    principal: OptionalUser,
+    db: DB,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    tab: Annotated[Literal["posts", "media", "likes"], Query()] = "posts",
+) -> Timeline:
     """An account's posts you may see; pinned posts first on the first page."""
     return await service.profile(db, principal and principal.id, username, cursor, limit, tab)
 
 
 @router.get("/timelines/tag/{tag}", response_model=Timeline, responses=responses(404, 422))
-async def tag(tag: str, principal: OptionalUser, db: DB, cursor: Cursor = None,
-              limit: Limit = DEFAULT_LIMIT) -> Timeline:
+async def tag(
+    tag: str, principal: OptionalUser, db: DB, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+) -> Timeline:
     """Posts with this hashtag, newest first."""
     return await service.tag(db, principal and principal.id, tag, cursor, limit)
 

@@ -103,8 +103,9 @@ async def _announce(db: AsyncSession, post: Post, readers: str, params: dict) ->
     from smile.social.schemas import AuthorOut
 
     author = await db.get(User, post.author_id)
-    return await realtime.emit_to(db, readers, params, "post",
-                                  {"post_id": post.id, "author": AuthorOut.of(author).model_dump(mode="json")})
+    return await realtime.emit_to(
+        db, readers, params, "post", {"post_id": post.id, "author": AuthorOut.of(author).model_dump(mode="json")}
+    )
 
 
 _REBUILD_SQL = text("""
@@ -130,43 +131,58 @@ ON CONFLICT DO NOTHING
 async def rebuild(db: AsyncSession, user_id: uuid.UUID) -> None:
     """Refill a returning person's timeline from whom they follow (bounded to the last posts)."""
     await db.execute(_REBUILD_SQL, {"user_id": user_id, "limit": REBUILD_LIMIT})
-    await db.execute(text("""
+    await db.execute(
+        text("""
         INSERT INTO social_activity (user_id, last_active_at, timeline_built_at) VALUES (:u, now(), now())
-        ON CONFLICT (user_id) DO UPDATE SET last_active_at = now(), timeline_built_at = now()"""), {"u": user_id})
+        ON CONFLICT (user_id) DO UPDATE SET last_active_at = now(), timeline_built_at = now()"""),
+        {"u": user_id},
+    )
 
 
 async def backfill(db: AsyncSession, follower_id: uuid.UUID, followee_id: uuid.UUID, limit: int = 50) -> None:
     """After a new follow: copy the followee's recent posts into the follower's timeline."""
-    await db.execute(text("""
+    await db.execute(
+        text("""
         INSERT INTO timeline_entries (user_id, post_id, author_id)
         SELECT :f, id, author_id FROM posts
         WHERE author_id = :a AND deleted_at IS NULL AND status = 'visible' AND visibility <> 'mentioned'
         ORDER BY id DESC LIMIT :limit
-        ON CONFLICT DO NOTHING"""), {"f": follower_id, "a": followee_id, "limit": limit})
+        ON CONFLICT DO NOTHING"""),
+        {"f": follower_id, "a": followee_id, "limit": limit},
+    )
 
 
 async def remove_between(db: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
     """Drop each one's posts from the other's timeline (after a block or an unfollow)."""
-    await db.execute(text("""
+    await db.execute(
+        text("""
         DELETE FROM timeline_entries WHERE (user_id = :a AND author_id = :b) OR (user_id = :b AND author_id = :a)"""),
-        {"a": a, "b": b})
+        {"a": a, "b": b},
+    )
 
 
 async def remove_following(db: AsyncSession, follower_id: uuid.UUID, author_id: uuid.UUID) -> None:
     """After an unfollow: drop the author's posts from the follower's timeline."""
-    await db.execute(text("DELETE FROM timeline_entries WHERE user_id = :f AND author_id = :a"),
-                     {"f": follower_id, "a": author_id})
+    await db.execute(
+        text("DELETE FROM timeline_entries WHERE user_id = :f AND author_id = :a"), {"f": follower_id, "a": author_id}
+    )
 
 
 async def activity(db: AsyncSession, user_id: uuid.UUID) -> tuple[dt.datetime | None, dt.datetime | None]:
     """(last_active_at, timeline_built_at) of a reader; (None, None) before their first read."""
-    row = (await db.execute(select(SocialActivity.last_active_at, SocialActivity.timeline_built_at)
-                            .where(SocialActivity.user_id == user_id))).first()
+    row = (
+        await db.execute(
+            select(SocialActivity.last_active_at, SocialActivity.timeline_built_at).where(
+                SocialActivity.user_id == user_id
+            )
+        )
+    ).first()
     return (row.last_active_at, row.timeline_built_at) if row else (None, None)
 
 
-async def record_read(db: AsyncSession, user_id: uuid.UUID, last_active_at: dt.datetime | None,
-                      timeline_built_at: dt.datetime | None) -> bool:
+async def record_read(
+    db: AsyncSession, user_id: uuid.UUID, last_active_at: dt.datetime | None, timeline_built_at: dt.datetime | None
+) -> bool:
     """Record a home read given the reader's activity row: rebuild the timeline if they missed fan-outs
     while away (returns True), else refresh last_active_at (at most every few minutes)."""
     since = active_since()
