@@ -41,7 +41,8 @@ def test_every_module_declares_needs_that_are_modules():
         ("identity,social", "social needs ai"),
         ("identity,admin,social", "social needs ai"),
         ("identity,telepathy", "unknown module(s) telepathy"),
-        ("identity,agents", "module(s) agents not built yet"),
+        ("identity,marketplace", "module(s) marketplace not built yet"),
+        ("identity,agents", "agents needs billing, ai, social"),
         ("billing", "the identity module cannot be disabled"),
     ],
 )

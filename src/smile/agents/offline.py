@@ -49,8 +49,11 @@ def reply(agent: Agent, user: User, person: User | None, question: str, context:
 def post(agent: Agent, user: User, context: Context, topic: str, slot: int) -> str:
     sentences = [s.strip() for c in context.knowledge for s in re.split(r"(?<=[.!?])\s+", c.text) if s.strip()]
     # an example post that is a lead-in ("…from my notes:") is finished with a sentence of the knowledge
-    leads = [f"{p} {sentences[i % len(sentences)]}" if p.rstrip().endswith(":") and sentences else p
-             for i, p in enumerate(agent.example_posts) if sentences or not p.rstrip().endswith(":")]
+    leads = [
+        f"{p} {sentences[i % len(sentences)]}" if p.rstrip().endswith(":") and sentences else p
+        for i, p in enumerate(agent.example_posts)
+        if sentences or not p.rstrip().endswith(":")
+    ]
     pool = leads + [f"A note on {topic}: {s}" for s in sentences]
     if not pool:
         pool = [f"Thinking about {topic} today. What would you like to know about it?"]
