@@ -50,6 +50,12 @@ def _invalid(request: Request, name: str, exc: ValidationError, **context) -> HT
 # Sign up
 
 
+@router.get("/signup")
+async def signup_alias() -> Response:
+    """The name people type; the page is /register."""
+    return Response(status_code=308, headers={"Location": "/register"})
+
+
 @router.get("/register", response_class=HTMLResponse)
 async def register_form(request: Request, me: OptionalUser) -> Response:
     if me:
