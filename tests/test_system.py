@@ -119,3 +119,17 @@ def test_metrics_settings_are_validated(tmp_path):
         Settings(_env_file=None, data_dir=tmp_path, metrics_token="short")
     ok = Settings(_env_file=None, data_dir=tmp_path, metrics_allow_ips="127.0.0.1, 10.0.0.0/8", metrics_token="")
     assert [str(n) for n in ok.metrics_networks] == ["127.0.0.1/32", "10.0.0.0/8"] and ok.metrics_token is None
+
+
+def test_job_metrics_fall_back_to_zero_once_the_queue_drains(client, db):
+    def failed() -> str:
+        line = [x for x in client.get("/metrics").text.splitlines() if x.startswith('smile_jobs{status="failed"}')]
+        return line[0].split()[-1] if line else "missing"
+
+    db.execute(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) "
+        "VALUES ('metrics-test', 'metrics.test', '{}', 'failed')"
+    )
+    assert failed() == "1.0"
+    db.execute("DELETE FROM procrastinate_jobs WHERE queue_name = 'metrics-test'")
+    assert failed() == "0.0"  # not the last non-zero value

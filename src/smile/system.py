@@ -14,6 +14,7 @@ import ipaddress
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from procrastinate.jobs import Status as JobStatus
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -110,7 +111,8 @@ async def readyz() -> Response:
 async def _job_counts() -> dict[str, int]:
     async with runtime.current().db.engine.connect() as conn:
         rows = await conn.execute(text("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status"))
-        return {status: count for status, count in rows}
+        found = dict(rows.all())
+    return {status.value: found.get(status.value, 0) for status in JobStatus}  # a drained status reads 0
 
 
 @router.get("/api/v1/status", response_model=Status, **OPERATOR)
