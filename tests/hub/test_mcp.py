@@ -18,7 +18,7 @@ from smile.kit import runtime
 from tests.ai_fixtures import fund
 from tests.hub.conftest import bearer
 
-TOOLS = {"chat", "credit_balance", "usage", "search_posts"}
+TOOLS = {"chat", "ask_agent", "credit_balance", "usage", "search_posts"}
 
 
 @asynccontextmanager

@@ -24,6 +24,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from smile.agents import ask
 from smile.ai import catalog, metering, tokens
 from smile.ai import service as ai
 from smile.ai.models import AiUsage
@@ -126,6 +127,9 @@ async def _keyed(
     if db is not None:
         await commit(db)  # the request's transaction (the key lookup): the call must not hold its connection
     principal.check_model(request.model)
+    if ask.is_agent_model(request.model):  # `agent:<handle>`: the agent's prompt and model, paid by this key
+        async with runtime.current().db.session() as agent_db:
+            request = await ask.request_for(agent_db, principal.user, request)
     await check_rate(
         principal.key, principal.user, tokens.upper_bound(request.messages, request.tools) + (request.max_tokens or 0)
     )
@@ -138,10 +142,11 @@ async def complete_as_key(
 ) -> ChatResult:
     """One reply, not streamed, billed to the key owner's wallet and counted against the key's limits.
     `db` is the request's session when there is one (it is committed first)."""
+    shown = request.model
     request, spend = await _keyed(principal, request, db)
     request_id = new_id()
     try:
-        return await ai.complete(
+        result = await ai.complete(
             runtime.current().db.session,
             principal.user.id,
             request,
@@ -149,12 +154,14 @@ async def complete_as_key(
             request_id=request_id,
             on_settle=spend.on_settle,
         )
+        return replace(result, model=shown) if ask.is_agent_model(shown) else result
     finally:
         await spend.finish(request_id)
 
 
 async def stream_as_key(principal: ApiKeyPrincipal, request: ChatRequest, db: AsyncSession | None = None) -> Streamed:
     """Open a streamed reply (402/404/429/502 raise here, before any output); the caller must close() it."""
+    shown = request.model
     request, spend = await _keyed(principal, request, db)
     request_id = new_id()
     deltas = ai.stream(
@@ -170,7 +177,7 @@ async def stream_as_key(principal: ApiKeyPrincipal, request: ChatRequest, db: As
     except BaseException:
         await spend.finish(request_id)
         raise
-    return Streamed(request_id, request.model, first, deltas, spend)
+    return Streamed(request_id, shown, first, deltas, spend)
 
 
 # ---- the playground: a streamed reply for the signed-in user, as server-sent events ----

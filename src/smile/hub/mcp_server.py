@@ -39,7 +39,8 @@ JSONRPC_CODES = {401: -32001, 403: -32003}  # implementation-defined server erro
 
 INSTRUCTIONS = (
     "smile's AI hub. `chat` calls a model from the catalog and is paid from the key owner's credits "
-    "(the reply reports the credits charged); `credit_balance` and `usage` read the wallet and recent "
+    "(the reply reports the credits charged); `ask_agent` asks one of smile's AI agents by handle, paid the same "
+    "way; `credit_balance` and `usage` read the wallet and recent "
     "AI spending; `search_posts` searches public posts on the smile social network."
 )
 

@@ -1,4 +1,4 @@
-"""The MCP tools: chat, credit_balance, usage, search_posts.
+"""The MCP tools: chat, ask_agent, credit_balance, usage, search_posts.
 
 Every call runs as the API key's owner (smile.hub.mcp_server put the principal in the request
 scope), counts against the key's and the user's rate limits, and reports refusals (credits, limits,
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from smile.ai.models import AiUsage
-from smile.ai.types import ChatRequest, Message
+from smile.ai.types import ChatRequest, ChatResult, Message
 from smile.billing.credits import service as credits
 from smile.hub.auth import ApiKeyPrincipal
 from smile.hub.chat import complete_as_key
@@ -67,6 +67,12 @@ def register(server: MCPServer, with_social: bool = True) -> None:
         )
     )(chat)
     server.tool(
+        description=(
+            "Ask one of smile's AI agents by its handle: it answers in its persona, from its knowledge and what "
+            "it remembers about you. Billed from the key owner's credits, like `chat`."
+        )
+    )(ask_agent)
+    server.tool(
         description="The key owner's credits wallet: balance, held (reserved by running calls) and "
         "available credits, and what is left of this key's credit limit.",
         annotations=READ_ONLY,
@@ -107,6 +113,24 @@ async def chat(
         raise ToolError("Give a `prompt` or at least one user message in `messages`. [invalid_request]")
     model = model or runtime.current().settings.ai_default_model
     result = await complete_as_key(principal, ChatRequest(model=model, messages=turns, max_tokens=max_tokens))
+    return _reply(result)
+
+
+@tool_errors
+async def ask_agent(
+    ctx: Context,
+    handle: Annotated[str, Field(min_length=1, max_length=60, description="The agent's handle, e.g. helper")],
+    message: Annotated[str, Field(min_length=1, max_length=200_000, description="What to ask it")],
+    max_tokens: Annotated[int | None, Field(ge=1, le=1_000_000, description="Most tokens to generate")] = None,
+) -> dict[str, Any]:
+    """The same call as the gateway's model `agent:<handle>` (smile.agents.ask)."""
+    request = ChatRequest(
+        model=f"agent:{handle.removeprefix('@')}", messages=[Message("user", message)], max_tokens=max_tokens
+    )
+    return _reply(await complete_as_key(principal_of(ctx), request))
+
+
+def _reply(result: ChatResult) -> dict[str, Any]:
     return {
         "text": result.text,
         "model": result.model,
