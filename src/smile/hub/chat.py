@@ -1,10 +1,12 @@
 """hub: the chat calls the hub makes for someone — with an API key (the gateway's /v1/chat/completions and
 the MCP `chat` tool) and for the signed-in user (the playground) — around smile.ai.service.
 
-A keyed call: the key's model list, the rate limits (check_rate), then the key's credit limit: for a key with
-a limit the call's worst case is charged to the key first (`service.charge_key`, one conditional UPDATE that
-cannot pass the limit; with no max_tokens given, one is injected that both the key's remainder and the
-wallet cover), and after the call the key's spend is set to exactly what the call was charged (`KeySpend`).
+A keyed call: the key's model list, an `agent:<handle>` model turned into that agent's request
+(smile.agents.ask: its persona, knowledge and the caller's memories, on its model alias; paid by this key),
+the rate limits (check_rate), then the key's credit limit: for a key with a limit the call's worst case is
+charged to the key first (`service.charge_key`, one conditional UPDATE that cannot pass the limit; with no
+max_tokens given, one is injected that both the key's remainder and the wallet cover), and after the
+call the key's spend is set to exactly what the call was charged (`KeySpend`).
 
 These paths own their transactions (docs/architecture.md, "Paths that own their transactions"): the request's
 transaction is committed before the model is called, so no pooled connection is held for the call, and
