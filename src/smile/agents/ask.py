@@ -46,9 +46,7 @@ async def resolve(db: AsyncSession, caller: User, model: str) -> tuple[Agent, Us
         raise _not_found(model)
     row = (
         await db.execute(
-            select(Agent, User)
-            .join(User, User.id == Agent.id)
-            .where(User.username == handle, User.status == "active")
+            select(Agent, User).join(User, User.id == Agent.id).where(User.username == handle, User.status == "active")
         )
     ).first()
     if row is None:
