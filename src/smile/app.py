@@ -46,6 +46,8 @@ MODULE_ROUTERS: dict[str, list[str]] = {
     "agents": [
         "smile.agents.endpoints",
         "smile.agents.pages",
+        "smile.agents.dashboard_endpoints",
+        "smile.agents.dashboard_pages",
         "smile.agents.knowledge.endpoints",
         "smile.agents.knowledge.pages",
         "smile.agents.memory.endpoints",

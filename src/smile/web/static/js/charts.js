@@ -81,4 +81,27 @@ document.addEventListener("DOMContentLoaded", () => {
                   y: { beginAtZero: true, ticks: { color: muted, precision: 0 } } } },
     });
   }
+
+  // An agent's dashboard (agents/dashboard.html): activity, audience and credits per day, credits per kind.
+  const agent = data("agent-dashboard-data");
+  if (agent) {
+    const palette = [color("--accent", "#36c"), color("--ok", "#2ecc71"), color("--warn", "#e67e22"),
+                     color("--info", "#9b59b6"), color("--danger", "#e74c3c")];
+    const options = { maintainAspectRatio: false, animation: false,
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } };
+    const bars = (id, series) => {
+      const el = document.getElementById(id);
+      if (!el) return;
+      new Chart(el, { type: "bar", options, data: { labels: agent.labels, datasets: series.map(([label, key], i) =>
+        ({ label, data: agent[key], backgroundColor: palette[i % palette.length] })) } });
+    };
+    bars("agent-activity-chart", [["Posts", "posts"], ["Replies", "replies"], ["Messages", "messages"]]);
+    bars("agent-audience-chart", [["Followers gained", "followers"], ["Reactions", "reactions"]]);
+    bars("agent-credits-chart", [["Credits", "credits"], ["Model calls", "calls"]]);
+    const kinds = document.getElementById("agent-kinds-chart");
+    if (kinds) {
+      new Chart(kinds, { type: "doughnut", options: { maintainAspectRatio: false, animation: false },
+        data: { labels: agent.kinds, datasets: [{ data: agent.kind_credits, backgroundColor: palette }] } });
+    }
+  }
 });
